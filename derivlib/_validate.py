@@ -1,0 +1,61 @@
+"""Input checks shared by every derivation: dtype, ndim, finiteness, shapes.
+
+Every public function turns user input into float64 arrays through these helpers,
+so a bad input fails early with a ``ValueError`` (or ``TypeError`` for a
+non-numeric dtype) that names the argument and the shapes involved.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def as_array(name: str, a, ndim: int, layout: str) -> np.ndarray:
+    """Return ``a`` as a float64 array of ``ndim`` dimensions, finite everywhere.
+
+    ``layout`` is the shape written out in words, e.g. ``"(n, p)"``, used in messages.
+    """
+    arr = np.asarray(a)
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.floating)
+        or np.issubdtype(arr.dtype, np.integer)
+        or arr.dtype == np.bool_
+    ):
+        raise TypeError(f"{name} must hold real numbers; got dtype {arr.dtype}")
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D with shape {layout}; got shape {arr.shape}")
+    arr = arr.astype(np.float64, copy=False)
+    if not np.isfinite(arr).all():
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        raise ValueError(
+            f"{name} contains NaN or inf (first at index {tuple(int(i) for i in bad)}, "
+            f"shape {arr.shape})"
+        )
+    return arr
+
+
+def as_row_vector(name: str, a, length: int, length_name: str) -> np.ndarray:
+    """Return a bias given as ``(length,)`` or ``(1, length)`` as a float64 array of
+    that same shape (so its gradient can be returned in the caller's shape)."""
+    arr = np.asarray(a)
+    if arr.ndim not in (1, 2):
+        raise ValueError(
+            f"{name} must have shape ({length_name},) or (1, {length_name}) = ({length},) "
+            f"or (1, {length}); got shape {arr.shape}"
+        )
+    arr = as_array(name, arr, arr.ndim, f"({length},) or (1, {length})")
+    if arr.shape not in ((length,), (1, length)):
+        raise ValueError(
+            f"{name} must have shape ({length},) or (1, {length}) to match "
+            f"{length_name} = {length}; got shape {arr.shape}"
+        )
+    return arr
+
+
+def check_inner(left: str, left_shape, right: str, right_shape) -> None:
+    """Raise unless ``left @ right`` conforms (left's columns == right's rows)."""
+    if left_shape[1] != right_shape[0]:
+        raise ValueError(
+            f"{left} {left_shape} and {right} {right_shape} do not conform: "
+            f"{left} has {left_shape[1]} columns but {right} has {right_shape[0]} rows"
+        )

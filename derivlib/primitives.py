@@ -1,0 +1,176 @@
+r"""Numerically stable element-wise and row-wise primitives.
+
+All functions work on float64 and stay finite, with no numpy warnings, for inputs
+such as :math:`\sigma(\pm 1000)` or logits of :math:`\pm 10^4`. Softmax-type
+functions act on each **row** (a sample is a row).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validate import as_array
+
+__all__ = ["sigmoid", "softmax", "log_softmax", "cross_entropy", "softmax_jacobian"]
+
+
+def _as_float(name, a):
+    arr = np.asarray(a)
+    return as_array(name, arr, arr.ndim, "(any shape)")
+
+
+def sigmoid(z):
+    r"""Logistic sigmoid, element-wise, without overflow.
+
+    .. math:: \sigma(z) = \frac{1}{1 + e^{-z}}
+
+    Evaluated as :math:`1/(1+e^{-z})` for :math:`z \ge 0` and :math:`e^{z}/(1+e^{z})`
+    for :math:`z < 0`, so ``exp`` only ever sees non-positive arguments.
+
+    Parameters
+    ----------
+    z : array_like
+        Any shape; real, finite.
+
+    Returns
+    -------
+    ndarray
+        float64 array of the same shape, entries in [0, 1].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from derivlib.primitives import sigmoid
+    >>> np.allclose(sigmoid([-1000.0, 0.0, 1000.0]), [0.0, 0.5, 1.0])
+    True
+    >>> np.allclose(sigmoid(2.0) + sigmoid(-2.0), 1.0)
+    True
+    """
+    z = _as_float("z", z)
+    e = np.exp(-np.abs(z))  # in (0, 1]: never overflows
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def log_softmax(logits):
+    r"""Row-wise log-softmax through the log-sum-exp trick.
+
+    .. math:: \log \operatorname{softmax}(\theta)_j = \theta_j - m - \log \sum_l e^{\theta_l - m},
+              \quad m = \max_l \theta_l
+
+    Parameters
+    ----------
+    logits : array_like, shape (n, k)
+
+    Returns
+    -------
+    ndarray, shape (n, k)
+        Finite even where the softmax itself underflows to 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from derivlib.primitives import log_softmax
+    >>> out = log_softmax([[1e4, 0.0, -1e4]])
+    >>> np.allclose(out, [[0.0, -1e4, -2e4]])
+    True
+    """
+    t = as_array("logits", logits, 2, "(n, k)")
+    shifted = t - t.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def softmax(logits):
+    r"""Row-wise softmax, shifted by each row's maximum so ``exp`` cannot overflow.
+
+    .. math:: \operatorname{softmax}(\theta)_j = \frac{e^{\theta_j - m}}{\sum_l e^{\theta_l - m}}
+
+    Parameters
+    ----------
+    logits : array_like, shape (n, k)
+
+    Returns
+    -------
+    ndarray, shape (n, k)
+        Each row is non-negative and sums to 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from derivlib.primitives import softmax
+    >>> p = softmax([[1e4, 0.0], [0.0, 0.0]])
+    >>> np.allclose(p, [[1.0, 0.0], [0.5, 0.5]])
+    True
+    """
+    t = as_array("logits", logits, 2, "(n, k)")
+    e = np.exp(t - t.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def softmax_jacobian(logits):
+    r"""Explicit Jacobian of the softmax of each row (for teaching, not for backprop).
+
+    For a row :math:`\hat y = \operatorname{softmax}(\theta)` (1, k):
+
+    .. math:: \frac{\partial \hat y}{\partial \theta} = \operatorname{Diag}(\hat y) - \hat y^T \hat y
+
+    which is symmetric, so the row and column layouts agree.
+
+    Parameters
+    ----------
+    logits : array_like, shape (n, k)
+
+    Returns
+    -------
+    ndarray, shape (n, k, k)
+        ``J[i, j, l] = d yhat[i, j] / d logits[i, l]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from derivlib.primitives import softmax, softmax_jacobian
+    >>> theta = np.array([[0.5, -1.0, 2.0]])
+    >>> J = softmax_jacobian(theta)
+    >>> J.shape
+    (1, 3, 3)
+    >>> np.allclose(J.sum(axis=1), 0.0)  # softmax rows always sum to 1
+    True
+    """
+    p = softmax(logits)
+    return p[:, :, None] * np.eye(p.shape[1]) - p[:, :, None] * p[:, None, :]
+
+
+def cross_entropy(logits, targets):
+    r"""Cross-entropy of each row, computed from logits with log-softmax.
+
+    .. math:: \ell_i = -\sum_j y_{ij} \log \operatorname{softmax}(\theta_i)_j
+
+    Never forms ``log(softmax(...))``, so a predicted probability that underflows to 0
+    gives a large finite loss instead of ``inf``/``nan``.
+
+    Parameters
+    ----------
+    logits : array_like, shape (n, k)
+    targets : array_like, shape (n, k)
+        Non-negative. Rows need not sum to 1; the formula above is used as stated.
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        One loss per row (callers choose sum or mean).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from derivlib.primitives import cross_entropy
+    >>> np.allclose(cross_entropy([[0.0, 0.0]], [[1.0, 0.0]]), [np.log(2.0)])
+    True
+    >>> np.allclose(cross_entropy([[1e4, -1e4]], [[0.0, 1.0]]), [2e4])
+    True
+    """
+    logp = log_softmax(logits)
+    y = as_array("targets", targets, 2, "(n, k)")
+    if y.shape != logp.shape:
+        raise ValueError(f"targets shape {y.shape} must equal logits shape {logp.shape}")
+    if (y < 0).any():
+        raise ValueError(f"targets must be non-negative; found min {y.min():.3g} (shape {y.shape})")
+    return -(y * logp).sum(axis=1)

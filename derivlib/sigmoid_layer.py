@@ -1,0 +1,151 @@
+r"""Batch sigmoid layer ``S = sigmoid(X W + b)`` (source 000).
+
+Shapes (a sample is a row): X (n, p), W (p, q), b (q,) or (1, q), S (n, q).
+With ``G = dL/dS`` (n, q) from whatever comes after the layer:
+
+.. math::
+
+    \Delta = G \circ S \circ (1 - S), \qquad
+    \frac{\partial L}{\partial W} = X^T \Delta, \qquad
+    \frac{\partial L}{\partial b} = \mathbf 1^T \Delta, \qquad
+    \frac{\partial L}{\partial X} = \Delta W^T.
+
+The batch index is summed in ``X^T Delta``: it is the row index of both X and Delta,
+which is why X^T stands on the left.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ._validate import as_array, as_row_vector, check_inner
+from .primitives import sigmoid
+
+__all__ = ["Grads", "forward", "backward", "jacobian"]
+
+
+class Grads(NamedTuple):
+    """Gradients of L with respect to each input; each has its input's shape."""
+
+    dX: np.ndarray
+    dW: np.ndarray
+    db: np.ndarray
+
+
+def _inputs(X, W, b):
+    X = as_array("X", X, 2, "(n, p)")
+    W = as_array("W", W, 2, "(p, q)")
+    check_inner("X", X.shape, "W", W.shape)
+    b = as_row_vector("b", b, W.shape[1], "q")
+    return X, W, b
+
+
+def forward(X, W, b):
+    r"""Layer output :math:`S = \sigma(XW + \mathbf 1 b)`.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, p)
+        A batch of n samples, one per row.
+    W : array_like, shape (p, q)
+    b : array_like, shape (q,) or (1, q)
+        Added to every row.
+
+    Returns
+    -------
+    S : ndarray, shape (n, q)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from derivlib import sigmoid_layer
+    >>> X, W, b = np.zeros((4, 3)), np.ones((3, 2)), np.zeros(2)
+    >>> np.allclose(sigmoid_layer.forward(X, W, b), 0.5)
+    True
+    """
+    X, W, b = _inputs(X, W, b)
+    return sigmoid(X @ W + b)
+
+
+def backward(X, W, b, G=None) -> Grads:
+    r"""Vector-Jacobian product of the layer: gradients of L given ``G = dL/dS``.
+
+    .. math::
+
+        \Delta = G \circ S \circ (1-S) \;(n, q), \quad
+        dX = \Delta W^T \;(n, p), \quad dW = X^T \Delta \;(p, q), \quad
+        db = \textstyle\sum_i \Delta_{i,:} \;(q,)
+
+    Parameters
+    ----------
+    X, W, b : array_like
+        As in :func:`forward`.
+    G : array_like, shape (n, q), optional
+        Upstream gradient dL/dS. ``None`` means all ones, i.e. L = sum of every entry
+        of S, which gives the textbook :math:`X^T (S \circ (1-S))`.
+
+    Returns
+    -------
+    Grads
+        ``(dX, dW, db)``, each the shape of its argument (db keeps b's shape).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from derivlib import sigmoid_layer
+    >>> from derivlib.check import gradcheck
+    >>> rng = np.random.default_rng(0)
+    >>> X, W, b, G = rng.normal(size=(4, 3)), rng.normal(size=(3, 2)), rng.normal(size=2), rng.normal(size=(4, 2))
+    >>> grads = sigmoid_layer.backward(X, W, b, G)
+    >>> S = sigmoid_layer.forward(X, W, b)
+    >>> np.allclose(grads.dW, X.T @ (G * S * (1 - S)))
+    True
+    >>> report = gradcheck(lambda X, W, b: np.sum(G * sigmoid_layer.forward(X, W, b)), (X, W, b), grads)
+    >>> report.max_abs_error < 1e-6
+    True
+    """
+    X, W, b = _inputs(X, W, b)
+    S = sigmoid(X @ W + b)
+    if G is None:
+        G = np.ones_like(S)
+    G = as_array("G", G, 2, "(n, q)")
+    if G.shape != S.shape:
+        raise ValueError(f"G must have the shape of S = sigmoid(X W + b), {S.shape}; got {G.shape}")
+    Delta = G * S * (1 - S)  # dL/dZ, (n, q)
+    return Grads(
+        dX=Delta @ W.T,  # (n, q)(q, p) -> (n, p)
+        dW=X.T @ Delta,  # (p, n)(n, q) -> (p, q): the batch index n is summed
+        db=Delta.sum(axis=0).reshape(b.shape),  # every row gets the same b
+    )
+
+
+def jacobian(X, W, b):
+    r"""The explicit fourth-order array dS/dW, for teaching only.
+
+    .. math:: J_{ijkl} = \frac{\partial S_{ij}}{\partial W_{kl}} = S_{ij}(1-S_{ij})\, X_{ik}\, [j = l]
+
+    It has n*q*p*q entries; backpropagation never builds it. Contracting it with G over
+    (i, j) gives ``backward(X, W, b, G).dW``.
+
+    Returns
+    -------
+    J : ndarray, shape (n, q, p, q)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from derivlib import sigmoid_layer
+    >>> rng = np.random.default_rng(1)
+    >>> X, W, b, G = rng.normal(size=(5, 3)), rng.normal(size=(3, 2)), rng.normal(size=2), rng.normal(size=(5, 2))
+    >>> J = sigmoid_layer.jacobian(X, W, b)
+    >>> J.shape
+    (5, 2, 3, 2)
+    >>> np.allclose(np.einsum("ij,ijkl->kl", G, J), sigmoid_layer.backward(X, W, b, G).dW)
+    True
+    """
+    X, W, b = _inputs(X, W, b)
+    S = sigmoid(X @ W + b)
+    q = W.shape[1]
+    return np.einsum("ij,ik,jl->ijkl", S * (1 - S), X, np.eye(q))

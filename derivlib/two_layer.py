@@ -1,0 +1,144 @@
+r"""Two-layer network: sigmoid hidden layer, softmax output, cross-entropy (source 002).
+
+Shapes (a sample is a row): X (n, d), W1 (d, h), b1 (h,) or (1, h), W2 (h, k),
+b2 (k,) or (1, k), Y (n, k) non-negative targets.
+
+.. math::
+
+    A = X W_1 + b_1, \quad H = \sigma(A), \quad \Theta = H W_2 + b_2, \quad
+    \hat Y = \operatorname{softmax}(\Theta), \quad
+    L = \frac1n \sum_i \Big(-\sum_j Y_{ij} \log \hat Y_{ij}\Big)
+
+The loss is the **mean** over the n rows. Backward, with :math:`s_i = \sum_j Y_{ij}`:
+
+.. math::
+
+    \Delta_2 = \tfrac1n(\hat Y \circ s - Y), \quad
+    \Delta_1 = (\Delta_2 W_2^T) \circ H \circ (1 - H), \quad
+    \frac{\partial L}{\partial X} = \Delta_1 W_1^T.
+
+:math:`\Delta_2` is the familiar :math:`\tfrac1n(\hat Y - Y)` only when every target
+row sums to 1; derivlib uses the exact form for any non-negative target.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ._validate import as_array, as_row_vector, check_inner
+from .primitives import log_softmax, sigmoid
+
+__all__ = ["Grads", "forward", "backward"]
+
+
+class Grads(NamedTuple):
+    """Gradients of the mean loss with respect to each input; each has its input's shape."""
+
+    dX: np.ndarray
+    dW1: np.ndarray
+    db1: np.ndarray
+    dW2: np.ndarray
+    db2: np.ndarray
+
+
+def _inputs(X, W1, b1, W2, b2, Y):
+    X = as_array("X", X, 2, "(n, d)")
+    W1 = as_array("W1", W1, 2, "(d, h)")
+    W2 = as_array("W2", W2, 2, "(h, k)")
+    check_inner("X", X.shape, "W1", W1.shape)
+    check_inner("W1", W1.shape, "W2", W2.shape)
+    b1 = as_row_vector("b1", b1, W1.shape[1], "h")
+    b2 = as_row_vector("b2", b2, W2.shape[1], "k")
+    Y = as_array("Y", Y, 2, "(n, k)")
+    expected = (X.shape[0], W2.shape[1])
+    if Y.shape != expected:
+        raise ValueError(f"Y must have shape (n, k) = {expected} to match X {X.shape} and W2 {W2.shape}; got {Y.shape}")
+    if X.shape[0] == 0:
+        raise ValueError(f"X has no rows (shape {X.shape}): the mean loss over an empty batch is undefined")
+    if (Y < 0).any():
+        raise ValueError(f"Y must be non-negative (a distribution over k classes per row); found min {Y.min():.3g}")
+    return X, W1, b1, W2, b2, Y
+
+
+def forward(X, W1, b1, W2, b2, Y) -> float:
+    r"""Mean cross-entropy of the network over the n rows of X.
+
+    .. math:: L = -\frac1n \sum_{i,j} Y_{ij} \log \operatorname{softmax}(\sigma(X W_1 + b_1) W_2 + b_2)_{ij}
+
+    Computed with log-softmax, so it stays finite when a predicted probability underflows.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+    W1 : array_like, shape (d, h)
+    b1 : array_like, shape (h,) or (1, h)
+    W2 : array_like, shape (h, k)
+    b2 : array_like, shape (k,) or (1, k)
+    Y : array_like, shape (n, k)
+        Non-negative targets, typically one-hot rows.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from derivlib import two_layer
+    >>> X, W1, b1 = np.zeros((1, 5)), np.zeros((5, 3)), np.zeros(3)
+    >>> W2, b2, Y = np.zeros((3, 5)), np.zeros(5), np.eye(5)[[2]]
+    >>> np.allclose(two_layer.forward(X, W1, b1, W2, b2, Y), np.log(5))  # uniform prediction
+    True
+    """
+    X, W1, b1, W2, b2, Y = _inputs(X, W1, b1, W2, b2, Y)
+    Theta = sigmoid(X @ W1 + b1) @ W2 + b2
+    return float(-(Y * log_softmax(Theta)).sum() / X.shape[0])
+
+
+def backward(X, W1, b1, W2, b2, Y) -> Grads:
+    r"""Gradients of the mean loss of :func:`forward`.
+
+    .. math::
+
+        \Delta_2 = \tfrac1n(\hat Y \circ s - Y) \;(n,k), \quad
+        dW_2 = H^T \Delta_2, \quad db_2 = \textstyle\sum_i \Delta_{2,i}, \\
+        \Delta_1 = (\Delta_2 W_2^T) \circ H \circ (1-H) \;(n,h), \quad
+        dW_1 = X^T \Delta_1, \quad db_1 = \textstyle\sum_i \Delta_{1,i}, \quad
+        dX = \Delta_1 W_1^T \;(n,d)
+
+    where :math:`s` holds each target row's sum (1 for one-hot targets).
+
+    Returns
+    -------
+    Grads
+        ``(dX, dW1, db1, dW2, db2)``, each the shape of its argument.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from derivlib import two_layer
+    >>> from derivlib.check import gradcheck
+    >>> rng = np.random.default_rng(0)
+    >>> X, W1, b1 = rng.normal(size=(1, 5)), rng.normal(size=(5, 3)), rng.normal(size=(1, 3))
+    >>> W2, b2, Y = rng.normal(size=(3, 5)), rng.normal(size=(1, 5)), np.eye(5)[[1]]
+    >>> g = two_layer.backward(X, W1, b1, W2, b2, Y)
+    >>> g.dX.shape
+    (1, 5)
+    >>> gradcheck(two_layer.forward, (X, W1, b1, W2, b2, Y), (*g, None)).max_abs_error < 1e-6
+    True
+    """
+    X, W1, b1, W2, b2, Y = _inputs(X, W1, b1, W2, b2, Y)
+    n = X.shape[0]
+    H = sigmoid(X @ W1 + b1)  # (n, h)
+    Yhat = np.exp(log_softmax(H @ W2 + b2))  # (n, k)
+    D2 = (Yhat * Y.sum(axis=1, keepdims=True) - Y) / n  # dL/dTheta (n, k)
+    D1 = (D2 @ W2.T) * H * (1 - H)  # dL/dA (n, h): W2^T from the algebra, sigma' element-wise
+    return Grads(
+        dX=D1 @ W1.T,  # (n, h)(h, d) -> (n, d)
+        dW1=X.T @ D1,  # (d, n)(n, h) -> (d, h)
+        db1=D1.sum(axis=0).reshape(b1.shape),
+        dW2=H.T @ D2,  # (h, n)(n, k) -> (h, k)
+        db2=D2.sum(axis=0).reshape(b2.shape),
+    )
