@@ -119,7 +119,7 @@ def numerical_gradient(f: Callable, args: Sequence, eps: float = 1e-6, wrt=None)
         ``f(*args)`` returns a scalar.
     args : sequence of array_like
     eps : float, default 1e-6
-        Step. Truncation error is O(eps**2); rounding error about 1e-16 * |f| / eps.
+        Step. Truncation error is O(eps**2); rounding error about ``1e-16 * |f| / eps``.
     wrt : sequence of int, optional
         Indices of the arguments to differentiate; default all. Others get ``None``.
 
