@@ -1,0 +1,196 @@
+"""The catalogue of wrong formulas that ``tools/mutate.py`` plants in a copy of derivlib.
+
+Each mutant is one realistic mistake, written as an exact text replacement in one file
+of derivlib. ``old`` must occur exactly once in that file: if a refactor of derivlib
+changes the text, ``make mutate`` fails loudly instead of silently testing nothing.
+``old`` and ``new`` may be tuples of equal length when one mistake needs two edits
+(e.g. a formula and the import it uses).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Mutant(NamedTuple):
+    name: str
+    path: str  # relative to the repository root
+    old: str | tuple
+    new: str | tuple
+    description: str
+
+
+SL = "derivlib/sigmoid_layer.py"
+LD = "derivlib/linear_dot.py"
+TL = "derivlib/two_layer.py"
+PR = "derivlib/primitives.py"
+CK = "derivlib/check.py"
+
+CATALOGUE = [
+    # -- sigmoid layer (source 000) ----------------------------------------------------
+    Mutant(
+        "sl-dW-delta-xT", SL,
+        "dW=X.T @ Delta,",
+        "dW=Delta @ X.T,",
+        "dW = Δ Xᵀ instead of Xᵀ Δ (the asker's order): conforms only when q = p, "
+        "and then has shape (n, n)",
+    ),
+    Mutant(
+        "sl-dW-numerator", SL,
+        "dW=X.T @ Delta,",
+        "dW=Delta.T @ X,",
+        "dW = Δᵀ X, the transpose of the gradient (numerator layout): right shape only when p = q",
+    ),
+    Mutant(
+        "sl-sigma-prime-dropped", SL,
+        "Delta = G * S * (1 - S)",
+        "Delta = G",
+        "σ'(Z) dropped: Δ = G instead of G ∘ S ∘ (1 − S)",
+    ),
+    Mutant(
+        "sl-sigma-prime-plus", SL,
+        "Delta = G * S * (1 - S)",
+        "Delta = G * S * (1 + S)",
+        "σ' written as S ∘ (1 + S)",
+    ),
+    Mutant(
+        "sl-db-first-row", SL,
+        "db=Delta.sum(axis=0).reshape(b.shape)",
+        "db=Delta[0].reshape(b.shape)",
+        "bias gradient not summed over the batch: the first row of Δ only",
+    ),
+    Mutant(
+        "sl-db-mean", SL,
+        "db=Delta.sum(axis=0).reshape(b.shape)",
+        "db=Delta.mean(axis=0).reshape(b.shape)",
+        "bias gradient averaged over the batch where the loss sums",
+    ),
+    Mutant(
+        "sl-dX-W-not-WT", SL,
+        "dX=Delta @ W.T,",
+        "dX=Delta @ W,",
+        "dX = Δ W instead of Δ Wᵀ: conforms only when p = q",
+    ),
+    Mutant(
+        "sl-jacobian-no-sigma-prime", SL,
+        'np.einsum("ij,ik,jl->ijkl", S * (1 - S), X, np.eye(q))',
+        'np.einsum("ij,ik,jl->ijkl", S, X, np.eye(q))',
+        "explicit 4-D Jacobian with σ(Z) where σ'(Z) belongs",
+    ),
+    # -- linear map then dot product (source 001) ------------------------------------
+    Mutant(
+        "ld-dW-numerator", LD,
+        "dW=(x.T @ ones) @ ycol.T,",
+        "dW=ycol @ (ones.T @ x),",
+        "dW = y x, the (c, m) numerator-layout result the asker's chain rule gave",
+    ),
+    Mutant(
+        "ld-dy-first-row", LD,
+        "dy=(f.T @ ones).reshape(y.shape),",
+        "dy=f[0].reshape(y.shape),",
+        "dy = fᵀ of the first row only: not summed over the batch",
+    ),
+    Mutant(
+        "ld-db-no-n", LD,
+        "db=(n * ycol.T).reshape(b.shape),",
+        "db=ycol.T.reshape(b.shape),",
+        "db = yᵀ for a batch: the factor n (b is added to every row) dropped",
+    ),
+    # -- two-layer network (source 002) ---------------------------------------------
+    Mutant(
+        "tl-yhat-minus-y", TL,
+        "D2 = (Yhat * Y.sum(axis=1, keepdims=True) - Y) / n",
+        "D2 = (Yhat - Y) / n",
+        "dL/dΘ = ŷ − y used whatever the target rows sum to",
+    ),
+    Mutant(
+        "tl-W2-not-W2T", TL,
+        "D1 = (D2 @ W2.T) * H * (1 - H)",
+        "D1 = (D2 @ W2) * H * (1 - H)",
+        "W2 instead of W2ᵀ in Δ1: conforms only when h = k",
+    ),
+    Mutant(
+        "tl-matmul-not-elementwise", TL,
+        "D1 = (D2 @ W2.T) * H * (1 - H)",
+        "D1 = (D2 @ W2.T) @ (H * (1 - H)).T @ H",
+        "a matrix product with σ'(A) where the element-wise product belongs "
+        "(written to conform for any shapes: (Δ2 W2ᵀ)(H ∘ (1 − H))ᵀ H)",
+    ),
+    Mutant(
+        "tl-grad-sum-loss-mean", TL,
+        "D2 = (Yhat * Y.sum(axis=1, keepdims=True) - Y) / n",
+        "D2 = Yhat * Y.sum(axis=1, keepdims=True) - Y",
+        "mean loss, summed gradient: the 1/n dropped in backward",
+    ),
+    Mutant(
+        "tl-loss-sum-grad-mean", TL,
+        "return float(-(Y * log_softmax(Theta)).sum() / X.shape[0])",
+        "return float(-(Y * log_softmax(Theta)).sum())",
+        "summed loss, mean gradient: the 1/n dropped in forward",
+    ),
+    Mutant(
+        "tl-dW2-transposed", TL,
+        "dW2=H.T @ D2,",
+        "dW2=D2.T @ H,",
+        "dW2 = Δ2ᵀ H, the transpose (numerator layout): right shape only when h = k",
+    ),
+    Mutant(
+        "tl-log-of-softmax", TL,
+        ("from .primitives import log_softmax, sigmoid",
+         "return float(-(Y * log_softmax(Theta)).sum() / X.shape[0])"),
+        ("from .primitives import log_softmax, sigmoid, softmax",
+         "return float(-(Y * np.log(softmax(Theta))).sum() / X.shape[0])"),
+        "loss computed as log(softmax(Θ)): −inf and NaN once a probability underflows",
+    ),
+    # -- primitives ------------------------------------------------------------------
+    Mutant(
+        "pr-sigmoid-one-sided", PR,
+        "return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))",
+        "return np.where(z >= 0, 1.0 / (1.0 + np.exp(-z)), np.exp(z) / (1.0 + np.exp(z)))",
+        "a 'stable' sigmoid whose branches are both evaluated: exp overflows on one side",
+    ),
+    Mutant(
+        "pr-sigmoid-naive", PR,
+        "return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))",
+        "return 1.0 / (1.0 + np.exp(-z))",
+        "the textbook sigmoid 1/(1 + e^(−z)): exp overflows for z ≪ 0",
+    ),
+    Mutant(
+        "pr-softmax-no-shift", PR,
+        "e = np.exp(t - t.max(axis=1, keepdims=True))",
+        "e = np.exp(t)",
+        "softmax without subtracting the row maximum: exp overflows, inf/inf = NaN",
+    ),
+    Mutant(
+        "pr-log-of-softmax", PR,
+        "return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))",
+        "return np.log(softmax(t))",
+        "log_softmax computed as log(softmax): −inf where a probability underflows",
+    ),
+    Mutant(
+        "pr-softmax-jacobian-sign", PR,
+        "- p[:, :, None] * p[:, None, :]",
+        "+ p[:, :, None] * p[:, None, :]",
+        "softmax Jacobian Diag(ŷ) + ŷᵀŷ: wrong sign on the outer product",
+    ),
+    Mutant(
+        "pr-cross-entropy-axis", PR,
+        "return -(y * logp).sum(axis=1)",
+        "return -(y * logp).sum(axis=0)",
+        "cross-entropy summed over the batch axis instead of the classes",
+    ),
+    # -- the checker itself ----------------------------------------------------------
+    Mutant(
+        "ck-forward-difference", CK,
+        "gflat[k] = (hi - lo) / (2 * eps)",
+        "gflat[k] = (hi - lo) / eps",
+        "numerical_gradient divides the central difference by ε instead of 2ε",
+    ),
+    Mutant(
+        "ck-shape-ignored", CK,
+        "if g.shape == a.shape and np.isfinite(g).all():",
+        "if g.size == a.size and np.isfinite(g).all():",
+        "gradcheck compares flattened arrays: a gradient of the wrong shape with the "
+        "right number of entries can pass",
+    ),
+]
