@@ -1,0 +1,265 @@
+"""Numerics at the edges: extreme magnitudes give finite results and gradients, no warnings.
+
+Property tests (hypothesis, derandomized so that CI and ``make mutate`` see the same
+examples) over sigma(+-1000) and random z in +-1e3, logits up to +-1e4, targets with
+zeros, and predicted probabilities that underflow to 0. The run has warnings as errors
+(pyproject ``filterwarnings = error`` and ``python -W error``), so an overflow or a
+``log(0)`` inside derivlib fails here.
+
+References are independent of derivlib: the same formulas evaluated with mpmath at 50
+significant digits (mpmath comes with SymPy), then rounded to float64. Tolerances are
+stated next to each check in units of float64's machine epsilon ``EPS``. Where finite
+differences are meaningful (moderate magnitudes: saturated sigmoids and confident
+softmax outputs, but nothing that overflows), gradients are also compared with
+``derivlib.check.numerical_gradient`` using the ``fd_atol`` bound of conftest.py.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mpmath
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from derivlib import primitives, sigmoid_layer, two_layer
+from derivlib.check import numerical_gradient
+
+mpmath.mp.dps = 50
+EPS = np.finfo(np.float64).eps
+TINY = 1e-320  # absolute slack for subnormal results (they carry fewer significant bits)
+
+PROPERTY = settings(max_examples=60, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def assert_within(got, want, bound):
+    """|got - want| <= bound entry by entry (bound may be an array that broadcasts)."""
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.shape == want.shape, (got.shape, want.shape)
+    err = np.abs(got - want)
+    bad = err > bound
+    assert not bad.any(), f"{bad.sum()} entries off: max error {err.max():.3g}\n got {got}\n want {want}"
+
+
+def finite(*arrays_):
+    return all(np.all(np.isfinite(np.asarray(a, dtype=np.float64))) for a in arrays_)
+
+
+# -- independent references (mpmath, 50 digits) --------------------------------------
+
+
+def mp_sigmoid(z: float):
+    z = mpmath.mpf(z)
+    return 1 / (1 + mpmath.exp(-z))
+
+
+def mp_logsumexp(row):
+    return mpmath.log(mpmath.fsum(mpmath.exp(mpmath.mpf(t)) for t in row))
+
+
+def mp_log_softmax(logits):
+    return np.array([[float(mpmath.mpf(t) - lse) for t in row]
+                     for row, lse in ((row, mp_logsumexp(row)) for row in logits.tolist())])
+
+
+def mp_softmax(logits):
+    return np.array([[float(mpmath.exp(mpmath.mpf(t) - lse)) for t in row]
+                     for row, lse in ((row, mp_logsumexp(row)) for row in logits.tolist())])
+
+
+def mp_cross_entropy(logits, targets):
+    return np.array([float(mpmath.fsum(mpmath.mpf(y) * (mp_logsumexp(row) - mpmath.mpf(t))
+                                       for y, t in zip(yrow, row)))
+                     for row, yrow in zip(logits.tolist(), targets.tolist())])
+
+
+# -- strategies ------------------------------------------------------------------------
+
+z_values = arrays(np.float64, st.integers(1, 30), elements=st.floats(-1e3, 1e3))
+logit_matrices = st.tuples(st.integers(1, 4), st.integers(1, 6)).flatmap(
+    lambda nk: arrays(np.float64, nk, elements=st.floats(-1e4, 1e4)))
+# non-negative targets with many zeros
+target_entry = st.one_of(st.just(0.0), st.just(0.0), st.just(1.0), st.floats(0.0, 3.0))
+
+
+def logits_and_targets():
+    return logit_matrices.flatmap(lambda L: st.tuples(
+        st.just(L), arrays(np.float64, L.shape, elements=target_entry)))
+
+
+EXTREME_Z = np.array([-1000.0, -745.2, -709.8, -36.8, -1e-300, 0.0, 5e-324, 36.8, 709.8, 745.2, 1000.0])
+HUGE_LOGITS = np.array([[1e4, 0.0, -1e4], [-1e4, -1e4, -1e4], [1e4, 1e4 - 1e-3, -1e4], [0.0, 0.0, 745.0]])
+
+
+# -- sigmoid ---------------------------------------------------------------------------
+
+
+def test_sigmoid_of_plus_minus_1000_is_exactly_0_and_1():
+    # e^-1000 is about 5e-435, far below the smallest float64: 0 and 1 are the correctly
+    # rounded values
+    np.testing.assert_array_equal(primitives.sigmoid([-1000.0, 1000.0]), [0.0, 1.0])
+
+
+@PROPERTY
+@given(z_values)
+@example(EXTREME_Z)
+def test_sigmoid_is_finite_and_correctly_rounded_over_plus_minus_1e3(z):
+    s = primitives.sigmoid(z)
+    assert s.dtype == np.float64 and finite(s)
+    assert np.all((s >= 0) & (s <= 1))
+    want = np.array([float(mp_sigmoid(v)) for v in z])
+    # e = exp(-|z|) and one division: a few ulps relative, less for subnormal results
+    np.testing.assert_allclose(s, want, rtol=4 * EPS, atol=TINY)
+
+
+@PROPERTY
+@given(z_values)
+@example(EXTREME_Z)
+def test_sigmoid_layer_gradients_stay_finite_when_units_saturate(z):
+    # one input feature x = z, W = [[1]], b = 0: Z = z, and with G = 1
+    # dX = sigma'(z), dW = sum z sigma'(z), db = sum sigma'(z)
+    X = z.reshape(-1, 1)
+    g = sigmoid_layer.backward(X, np.ones((1, 1)), np.zeros(1))
+    assert finite(*g)
+    prime = np.array([float(mp_sigmoid(v) * mp_sigmoid(-v)) for v in z])
+    # S (1 - S) has an absolute error below a few EPS (1 - S cancels when S is near 1),
+    # so compare absolutely: sigma' itself is at most 1/4
+    np.testing.assert_allclose(g.dX.ravel(), prime, rtol=0, atol=4 * EPS)
+    np.testing.assert_allclose(g.db, [prime.sum()], rtol=0, atol=4 * EPS * z.size)
+    np.testing.assert_allclose(g.dW, [[np.dot(z, prime)]], rtol=0, atol=4 * EPS * np.abs(z).sum() + TINY)
+
+
+@PROPERTY
+@given(st.integers(0, 2**32 - 1), st.floats(5.0, 40.0))
+def test_saturated_sigmoid_layer_agrees_with_finite_differences(fd_atol, seed, scale):
+    # pre-activations up to about +-40 * 3: most units saturated, nothing overflows
+    rng = np.random.default_rng(seed)
+    X, W, b, G = rng.normal(size=(4, 3)), scale * rng.normal(size=(3, 2)), scale * rng.normal(size=2), rng.normal(size=(4, 2))
+    grads = sigmoid_layer.backward(X, W, b, G)
+    num = numerical_gradient(lambda X, W, b: np.sum(G * sigmoid_layer.forward(X, W, b)), (X, W, b))
+    for name, a, n in zip(grads._fields, grads, num):
+        np.testing.assert_allclose(a, n, rtol=0, atol=fd_atol(np.abs(G).sum()), err_msg=name)
+
+
+# -- softmax, log-softmax, cross-entropy -----------------------------------------------
+
+
+@PROPERTY
+@given(logit_matrices)
+@example(HUGE_LOGITS)
+def test_softmax_and_log_softmax_of_logits_up_to_1e4(logits):
+    p = primitives.softmax(logits)
+    logp = primitives.log_softmax(logits)
+    assert finite(p, logp)
+    assert np.all(p >= 0) and np.all(logp <= 0)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=0, atol=logits.shape[1] * EPS)
+    # log-softmax: theta_j - max and a log of a sum in [1, k]; the subtraction is exact
+    # up to an ulp of |theta_j - max| <= 2e4
+    scale = 1.0 + np.abs(logits).max(axis=1, keepdims=True)
+    assert_within(logp, mp_log_softmax(logits), 8 * EPS * scale)
+    # softmax: entries in [0, 1]; exp(s) for s = theta_j - max with |s| error eps|s|
+    # changes exp(s) by at most eps s e^s <= eps / e
+    np.testing.assert_allclose(p, mp_softmax(logits), rtol=0, atol=8 * EPS)
+
+
+@PROPERTY
+@given(logits_and_targets())
+@example((HUGE_LOGITS, np.array([[0.0, 0.0, 1.0], [0.0, 2.0, 0.0], [0.0, 0.0, 0.0], [1.0, 0.5, 0.0]])))
+def test_cross_entropy_with_zero_targets_and_underflowing_probabilities(case):
+    logits, targets = case
+    loss = primitives.cross_entropy(logits, targets)
+    assert loss.dtype == np.float64 and loss.shape == (logits.shape[0],)
+    assert finite(loss) and np.all(loss >= 0)
+    bound = 8 * EPS * (targets * (1.0 + 2 * np.abs(logits).max(axis=1, keepdims=True))).sum(axis=1)
+    assert_within(loss, mp_cross_entropy(logits, targets), bound + TINY)
+
+
+def test_cross_entropy_of_a_class_predicted_with_probability_e_to_minus_20000():
+    # softmax([1e4, -1e4])[1] = e^-20000 underflows to 0, yet the loss is its exact -log
+    assert primitives.softmax([[1e4, -1e4]])[0, 1] == 0.0
+    np.testing.assert_array_equal(primitives.cross_entropy([[1e4, -1e4]], [[0.0, 1.0]]), [2e4])
+
+
+@PROPERTY
+@given(st.integers(0, 2**32 - 1), st.floats(1.0, 40.0), st.integers(1, 4), st.integers(2, 6))
+def test_cross_entropy_gradient_agrees_with_finite_differences_for_confident_logits(fd_atol, seed, scale, n, k):
+    # logits up to about +-40 * 3: probabilities down to e^-240, still no underflow of
+    # the loss; the gradient of sum_i ce_i with respect to logits is yhat * s - y
+    rng = np.random.default_rng(seed)
+    logits = scale * rng.normal(size=(n, k))
+    targets = rng.choice([0.0, 0.0, 1.0, 2.5], size=(n, k))
+    num, = numerical_gradient(lambda t: primitives.cross_entropy(t, targets).sum(), (logits,))
+    analytic = mp_softmax(logits) * targets.sum(axis=1, keepdims=True) - targets
+    L = primitives.cross_entropy(logits, targets).sum()
+    np.testing.assert_allclose(num, analytic, rtol=0, atol=fd_atol(1.0 + L))
+
+
+# -- two-layer network ------------------------------------------------------------------
+
+
+def network(seed, n, d, h, k, logits_b2, Y):
+    rng = np.random.default_rng(seed)
+    X, W1, b1 = rng.normal(size=(n, d)), rng.normal(size=(d, h)), rng.normal(size=h)
+    return X, W1, b1, np.zeros((h, k)), logits_b2, Y
+
+
+@PROPERTY
+@given(st.integers(0, 2**32 - 1), st.integers(1, 5), logits_and_targets().filter(lambda c: c[0].shape[0] == 1))
+@example(0, 3, (HUGE_LOGITS[:1], np.array([[0.0, 0.0, 1.0]])))
+@example(1, 2, (HUGE_LOGITS[3:], np.array([[2.0, 0.0, 0.0]])))
+def test_two_layer_with_logits_up_to_1e4_and_underflowing_yhat(seed, n, case):
+    # W2 = 0 makes every row's logits Theta = b2 (any value up to +-1e4), so the exact
+    # answers follow from softmax(b2) alone: L = mean_i sum_j Y_ij (lse(b2) - b2_j),
+    # db2 = mean_i (yhat s_i - Y_i), dW2 = H^T Delta2, and dX, dW1, db1 are exactly 0
+    b2, y = case
+    Y = np.repeat(y, n, axis=0) * np.arange(1, n + 1)[:, None]  # rows with different sums
+    args = network(seed, n, 4, 3, b2.shape[1], b2.ravel(), Y)
+    L = two_layer.forward(*args)
+    g = two_layer.backward(*args)
+    assert isinstance(L, float) and math.isfinite(L) and L >= 0 and finite(*g)
+    want_L = mp_cross_entropy(np.repeat(b2, n, axis=0), Y).mean()
+    np.testing.assert_allclose(L, want_L, rtol=0, atol=8 * EPS * Y.sum() / n * (1 + 2 * np.abs(b2).max()) + TINY)
+    yhat = mp_softmax(b2)[0]
+    want_db2 = (yhat[None, :] * Y.sum(axis=1, keepdims=True) - Y).mean(axis=0)
+    np.testing.assert_allclose(g.db2, want_db2, rtol=0, atol=8 * EPS * (1 + Y.sum() / n))
+    for name in ("dX", "dW1", "db1"):
+        np.testing.assert_array_equal(getattr(g, name), 0.0, err_msg=name)
+
+
+@PROPERTY
+@given(st.integers(0, 2**32 - 1), st.floats(1.0, 15.0), st.sampled_from(["onehot", "zeros-and-2s", "zero-row"]))
+def test_two_layer_with_saturated_hidden_units_agrees_with_finite_differences(fd_atol, seed, scale, target):
+    # hidden pre-activations up to about +-15 * 5 (saturated sigmoids), logits up to
+    # about +-15 * 4: finite differences are still meaningful here
+    rng = np.random.default_rng(seed)
+    n, d, h, k = 3, 5, 4, 3
+    X, W1, b1 = rng.normal(size=(n, d)), scale * rng.normal(size=(d, h)), scale * rng.normal(size=h)
+    W2, b2 = scale * rng.normal(size=(h, k)), scale * rng.normal(size=k)
+    Y = np.eye(k)[rng.integers(0, k, size=n)]
+    if target == "zeros-and-2s":
+        Y = 2 * Y
+    elif target == "zero-row":
+        Y[0] = 0.0
+    args = (X, W1, b1, W2, b2, Y)
+    grads = two_layer.backward(*args)
+    assert finite(*grads)
+    num = numerical_gradient(two_layer.forward, args, wrt=range(5))
+    theta_max = np.abs(W2).sum(axis=0).max() + np.abs(b2).max()
+    scale_L = Y.sum() / n * (2 * theta_max + math.log(k))
+    for name, a, nm in zip(grads._fields, grads, num):
+        np.testing.assert_allclose(a, nm, rtol=0, atol=fd_atol(scale_L), err_msg=name)
+
+
+@pytest.mark.parametrize("b2", [pytest.param(np.array([1e4, 0.0, -1e4]), id="logits-1e4-0-minus-1e4"),
+                                pytest.param(np.array([-1e4, 1e4, 1e4]), id="two-tied-winners")])
+def test_two_layer_backward_at_huge_logits_is_the_limit(b2):
+    # yhat is exactly one-hot (or split evenly between tied winners) in float64
+    Y = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
+    args = network(3, 2, 4, 3, 3, b2, Y)
+    g = two_layer.backward(*args)
+    yhat = np.where(b2 == b2.max(), 1.0, 0.0) / np.sum(b2 == b2.max())
+    np.testing.assert_array_equal(g.db2, yhat - Y.mean(axis=0))
