@@ -142,19 +142,27 @@ def numerical_gradient(f: Callable, args: Sequence, eps: float = 1e-6, wrt=None)
     wrt = range(len(work)) if wrt is None else wrt
     grads = [None] * len(work)
     for i in wrt:
-        a = work[i]
-        g = np.empty_like(a)
-        flat, gflat = a.reshape(-1), g.reshape(-1)  # views
-        for k in range(flat.size):
-            old = flat[k]
-            flat[k] = old + eps
-            hi = _call(f, work)
-            flat[k] = old - eps
-            lo = _call(f, work)
-            flat[k] = old
-            gflat[k] = (hi - lo) / (2 * eps)
-        grads[i] = g
+        grads[i] = _partials(f, work, i, eps)
     return grads
+
+
+def _partials(f, work, i, eps) -> np.ndarray:
+    """Central differences of f with respect to every entry of ``work[i]`` (2 calls each).
+
+    Perturbs ``work[i]`` in place and restores each entry; ``work`` is a private copy.
+    """
+    a = work[i]
+    g = np.empty_like(a)
+    flat, gflat = a.reshape(-1), g.reshape(-1)  # views
+    for k in range(flat.size):
+        old = flat[k]
+        flat[k] = old + eps
+        hi = _call(f, work)
+        flat[k] = old - eps
+        lo = _call(f, work)
+        flat[k] = old
+        gflat[k] = (hi - lo) / (2 * eps)
+    return g
 
 
 def _relation(g, shape, measure, num, close) -> str:
@@ -296,7 +304,7 @@ def gradcheck(
         evaluations += 2 * n_directions
         full = a.size <= full_max_size
         if full:
-            num_full = numerical_gradient(f, args, eps, wrt=[i])[i]
+            num_full = _partials(f, args, i, eps)
             evaluations += 2 * a.size
             num, measure = num_full.ravel(), (lambda c: np.asarray(c).ravel())
         else:

@@ -189,8 +189,6 @@ def test_evaluations_count_follows_from_the_parameters(n_directions, full_max_si
     assert len(report.arguments) == sum(g is not None for g in grads)
 
 
-@pytest.mark.xfail(strict=True, reason="derivlib bug: numerical_gradient's up-front call of f is not counted "
-                   "in GradCheckReport.evaluations (one uncounted call per fully checked argument)")
 def test_evaluations_count_equals_the_calls_of_f():
     f, args, grads, _ = sigmoid_case(4, 3, 2)
     counted, calls = counting(f)
