@@ -346,7 +346,7 @@ CLAIMS: tuple = (
         latex=r"\frac{\partial\,\text{out}}{\partial W} = \vec{x}^T \times (\text{out}\cdot(1-\text{out}))",
         shapes=_SH000,
         reading=(
-            "x is the matrix product and the dot is element-wise (the only reading under which "
+            "× is the matrix product and the dot is element-wise (the only reading under which "
             "out(1-out) is defined for an (n, n_out) out). A derivative of the matrix out by the "
             "matrix W written as an (n_in, n_out) matrix, the shape of W, is read as the gradient "
             "of the scalar sum of all entries of out (upstream gradient all ones), which is what "
@@ -359,8 +359,8 @@ CLAIMS: tuple = (
         compared_with=_FD.format("sum(sigmoid_layer.forward(x, W, b)) with respect to W"),
         expected="holds",
         why=(
-            "dL = 1 : (out o (1-out) o x dW) = x^T (out o (1-out)) : dW for L = sum of out. "
-            "For another loss the element-wise factor G o out o (1-out) replaces out o (1-out)."
+            "dL = 1 : (out ∘ (1-out) ∘ x dW) = x^T (out ∘ (1-out)) : dW for L = sum of out. "
+            "For another loss the element-wise factor G ∘ out ∘ (1-out) replaces out ∘ (1-out)."
         ),
     ),
     _c(
