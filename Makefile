@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SPHINXBUILD := $(BIN)/sphinx-build -c conf -W --keep-going -n
 
-.PHONY: docs test unit docs-fresh browser serve linkcheck mutate bench clean
+.PHONY: docs test unit docs-fresh browser serve linkcheck mutate mutate-unit bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,10 @@ linkcheck: $(STAMP)
 ## mutate: the catalogue of wrong formulas, each must be killed by the tests and the docs build
 mutate: $(VENV)/.mutate
 	$(BIN)/python tools/mutate.py
+
+## mutate-unit: the same catalogue against the unit tests only (what CI runs)
+mutate-unit: $(STAMP)
+	$(BIN)/python tools/mutate.py --unit-only
 
 ## bench: benchmarks; JSON and plots under _build/benchmarks/
 bench: $(VENV)/.bench

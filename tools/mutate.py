@@ -15,8 +15,11 @@ then
   the copy, with ``PYTHONPATH`` set to the copy (checked: ``derivlib.__file__`` must lie
   in the copy, not in the editable install of the working tree);
 * docs half: ``sphinx-build -c conf -W --keep-going -n -b html`` with
-  ``nb_execution_mode=force`` into a directory inside the copy. An extra orphan page
-  asserts in its kernel that ``derivlib`` is imported from the copy.
+  ``nb_execution_mode=force`` into a directory inside the copy. A failing cell is
+  reported as a warning (``nb_execution_raise_on_error=0``), which ``-W`` turns into a
+  failed build after every page has run, so the table names every page that kills the
+  mutant. An extra orphan page asserts in its kernel that ``derivlib`` is imported from
+  the copy.
 
 A mutant is killed when the command fails. First the unmutated copy must pass both
 halves, or the run stops (a red baseline would make every mutant look killed). The table
@@ -156,7 +159,7 @@ def unit_half(tree: Path):
     if failed:
         # the first exception pytest shows ("E   ValueError: matmul: ..."): a crash inside
         # numpy (non-conforming shapes) kills a mutant too, but the table says so
-        exc = re.search(r"^E\s+([A-Za-z_][\w.]*(?:Error|Exception|Warning))\b:?\s*(.*)$", out, re.M)
+        exc = re.search(r"^E[ \t]+([A-Za-z_][\w.]*(?:Error|Exception|Warning))\b:?[ \t]*(.*)$", out, re.M)
         why = ""
         if exc:
             msg = exc.group(2).strip()
@@ -171,6 +174,9 @@ def docs_half(tree: Path):
     build = tree / "_mutate_build"
     cmd = [str(Path(sys.executable).parent / "sphinx-build"), "-c", "conf", "-W", "--keep-going",
            "-n", "-b", "html", "-d", str(build / "doctrees"), "-D", "nb_execution_mode=force",
+           # a failing cell becomes a warning (an error under -W) instead of stopping the
+           # build at the first page, so the table can name every page that kills it
+           "-D", "nb_execution_raise_on_error=0",
            "-q", "docs", str(build / "html")]
     code, out, secs = _run(cmd, tree, DOCS_TIMEOUT)
     if code == 0:
