@@ -1,0 +1,68 @@
+"""The two problems every contender solves, on the same float64 data.
+
+sigmoid layer: S = sigmoid(X W + b), L = sum(G * S); gradients (dX, dW, db).
+two-layer:     mean cross-entropy of softmax(sigmoid(X W1 + b1) W2 + b2) against one-hot Y;
+               gradients (dX, dW1, db1, dW2, db2).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from derivlib import sigmoid_layer, two_layer
+
+
+def sigmoid_data(n, p, q, seed=0) -> dict:
+    rng = np.random.default_rng(seed)
+    return {
+        "X": rng.standard_normal((n, p)),
+        "W": rng.standard_normal((p, q)) / np.sqrt(p),
+        "b": rng.standard_normal(q),
+        "G": rng.standard_normal((n, q)),
+    }
+
+
+def two_layer_data(n, d, h, k, seed=0) -> dict:
+    rng = np.random.default_rng(seed)
+    return {
+        "X": rng.standard_normal((n, d)),
+        "W1": rng.standard_normal((d, h)) / np.sqrt(d),
+        "b1": rng.standard_normal(h),
+        "W2": rng.standard_normal((h, k)) / np.sqrt(h),
+        "b2": rng.standard_normal(k),
+        "Y": np.eye(k)[rng.integers(0, k, size=n)],
+    }
+
+
+def sigmoid_derivlib(data):
+    X, W, b, G = data["X"], data["W"], data["b"], data["G"]
+    return lambda: tuple(sigmoid_layer.backward(X, W, b, G))
+
+
+def sigmoid_bare(data):
+    """The three matrix products backward needs, with Delta precomputed (the limit)."""
+    X, W = data["X"], data["W"]
+    Delta = np.random.default_rng(1).standard_normal(data["G"].shape)
+
+    def run():
+        return X @ W, X.T @ Delta, Delta @ W.T
+
+    return run
+
+
+def two_layer_derivlib(data):
+    args = tuple(data[k] for k in ("X", "W1", "b1", "W2", "b2", "Y"))
+    return lambda: tuple(two_layer.backward(*args))
+
+
+def two_layer_bare(data):
+    """The six matrix products backward needs (forward two, backward four)."""
+    X, W1, W2 = data["X"], data["W1"], data["W2"]
+    n, h, k = X.shape[0], W1.shape[1], W2.shape[1]
+    rng = np.random.default_rng(1)
+    H, D1, D2 = rng.random((n, h)), rng.standard_normal((n, h)), rng.standard_normal((n, k))
+
+    def run():
+        return X @ W1, H @ W2, D2 @ W2.T, X.T @ D1, D1 @ W1.T, H.T @ D2
+
+    return run

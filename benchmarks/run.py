@@ -1,0 +1,229 @@
+"""derivlib benchmarks: ``make bench`` (or ``.venv/bin/python benchmarks/run.py``).
+
+Sections (all by default; pick with ``--sections``):
+
+side       backward vs the bare matrix products (the limit) and vs PyTorch / HIPS autograd /
+           JAX, timed in the same interleaved rounds (min of rounds is the headline, median
+           also stored);
+gradcheck  directional vs full finite-difference gradient checks, 10^2..10^6 parameters;
+jacobian   the explicit 4-D Jacobian route vs backward, time and memory;
+docs       docs build cost in a scratch copy: cold, no-op, one page edited, derivlib edited.
+
+Writes <section>.json and PNG plots to _build/benchmarks/ and prints a table. A full run
+(every section) also publishes them to docs/_static/benchmarks/ for the performance page
+(``--no-publish`` to skip, ``--publish`` to force it for a partial run).
+
+Thread counts are pinned before numpy is imported: OMP/OPENBLAS/MKL_NUM_THREADS, XLA_FLAGS
+and torch.set_num_threads all get ``--threads`` (default 1, so every engine gets one core
+and a shared machine's noise matters less).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def _early_threads(argv) -> int:
+    for i, arg in enumerate(argv):
+        if arg == "--threads" and i + 1 < len(argv):
+            return int(argv[i + 1])
+        if arg.startswith("--threads="):
+            return int(arg.split("=", 1)[1])
+    return 1
+
+
+THREADS = _early_threads(sys.argv[1:])
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = str(THREADS)
+os.environ["XLA_FLAGS"] = (
+    os.environ.get("XLA_FLAGS", "")
+    + f" --xla_cpu_multi_thread_eigen={'false' if THREADS == 1 else 'true'}"
+    + f" intra_op_parallelism_threads={THREADS}"
+).strip()
+
+import argparse  # noqa: E402
+import hashlib  # noqa: E402
+import json  # noqa: E402
+import re  # noqa: E402
+import shutil  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402, F401  (imported after the thread variables are set)
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import machine  # noqa: E402
+import plots  # noqa: E402
+
+SECTIONS = ("side", "gradcheck", "jacobian", "docs")
+PUBLISH_DIR = ROOT / "docs" / "_static" / "benchmarks"
+PAGE = ROOT / "docs" / "performance.md"
+START = time.perf_counter()
+
+
+def log(msg: str) -> None:
+    print(f"[{time.perf_counter() - START:7.1f} s] {msg}", flush=True)
+
+
+def _engines_setup(names) -> dict:
+    import engines
+
+    info = {"versions": engines.versions()}
+    for name in names:
+        try:
+            if name == "torch":
+                info["torch"] = engines.torch_setup(THREADS)
+            elif name == "jax":
+                info["jax"] = engines.jax_setup(THREADS)
+        except Exception as exc:
+            info[name] = f"setup failed: {type(exc).__name__}: {exc}"
+            log(f"  {name} setup failed: {exc}")
+    return info
+
+
+def _write(out: Path, name: str, payload: dict) -> Path:
+    path = out / f"{name}.json"
+    path.write_text(json.dumps(payload, indent=1, default=float) + "\n")
+    log(f"  wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    return path
+
+
+def _table(results: dict) -> str:
+    lines = []
+    if "side" in results:
+        rows = results["side"]["rows"]
+        engines = sorted({e for r in rows for e in r["engine_over_derivlib"]})
+        head = f"{'problem':10s} {'case':42s} {'derivlib ms':>12s} {'bare ms':>10s} {'d/bare':>7s} {'target':>6s}"
+        head += "".join(f" {e + '/d':>11s}" for e in engines)
+        lines += ["Backward vs the bare products and the engines (min of rounds; ratios > 1 mean slower)", head]
+        for r in rows:
+            t = r["target_derivlib_over_bare"]
+            line = (f"{r['problem']:10s} {r['label']:42s} {r['seconds']['derivlib']['min'] * 1e3:12.3f} "
+                    f"{r['seconds']['bare products']['min'] * 1e3:10.3f} {r['derivlib_over_bare']['min']:7.3f} "
+                    f"{(f'{t:.2f}' if t else ''):>6s}")
+            line += "".join(f" {r['engine_over_derivlib'][e]['min']:11.2f}" if e in r["engine_over_derivlib"]
+                            else f" {'-':>11s}" for e in engines)
+            lines.append(line)
+    if "gradcheck" in results:
+        lines += ["", "Gradient check of W (evaluations of f; seconds)",
+                  f"{'W.size':>8s} {'directional':>12s} {'dir s':>8s} {'full':>10s} {'full s':>8s}"]
+        for r in results["gradcheck"]["rows"]:
+            full = r["full"]
+            lines.append(f"{r['parameters']:8d} {r['directional']['evaluations']:12d} {r['directional']['seconds']:8.3f} "
+                         f"{full['evaluations']:10d} " + (f"{full['seconds']:8.2f}" if full["measured"] else "computed"))
+    if "jacobian" in results:
+        lines += ["", "Jacobian route vs backward (n = p = q)",
+                  f"{'n':>5s} {'J bytes':>12s} {'jac ms':>10s} {'bwd ms':>9s} {'time x':>8s} {'peak x':>8s}"]
+        for r in results["jacobian"]["rows"]:
+            if r["measured"]:
+                lines.append(f"{r['n']:5d} {r['jacobian_bytes']:12.3g} {r['seconds_jacobian'] * 1e3:10.2f} "
+                             f"{r['seconds_backward'] * 1e3:9.3f} {r['seconds_jacobian'] / r['seconds_backward']:8.1f} "
+                             f"{r['peak_bytes_jacobian'] / max(1, r['peak_bytes_backward']):8.1f}")
+            else:
+                lines.append(f"{r['n']:5d} {r['jacobian_bytes']:12.3g}  (computed, not allocated)")
+    if "docs" in results:
+        lines += ["", "Docs build (scratch copy)"]
+        for step, r in results["docs"]["steps"].items():
+            lines.append(f"{step:14s} {r['seconds']:7.1f} s exit {r['returncode']} executed {r['executed_count']}: "
+                         f"{', '.join(r['executed_pages']) or '-'}")
+    return "\n".join(lines)
+
+
+def publish(out: Path) -> None:
+    PUBLISH_DIR.mkdir(parents=True, exist_ok=True)
+    digests = {}
+    for path in sorted(out.glob("*.json")) + sorted(out.glob("*.png")):
+        shutil.copy2(path, PUBLISH_DIR / path.name)
+        if path.suffix == ".json":
+            digests[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    # The page asserts these digests, so a refreshed results file re-executes the page.
+    text = PAGE.read_text()
+    line = f"PUBLISHED_SHA256 = {json.dumps(digests, sort_keys=True)}"
+    new, count = re.subn(r"^PUBLISHED_SHA256 = .*$", line, text, flags=re.M)
+    if count == 1:
+        PAGE.write_text(new)
+        log(f"  published to {PUBLISH_DIR.relative_to(ROOT)} and updated the digests in {PAGE.relative_to(ROOT)}")
+    else:
+        log(f"  published to {PUBLISH_DIR.relative_to(ROOT)}; {PAGE.name} has no PUBLISHED_SHA256 line to update")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sections", default=",".join(SECTIONS), help=f"comma-separated subset of {SECTIONS}")
+    ap.add_argument("--engines", default="torch,autograd,jax", help="engines to compare ('' for none)")
+    ap.add_argument("--threads", type=int, default=1, help="threads for BLAS, torch and XLA (set before imports)")
+    ap.add_argument("--quick", action="store_true", help="fewer rounds and sizes, for a smoke test")
+    ap.add_argument("--out", default=str(ROOT / "_build" / "benchmarks"))
+    ap.add_argument("--publish", dest="publish", action="store_true", default=None,
+                    help="copy results to docs/_static/benchmarks (default: only when every section ran)")
+    ap.add_argument("--no-publish", dest="publish", action="store_false")
+    args = ap.parse_args(argv)
+    sections = [s for s in args.sections.split(",") if s]
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        ap.error(f"unknown sections {sorted(unknown)}; choose from {SECTIONS}")
+    engine_names = [e for e in args.engines.split(",") if e]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    log(f"threads pinned to {THREADS}: " + ", ".join(f"{k}={os.environ.get(k)}" for k in machine.THREAD_VARS))
+    engine_info = _engines_setup(engine_names) if "side" in sections else {}
+    desc = machine.describe(THREADS, engine_info)
+    log(f"machine: {desc['cpu']}, {desc['logical_cpus']} logical CPUs, numpy {desc['numpy']}, "
+        f"BLAS {desc['numpy_blas'].get('name')} {desc['numpy_blas'].get('version')}")
+    for pool in desc["threadpools"]:
+        log(f"  threadpool: {pool}")
+    results = {}
+    failed = []
+    for section in sections:
+        log(f"section {section}")
+        t0 = time.perf_counter()
+        try:
+            if section == "side":
+                import side_by_side
+
+                payload = {"rows": side_by_side.run(engine_names, args.quick, log)}
+                plots.limit(payload["rows"], out)
+                plots.engines(payload["rows"], out)
+            elif section == "gradcheck":
+                import gradcheck_cost
+
+                payload = gradcheck_cost.run(args.quick, log)
+                plots.gradcheck(payload, out)
+            elif section == "jacobian":
+                import jacobian_cost
+
+                payload = jacobian_cost.run(args.quick, log, desc["memory_gib"])
+                plots.jacobian(payload, out)
+            else:
+                import docs_build
+
+                payload = docs_build.run(ROOT, log)
+                plots.docs_build(payload, out)
+        except Exception as exc:
+            import traceback
+
+            traceback.print_exc()
+            log(f"section {section} FAILED: {type(exc).__name__}: {exc}")
+            failed.append(section)
+            continue
+        payload = {"section": section, "seconds": time.perf_counter() - t0, "quick": args.quick,
+                   "timing": "interleaved rounds; min of rounds is the headline, median stored too",
+                   "machine": desc, **payload}
+        results[section] = payload
+        _write(out, {"side": "side_by_side"}.get(section, section), payload)
+    print()
+    print(_table(results))
+    print()
+    do_publish = args.publish if args.publish is not None else (set(sections) == set(SECTIONS) and not failed)
+    if do_publish:
+        publish(out)
+    log(f"done in {time.perf_counter() - START:.0f} s" + (f"; FAILED sections: {failed}" if failed else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""Sections 1 and 2: derivlib's backward against the bare matrix products it needs
+(the limit) and against PyTorch, HIPS autograd and JAX, all in the same rounds."""
+
+from __future__ import annotations
+
+import traceback
+
+import problems
+from _timing import interleaved
+from engines import ENGINES, same_gradients
+
+# (label, shape, rounds, calls per sample); rounds are halved with --quick
+SIGMOID_CASES = [
+    ("source 000 example (n=4, p=3, q=2)", {"n": 4, "p": 3, "q": 2}, 15, 300),
+    ("n=4096, width 256", {"n": 4096, "p": 256, "q": 256}, 15, 1),
+    ("n=4096, width 1024", {"n": 4096, "p": 1024, "q": 1024}, 9, 1),
+    ("n=4096, width 2048", {"n": 4096, "p": 2048, "q": 2048}, 4, 1),
+]
+TWO_LAYER_CASES = [
+    ("source 002 example (n=1, d=5, h=3, k=5)", {"n": 1, "d": 5, "h": 3, "k": 5}, 15, 300),
+    ("n=4096, width 256, k=10", {"n": 4096, "d": 256, "h": 256, "k": 10}, 15, 1),
+    ("n=4096, width 1024, k=10", {"n": 4096, "d": 1024, "h": 1024, "k": 10}, 9, 1),
+    ("n=4096, width 2048, k=10", {"n": 4096, "d": 2048, "h": 2048, "k": 10}, 4, 1),
+]
+TARGETS = {("sigmoid", "n=4096, width 1024"): 1.15, ("two_layer", "n=4096, width 1024, k=10"): 1.25}
+
+
+def _case(problem, label, shape, rounds, number, engines, log):
+    if problem == "sigmoid":
+        data = problems.sigmoid_data(**shape)
+        contenders = {"derivlib": problems.sigmoid_derivlib(data), "bare products": problems.sigmoid_bare(data)}
+    else:
+        data = problems.two_layer_data(**shape)
+        contenders = {"derivlib": problems.two_layer_derivlib(data), "bare products": problems.two_layer_bare(data)}
+    reference = contenders["derivlib"]()
+    status = {}
+    for name in engines:
+        try:
+            run = ENGINES[name][problem](data)
+            ok = same_gradients(reference, run())
+        except Exception as exc:  # an engine that fails is reported, the rest go on
+            status[name] = f"failed: {type(exc).__name__}: {exc}"
+            log(f"    {name}: {status[name]}")
+            log(traceback.format_exc(limit=2))
+            continue
+        if not ok:
+            status[name] = "gradients differ from derivlib's: not timed"
+            log(f"    {name}: {status[name]}")
+            continue
+        status[name] = "gradients match derivlib (np.allclose)"
+        contenders[name] = run
+    times = interleaved(contenders, rounds=rounds, number=number)
+    mine = times["derivlib"]
+    row = {
+        "problem": problem,
+        "label": label,
+        "shape": shape,
+        "rounds": rounds,
+        "calls_per_sample": number,
+        "seconds": times,
+        "derivlib_over_bare": {
+            "min": mine["min"] / times["bare products"]["min"],
+            "median": mine["median"] / times["bare products"]["median"],
+        },
+        "engine_over_derivlib": {
+            name: {"min": times[name]["min"] / mine["min"], "median": times[name]["median"] / mine["median"]}
+            for name in engines if name in times
+        },
+        "engine_status": status,
+        "target_derivlib_over_bare": TARGETS.get((problem, label)),
+    }
+    return row
+
+
+def run(engines, quick, log) -> list:
+    rows = []
+    for problem, cases in (("sigmoid", SIGMOID_CASES), ("two_layer", TWO_LAYER_CASES)):
+        for label, shape, rounds, number in cases:
+            if quick:
+                rounds = max(3, rounds // 2)
+            log(f"  {problem}: {label} ({rounds} rounds)")
+            row = _case(problem, label, shape, rounds, number, engines, log)
+            rows.append(row)
+            log("    " + table_line(row))
+    return rows
+
+
+def table_line(row) -> str:
+    s = row["seconds"]
+    parts = [f"derivlib {s['derivlib']['min'] * 1e3:9.3f} ms", f"bare {s['bare products']['min'] * 1e3:9.3f} ms",
+             f"derivlib/bare {row['derivlib_over_bare']['min']:.3f} (median {row['derivlib_over_bare']['median']:.3f})"]
+    for name, r in row["engine_over_derivlib"].items():
+        parts.append(f"{name}/derivlib {r['min']:.2f}")
+    return " | ".join(parts)
