@@ -136,9 +136,11 @@ def test_sigmoid_layer_gradients_stay_finite_when_units_saturate(z):
 @PROPERTY
 @given(st.integers(0, 2**32 - 1), st.floats(5.0, 40.0))
 def test_saturated_sigmoid_layer_agrees_with_finite_differences(fd_atol, seed, scale):
-    # pre-activations up to about +-40 * 3: most units saturated, nothing overflows
+    # pre-activations up to about +-40 * 3: most units saturated, nothing overflows.
+    # p = q = 3, so that wrong formulas such as Delta X^T or Delta W conform and are
+    # caught by their values, not by a shape error
     rng = np.random.default_rng(seed)
-    X, W, b, G = rng.normal(size=(4, 3)), scale * rng.normal(size=(3, 2)), scale * rng.normal(size=2), rng.normal(size=(4, 2))
+    X, W, b, G = rng.normal(size=(4, 3)), scale * rng.normal(size=(3, 3)), scale * rng.normal(size=3), rng.normal(size=(4, 3))
     grads = sigmoid_layer.backward(X, W, b, G)
     num = numerical_gradient(lambda X, W, b: np.sum(G * sigmoid_layer.forward(X, W, b)), (X, W, b))
     for name, a, n in zip(grads._fields, grads, num):
@@ -234,9 +236,10 @@ def test_two_layer_with_logits_up_to_1e4_and_underflowing_yhat(seed, n, case):
 @given(st.integers(0, 2**32 - 1), st.floats(1.0, 15.0), st.sampled_from(["onehot", "zeros-and-2s", "zero-row"]))
 def test_two_layer_with_saturated_hidden_units_agrees_with_finite_differences(fd_atol, seed, scale, target):
     # hidden pre-activations up to about +-15 * 5 (saturated sigmoids), logits up to
-    # about +-15 * 4: finite differences are still meaningful here
+    # about +-15 * 4: finite differences are still meaningful here. h = k, so that W2 in
+    # place of W2^T, or dW2 transposed, conform and are caught by their values
     rng = np.random.default_rng(seed)
-    n, d, h, k = 3, 5, 4, 3
+    n, d, h, k = 3, 5, 4, 4
     X, W1, b1 = rng.normal(size=(n, d)), scale * rng.normal(size=(d, h)), scale * rng.normal(size=h)
     W2, b2 = scale * rng.normal(size=(h, k)), scale * rng.normal(size=k)
     Y = np.eye(k)[rng.integers(0, k, size=n)]

@@ -145,11 +145,14 @@ def check_import(tree: Path) -> None:
         raise SystemExit(f"derivlib imported from {out}, not from the copy {tree}")
 
 
+TEST_PATHS = ["tests", "derivlib"]
+
+
 def unit_half(tree: Path):
     """(killed, detail, seconds) for the unit tests and doctests in ``tree``."""
     check_import(tree)
     cmd = [sys.executable, "-W", "error", "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
-           "tests", "derivlib"]
+           *TEST_PATHS]
     code, out, secs = _run(cmd, tree, UNIT_TIMEOUT)
     if code == 0:
         return False, "survived", secs, out
@@ -248,7 +251,11 @@ def main(argv=None) -> int:
     ap.add_argument("--only", help="comma-separated mutant names")
     ap.add_argument("--list", action="store_true", help="list the catalogue and exit")
     ap.add_argument("--logs", type=Path, help="directory to keep each run's output in")
+    ap.add_argument("--tests", help="comma-separated test paths for the unit half, to see which "
+                    "tests alone kill what (default: tests,derivlib); the report is not saved")
     args = ap.parse_args(argv)
+    if args.tests:
+        TEST_PATHS[:] = args.tests.split(",")
 
     catalogue = CATALOGUE
     validate(catalogue)
@@ -284,6 +291,8 @@ def main(argv=None) -> int:
     report = table(rows, unit, docs, time.perf_counter() - start)
     print()
     print(report)
+    if args.tests:
+        return 1 if any(r["tests"][0] is False for _, r in rows) else 0
     out = ROOT / "_build" / "mutation.md"
     out.parent.mkdir(exist_ok=True)
     out.write_text(report)
