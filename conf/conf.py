@@ -31,7 +31,7 @@ DERIVLIB_HASH = _source_hash()
 project = "derivlib"
 author = "the derivlib authors"
 copyright = "the derivlib authors"
-html_title = "derivlib: backprop matrix calculus, checked"
+html_title = "derivlib"
 
 extensions = [
     "myst_nb",
@@ -47,7 +47,7 @@ exclude_patterns = ["_build", "_static", "**.ipynb_checkpoints"]
 
 # -- MyST and execution ----------------------------------------------------------------
 
-myst_enable_extensions = ["dollarmath", "amsmath"]
+myst_enable_extensions = ["dollarmath", "amsmath", "deflist"]
 nb_execution_mode = "cache"  # re-execute a page only when it (or derivlib, below) changed
 nb_execution_raise_on_error = True  # a failing cell fails the build
 nb_execution_show_tb = True  # print the traceback in the build log
@@ -66,6 +66,9 @@ html_static_path = [str(ROOT / "docs" / "_static")]  # relative paths would be t
 html_css_files = ["derivlib.css"]
 html_copy_source = True  # _sources/<page>.md and, added below, _sources/<page>.ipynb
 html_last_updated_fmt = None
+# The theme's script logs a console error on a first visit (empty localStorage) unless
+# the default colour mode is set; "auto" follows the reader's system preference.
+html_context = {"default_mode": "auto"}
 html_theme_options = {
     "repository_url": "",
     "use_repository_button": False,

@@ -1,0 +1,187 @@
+"""Open every page of the built site in a real headless Chromium, as a reader would.
+
+The site in _build/html (or $DERIVLIB_SITE) is served on 127.0.0.1 by http.server.
+For each page: no console error and no page error, no failed request, every request
+goes to 127.0.0.1 (anything else is aborted and fails the test), the math is typeset
+by MathJax with no raw TeX left in the visible text, and a full-page screenshot is
+saved to _build/screenshots/<page>.png (beside the site directory).
+
+Chromium is Debian's (/usr/bin/chromium); Playwright never downloads a browser. When
+it is missing the tests fail under CI (the CI variable is set) and are skipped elsewhere.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+
+ROOT = Path(__file__).resolve().parent.parent
+SITE = Path(os.environ.get("DERIVLIB_SITE", ROOT / "_build" / "html")).resolve()
+SCREENSHOTS = SITE.parent / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# TeX that MathJax should have consumed; seen in visible prose, it means untypeset math.
+RAW_TEX = [
+    re.compile(r"\$\$"),
+    re.compile(r"\\\(|\\\)|\\\[|\\\]"),
+    re.compile(r"\\begin\{|\\end\{|\\frac|\\mathbf|\\operatorname"),
+    re.compile(r"\$[^$\n]*[\\^_{}][^$\n]*\$"),  # $x_i$ left as dollars
+]
+
+
+def _pages() -> list:
+    if not SITE.is_dir():
+        return [pytest.param(None, id="site-not-built")]
+    pages = sorted(
+        p.relative_to(SITE).as_posix()
+        for p in SITE.rglob("*.html")
+        if not any(part.startswith("_") for part in p.relative_to(SITE).parts)
+    )
+    return [pytest.param(page, id=page.removesuffix(".html").replace("/", "-")) for page in pages]
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 (the base class's name)
+        pass
+
+
+@pytest.fixture(scope="module")
+def base_url():
+    """Serve the built site on 127.0.0.1 at an ephemeral port, in a thread."""
+    handler = functools.partial(_QuietHandler, directory=str(SITE))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser_context():
+    """A headless Debian Chromium with a fresh profile, driven by Playwright."""
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    profile = tempfile.mkdtemp(prefix="derivlib-chromium-")
+    try:
+        with sync_playwright() as pw:
+            context = pw.chromium.launch_persistent_context(
+                profile,
+                executable_path=str(CHROMIUM),
+                headless=True,
+                args=CHROMIUM_ARGS,
+                viewport={"width": 1280, "height": 900},
+                service_workers="block",
+            )
+            try:
+                yield context
+            finally:
+                context.close()
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _visible_prose(page) -> str:
+    """Visible text of the article, without code, scripts and typeset math."""
+    return page.evaluate(
+        """() => {
+            const root = (document.querySelector('main') || document.body).cloneNode(true);
+            root.querySelectorAll('pre, code, script, style, mjx-container, mjx-assistive-mml')
+                .forEach((el) => el.remove());
+            document.body.appendChild(root);  // innerText needs a rendered node
+            root.style.position = 'absolute';
+            root.style.left = '-100000px';
+            const text = root.innerText;
+            root.remove();
+            return text;
+        }"""
+    )
+
+
+@pytest.mark.parametrize("page_path", _pages())
+def test_page(page_path, base_url, browser_context):
+    assert page_path is not None, f"no built site at {SITE}: run `make docs` first"
+    origin = urlsplit(base_url).netloc
+    requests, outside, failed, bad_status = [], [], [], []
+    console_errors, page_errors = [], []
+
+    page = browser_context.new_page()
+
+    def route(route_):
+        url = route_.request.url
+        if urlsplit(url).netloc == origin:
+            route_.continue_()
+        else:
+            outside.append(url)
+            route_.abort()
+
+    page.route("**/*", route)
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("requestfailed", lambda r: failed.append(f"{r.url}: {r.failure}"))
+    page.on("response", lambda r: bad_status.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: page_errors.append(str(e)))
+    try:
+        page.goto(base_url + page_path, wait_until="load")
+        has_math = page.locator(".math").count() > 0
+        if has_math:
+            page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
+            page.evaluate("() => MathJax.startup.promise.then(() => true)")
+        page.evaluate("() => document.fonts.ready.then(() => true)")
+        page.wait_for_load_state("networkidle")
+
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shot = SCREENSHOTS / (page_path.removesuffix(".html").replace("/", "-") + ".png")
+        page.screenshot(path=str(shot), full_page=True)
+
+        assert not outside, f"requests to other hosts (aborted): {outside}"
+        assert all(urlsplit(u).netloc == origin for u in requests if urlsplit(u).scheme in ("http", "https"))
+        assert not failed, f"failed requests: {failed}"
+        assert not bad_status, f"error responses: {bad_status}"
+        assert not page_errors, f"page errors: {page_errors}"
+        assert not console_errors, f"console errors: {console_errors}"
+
+        if has_math:
+            untypeset = page.evaluate(
+                "() => [...document.querySelectorAll('.math')]"
+                ".filter((el) => !el.querySelector('mjx-container')).map((el) => el.textContent)"
+            )
+            assert page.locator("mjx-container").count() > 0, "MathJax produced no output"
+            assert not untypeset, f"math left untypeset: {untypeset[:5]}"
+            errors = page.evaluate("() => [...document.querySelectorAll('mjx-merror')].map((e) => e.textContent)")
+            assert not errors, f"TeX errors reported by MathJax: {errors[:5]}"
+            mathjax_src = page.evaluate("() => [...document.scripts].map((s) => s.src).filter((s) => /mathjax/i.test(s))")
+            assert mathjax_src and all(urlsplit(s).netloc == origin for s in mathjax_src), mathjax_src
+
+        prose = _visible_prose(page)
+        leftovers = [m.group(0) for rx in RAW_TEX for m in rx.finditer(prose)]
+        assert not leftovers, f"raw TeX in the visible text: {leftovers[:5]}"
+    finally:
+        page.close()
