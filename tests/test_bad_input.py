@@ -185,6 +185,9 @@ def derivation_cases():
             as_f32 = a.astype(np.float32)
             p(call(fn, names, base, **{name: as_f32}),
               same_as(call(fn, names, base, **{name: as_f32.astype(np.float64)})), "float32")
+            as_bool = a > 0  # booleans are accepted as 0 and 1 (one-hot masks, for example)
+            p(call(fn, names, base, **{name: as_bool}),
+              same_as(call(fn, names, base, **{name: as_bool.astype(np.float64)})), "bool")
             p(call(fn, names, base, **{name: a.tolist()}), same_as(call(fn, names, base)), "list")
             if name != names[0]:
                 continue  # one ragged list per function is enough to show the problem
@@ -217,6 +220,15 @@ SPECIFIC = [
     pytest.param(call(sigmoid_layer.backward, ("X", "W", "b", "G"), SL, G=np.ones((3, 2))),
                  raises(ValueError, r"^G must have the shape of S = sigmoid\(X W \+ b\), \(3, 4\); got \(3, 2\)$"),
                  id="sigmoid_layer.backward-G-shape-of-X"),
+    pytest.param(call(sigmoid_layer.backward, ("X", "W", "b", "G"), SL, G=np.ones((4, 4))),
+                 raises(ValueError, r"^G must have the shape of S = sigmoid\(X W \+ b\), \(3, 4\); got \(4, 4\)$"),
+                 id="sigmoid_layer.backward-G-extra-row"),
+    pytest.param(call(sigmoid_layer.backward, ("X", "W", "b", "G"), SL, G=np.ones((3, 5))),
+                 raises(ValueError, r"^G must have the shape of S = sigmoid\(X W \+ b\), \(3, 4\); got \(3, 5\)$"),
+                 id="sigmoid_layer.backward-G-extra-column"),
+    pytest.param(call(sigmoid_layer.backward, ("X", "W", "b", "G"), SL, G=np.ones((1, 4))),
+                 raises(ValueError, r"^G must have the shape of S = sigmoid\(X W \+ b\), \(3, 4\); got \(1, 4\)$"),
+                 id="sigmoid_layer.backward-G-one-row-would-broadcast"),
     pytest.param(call(sigmoid_layer.forward, ("X", "W", "b"), SL, X=np.zeros((0, 2))),
                  equals(np.zeros((0, 4))), id="sigmoid_layer.forward-n0"),
     pytest.param(call(sigmoid_layer.backward, ("X", "W", "b", "G"), SL, X=np.zeros((0, 2)), G=np.zeros((0, 4))),
