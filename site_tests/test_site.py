@@ -23,6 +23,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 
@@ -152,7 +153,15 @@ def test_page(page_path, base_url, browser_context):
         page.goto(base_url + page_path, wait_until="load")
         has_math = page.locator(".math").count() > 0
         if has_math:
-            page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
+            try:
+                page.wait_for_function(
+                    "() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=20_000
+                )
+            except PlaywrightTimeout:
+                pytest.fail(
+                    f"MathJax never started on a page with math; error responses {bad_status}, "
+                    f"failed requests {failed}, console errors {console_errors}"
+                )
             page.evaluate("() => MathJax.startup.promise.then(() => true)")
         page.evaluate("() => document.fonts.ready.then(() => true)")
         page.wait_for_load_state("networkidle")
