@@ -343,7 +343,7 @@ CLAIMS: tuple = (
     _c(
         id="000-q-textbook",
         source=_S000, where="question (the formula the textbook gives)",
-        latex=r"\frac{\partial\,\text{out}}{\partial W} = \vec{x}^T \times (\text{out}\cdot(1-\text{out}))",
+        latex=r"\frac{\partial{\text{out}}}{\partial{w}} = \vec{x}^T \times (\text{out}\cdot(1-\text{out}))",
         shapes=_SH000,
         reading=(
             "× is the matrix product and the dot is element-wise (the only reading under which "
@@ -520,12 +520,12 @@ CLAIMS: tuple = (
     _c(
         id="001-q-chain",
         source=_S001, where="question",
-        latex=r"\frac{\partial L}{\partial W} = \frac{\partial L}{\partial f} \frac{\partial f}{\partial W} = y\,X",
+        latex=r"\frac{\partial L}{\partial W} = \frac{\partial L}{\partial f} \frac{\partial f}{\partial W}",
         shapes=_SH001,
         reading=(
-            "The chain rule with the two factors the asker found (dL/df = y, df/dW = X), "
-            "multiplied in the written order; checked as the gradient, which must have W's "
-            "shape (m, 10), as the asker says."
+            "The chain rule with the two factors the asker found (dL/df = y, df/dW = X) put in, "
+            "in the written order: y X (the thread does not write the product out, it reports its "
+            "shape). Checked as the gradient, which must have W's shape (m, 10), as the asker says."
         ),
         setup=_data_001,
         transcription=lambda d: d["y"] @ d["X"],
