@@ -14,7 +14,6 @@ which pages were re-read from Sphinx's "reading sources" lines.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -58,7 +57,9 @@ def _build(copy: Path, env: dict, sphinx: str) -> dict:
     executed = _pages(output, "Executing notebook")
     return {"seconds": seconds, "returncode": proc.returncode, "executed_pages": executed,
             "executed_count": len(executed), "cached_pages": _pages(output, "Using cached notebook"),
-            "reread_pages": _reread(output), "tail": output.strip().splitlines()[-3:]}
+            "reread_pages": _reread(output),
+            "sphinx_warnings": sum("WARNING:" in line and "[IPKernelApp]" not in line for line in output.splitlines()),
+            "summary": [line for line in output.splitlines() if line.startswith("build ")][-1:]}
 
 
 def _edit_page(copy: Path) -> str:
@@ -78,12 +79,12 @@ def _edit_derivlib(copy: Path) -> str:
     return "derivlib/primitives.py: one comment line appended"
 
 
-def run(repo: Path, log, keep=False) -> dict:
+def run(repo: Path, log, base_env: dict, keep=False) -> dict:
     sphinx = str(Path(sys.executable).with_name("sphinx-build"))
     scratch = Path(tempfile.mkdtemp(prefix="derivlib-docs-bench-"))
     copy = scratch / "repo"
     shutil.copytree(repo, copy, ignore=IGNORE)
-    env = dict(os.environ, PYTHONPATH=str(copy))
+    env = dict(base_env, PYTHONPATH=str(copy))
     where = subprocess.run([sys.executable, "-c", "import derivlib; print(derivlib.__file__)"], cwd=scratch,
                            env=env, capture_output=True, text=True).stdout.strip()
     if not where.startswith(str(copy)):

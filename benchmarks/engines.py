@@ -11,13 +11,14 @@ import numpy as np
 
 
 def versions() -> dict:
+    from importlib import metadata
+
     out = {}
     for name in ("torch", "autograd", "jax", "jaxlib"):
         try:
-            mod = __import__(name)
-            out[name] = getattr(mod, "__version__", "unknown")
-        except Exception as exc:  # report and carry on
-            out[name] = f"unavailable: {type(exc).__name__}: {exc}"
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:  # report and carry on
+            out[name] = "not installed"
     return out
 
 

@@ -112,6 +112,9 @@ def jacobian(result, out: Path) -> Path:
     a2.loglog([r["n"] for r in meas], [r["seconds_jacobian"] for r in meas], "s-", color="tab:red",
               label="jacobian + einsum")
     a2.loglog([r["n"] for r in meas], [r["seconds_backward"] for r in meas], "o-", color="tab:blue", label="backward")
+    sides = [r["n"] for r in meas]
+    a2.set_xticks(sides, [str(x) for x in sides])
+    a2.minorticks_off()
     a2.set_xlabel("n = p = q")
     a2.set_ylabel("seconds")
     a2.legend(fontsize=8)

@@ -34,6 +34,7 @@ def _early_threads(argv) -> int:
 
 
 THREADS = _early_threads(sys.argv[1:])
+ORIGINAL_ENV = dict(os.environ)  # the docs builds run as `make docs` would, without the pinning
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = str(THREADS)
 os.environ["XLA_FLAGS"] = (
@@ -201,7 +202,7 @@ def main(argv=None) -> int:
             else:
                 import docs_build
 
-                payload = docs_build.run(ROOT, log)
+                payload = docs_build.run(ROOT, log, ORIGINAL_ENV)
                 plots.docs_build(payload, out)
         except Exception as exc:
             import traceback
