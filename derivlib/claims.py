@@ -740,7 +740,7 @@ CLAIMS: tuple = (
     _c(
         id="001-c-code",
         source=_S001, where="comment by the asker (a line of code it quotes)",
-        latex=r"\texttt{nabla\_w[-1] = np.dot(delta, activations[-2].transpose())}",
+        latex=r"\texttt{nabla_w[-1] = np.dot(delta, activations[-2].transpose())}",
         shapes="delta (10, 1), activations[-2] = x (m, 1); the result has the shape of that code's weight matrix (10, m)",
         reading=(
             "In the code's own convention: activations are columns and the weight matrix maps "
