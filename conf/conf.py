@@ -84,7 +84,6 @@ html_theme_options = {
 }
 copybutton_prompt_text = r">>> |\.\.\. "
 copybutton_prompt_is_regexp = True
-copybutton_selector = "div.cell_input pre, div.highlight pre"
 
 # -- autodoc / napoleon ------------------------------------------------------------------
 

@@ -4,7 +4,8 @@ The site in _build/html (or $DERIVLIB_SITE) is served on 127.0.0.1 by http.serve
 For each page: no console error and no page error, no failed request, every request
 goes to 127.0.0.1 (anything else is aborted and fails the test), the math is typeset
 by MathJax with no raw TeX left in the visible text, and a full-page screenshot is
-saved to _build/screenshots/<page>.png (beside the site directory).
+saved to _build/screenshots/<page>.png (beside the site directory). Each written page
+offers its executed notebook (.ipynb), and code cells have copy buttons.
 
 Chromium is Debian's (/usr/bin/chromium); Playwright never downloads a browser. When
 it is missing the tests fail under CI (the CI variable is set) and are skipped elsewhere.
@@ -20,7 +21,7 @@ import shutil
 import tempfile
 import threading
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -31,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SITE = Path(os.environ.get("DERIVLIB_SITE", ROOT / "_build" / "html")).resolve()
 SCREENSHOTS = SITE.parent / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
+GENERATED = {"genindex.html", "search.html", "py-modindex.html"}  # Sphinx's own pages
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -101,6 +103,7 @@ def browser_context():
                 viewport={"width": 1280, "height": 900},
                 service_workers="block",
             )
+            context.set_default_timeout(60_000)  # the machine may be busy building
             try:
                 yield context
             finally:
@@ -155,7 +158,7 @@ def test_page(page_path, base_url, browser_context):
         if has_math:
             try:
                 page.wait_for_function(
-                    "() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=20_000
+                    "() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=45_000
                 )
             except PlaywrightTimeout:
                 pytest.fail(
@@ -164,7 +167,7 @@ def test_page(page_path, base_url, browser_context):
                 )
             page.evaluate("() => MathJax.startup.promise.then(() => true)")
         page.evaluate("() => document.fonts.ready.then(() => true)")
-        page.wait_for_load_state("networkidle")
+        page.wait_for_function("() => [...document.images].every((img) => img.complete)")
 
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         shot = SCREENSHOTS / (page_path.removesuffix(".html").replace("/", "-") + ".png")
@@ -188,6 +191,20 @@ def test_page(page_path, base_url, browser_context):
             assert not errors, f"TeX errors reported by MathJax: {errors[:5]}"
             mathjax_src = page.evaluate("() => [...document.scripts].map((s) => s.src).filter((s) => /mathjax/i.test(s))")
             assert mathjax_src and all(urlsplit(s).netloc == origin for s in mathjax_src), mathjax_src
+
+        if page_path not in GENERATED:  # a page written as a notebook: offered as .ipynb
+            links = page.eval_on_selector_all(
+                'a[href$=".ipynb"]', "(links) => links.map((a) => a.getAttribute('href'))"
+            )
+            assert links, "no .ipynb download link"
+            response = page.request.get(urljoin(page.url, links[0]))
+            assert response.ok, f"{links[0]}: {response.status}"
+            notebook = response.json()
+            assert notebook["nbformat"] == 4 and notebook["cells"], links[0]
+            executed = [c for c in notebook["cells"] if c["cell_type"] == "code"]
+            assert all(c["execution_count"] for c in executed), "the notebook was not executed"
+        if page.locator("div.cell_input").count():
+            assert page.locator("div.cell_input button.copybtn").count() > 0, "no copy buttons on code cells"
 
         prose = _visible_prose(page)
         leftovers = [m.group(0) for rx in RAW_TEX for m in rx.finditer(prose)]
