@@ -187,6 +187,8 @@ def main(argv=None) -> int:
                 import side_by_side
 
                 payload = {"rows": side_by_side.run(engine_names, args.quick, log)}
+                log("  element-wise steps at (4096, 1024)")
+                payload["elementwise"] = side_by_side.elementwise_costs(args.quick, log)
                 plots.limit(payload["rows"], out)
                 plots.engines(payload["rows"], out)
             elif section == "gradcheck":
@@ -215,7 +217,7 @@ def main(argv=None) -> int:
                    "timing": "interleaved rounds; min of rounds is the headline, median stored too",
                    "machine": desc, **payload}
         results[section] = payload
-        _write(out, {"side": "side_by_side"}.get(section, section), payload)
+        _write(out, {"side": "side_by_side", "docs": "docs_build"}.get(section, section), payload)
     print()
     print(_table(results))
     print()

@@ -97,3 +97,38 @@ def table_line(row) -> str:
     for name, r in row["engine_over_derivlib"].items():
         parts.append(f"{name}/derivlib {r['min']:.2f}")
     return " | ".join(parts)
+
+
+def elementwise_costs(quick, log) -> dict:
+    """What the element-wise steps of a backward pass cost, next to one product, on an
+    (n, q) = (4096, 1024) array: where the time of the limit section goes."""
+    import numpy as np
+
+    from derivlib.primitives import sigmoid
+
+    rng = np.random.default_rng(0)
+    n, q = 4096, 1024
+    Z, G = 1.3 * rng.standard_normal((n, q)), rng.standard_normal((n, q))
+    W = rng.standard_normal((q, q)) / np.sqrt(q)
+    S = sigmoid(Z)
+
+    def branch_free(z):
+        """Same values as derivlib's sigmoid: numerator 1 (z >= 0) or e (z < 0), as max(e, [z >= 0])."""
+        e = np.exp(-np.abs(z))
+        return np.maximum(e, z >= 0) / (1.0 + e)
+
+    assert np.array_equal(branch_free(Z), S)
+    steps = {
+        "one product Z @ W (n x q x q)": lambda: Z @ W,
+        "derivlib.primitives.sigmoid(Z)": lambda: sigmoid(Z),
+        "np.exp(Z) alone": lambda: np.exp(Z),
+        "branch-free stable sigmoid (same values)": lambda: branch_free(Z),
+        "G * S * (1 - S)": lambda: G * S * (1 - S),
+        "one multiply G * S": lambda: G * S,
+        "column sums S.sum(axis=0)": lambda: S.sum(axis=0),
+        "finiteness check np.isfinite(Z).all()": lambda: np.isfinite(Z).all(),
+    }
+    times = interleaved(steps, rounds=5 if quick else 9)
+    for name, t in times.items():
+        log(f"    {name:42s} {t['min'] * 1e3:8.2f} ms")
+    return {"shape": [n, q], "seconds": {k: {s: v[s] for s in ("min", "median", "cpu_min")} for k, v in times.items()}}
