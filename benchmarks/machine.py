@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+from pathlib import Path
 
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "XLA_FLAGS")
 
@@ -54,7 +55,10 @@ def describe(threads: int, engines: dict) -> dict:
     """Machine and library description, stored with every results file."""
     import numpy as np
 
+    import derivlib
+
     return {
+        "derivlib": str(Path(derivlib.__file__).parent),
         "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu": _cpu_model(),
         "logical_cpus": os.cpu_count(),

@@ -173,6 +173,7 @@ def main(argv=None) -> int:
     log(f"threads pinned to {THREADS}: " + ", ".join(f"{k}={os.environ.get(k)}" for k in machine.THREAD_VARS))
     engine_info = _engines_setup(engine_names) if "side" in sections else {}
     desc = machine.describe(THREADS, engine_info)
+    log(f"derivlib from {desc['derivlib']}")
     log(f"machine: {desc['cpu']}, {desc['logical_cpus']} logical CPUs, numpy {desc['numpy']}, "
         f"BLAS {desc['numpy_blas'].get('name')} {desc['numpy_blas'].get('version')}")
     for pool in desc["threadpools"]:
