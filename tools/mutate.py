@@ -166,8 +166,9 @@ def unit_half(tree: Path):
         why = ""
         if exc:
             msg = exc.group(2).strip()
-            why = exc.group(1) + (": " + (msg[:60] + "…" if len(msg) > 60 else msg) if msg else "")
-        return True, f"killed: `{failed[0]}`" + (f" ({why})" if why else ""), secs, out
+            why = exc.group(1) + (": " + (msg[:40] + "…" if len(msg) > 40 else msg) if msg else "")
+        test = failed[0].removeprefix("tests/")  # plain text, so a long test id can wrap
+        return True, f"killed by {test}" + (f" ({why})" if why else ""), secs, out
     return True, f"killed (pytest exit {code})", secs, out
 
 
@@ -193,7 +194,7 @@ def docs_half(tree: Path):
             pages.append(m.group(1))
     if "_mutation_sentinel" in pages:
         raise SystemExit("the docs build did not import derivlib from the copy:\n" + out[-3000:])
-    detail = "killed: " + ", ".join(f"`{p}`" for p in pages) if pages else f"killed (sphinx exit {code})"
+    detail = "killed by " + ", ".join(pages) if pages else f"killed (sphinx exit {code})"
     return True, detail, secs, out
 
 
@@ -216,7 +217,10 @@ def run_one(mutant, unit: bool, docs: bool, keep_logs: Path | None):
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Text safe inside a markdown table cell (no pipes, raw HTML, emphasis or code)."""
+    for ch in "\\|*`_<>[]":
+        text = text.replace(ch, "\\" + ch)
+    return text.replace("\n", " ")
 
 
 def table(rows, unit: bool, docs: bool, total: float) -> str:
