@@ -13,6 +13,9 @@ import hashlib
 import shutil
 from pathlib import Path
 
+import nbformat
+from jupyter_cache import get_cache
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -131,17 +134,26 @@ def _use_hashed_cache(app, config):
 
 
 def _offer_notebook(app, pagename, templatename, context, doctree):
-    """Copy the executed notebook next to the page's source, for the download button.
+    """Put the executed notebook next to the page's source, for the download button.
 
-    myst-nb writes every executed page to <build dir>/jupyter_execute/<page>.ipynb; the
-    book theme links ``_sources/<ipynb_source>`` when the context names one.
+    myst-nb writes each page to <build dir>/jupyter_execute/<page>.ipynb, but when the
+    outputs came from the execution cache (myst-nb 1.4) that file has none: the outputs
+    were merged into a copy. So in cache mode the outputs are merged again here from the
+    same cache. The book theme links ``_sources/<ipynb_source>`` when the context names it.
     """
     executed = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
     if doctree is None or not executed.is_file():
         return
+    notebook = nbformat.read(executed, as_version=4)
+    nb_config = app.env.mystnb_config
+    if nb_config.execution_mode == "cache" and Path(nb_config.execution_cache_path).is_dir():
+        try:
+            _, notebook = get_cache(nb_config.execution_cache_path).merge_match_into_notebook(notebook)
+        except KeyError:  # not in the cache: the file is the executed notebook itself
+            pass
     target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(executed, target)
+    nbformat.write(notebook, target)
     context["ipynb_source"] = f"{pagename}.ipynb"
 
 

@@ -201,8 +201,9 @@ def test_page(page_path, base_url, browser_context):
             assert response.ok, f"{links[0]}: {response.status}"
             notebook = response.json()
             assert notebook["nbformat"] == 4 and notebook["cells"], links[0]
-            executed = [c for c in notebook["cells"] if c["cell_type"] == "code"]
-            assert all(c["execution_count"] for c in executed), "the notebook was not executed"
+            with_outputs = sum(bool(c.get("outputs")) for c in notebook["cells"] if c["cell_type"] == "code")
+            shown = page.locator("div.cell_output").count()  # cells whose outputs the page shows
+            assert with_outputs >= shown, f"{links[0]} has {with_outputs} cells with outputs, the page {shown}"
         if page.locator("div.cell_input").count():
             assert page.locator("div.cell_input button.copybtn").count() > 0, "no copy buttons on code cells"
 
