@@ -171,7 +171,8 @@ def test_page(page_path, base_url, browser_context):
 
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         shot = SCREENSHOTS / (page_path.removesuffix(".html").replace("/", "-") + ".png")
-        page.screenshot(path=str(shot), full_page=True)
+        # the theme slides the sidebar in: finish transitions before the picture
+        page.screenshot(path=str(shot), full_page=True, animations="disabled")
 
         assert not outside, f"requests to other hosts (aborted): {outside}"
         assert all(urlsplit(u).netloc == origin for u in requests if urlsplit(u).scheme in ("http", "https"))
