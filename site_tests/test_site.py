@@ -171,7 +171,13 @@ def test_page(page_path, base_url, browser_context):
 
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         shot = SCREENSHOTS / (page_path.removesuffix(".html").replace("/", "-") + ".png")
-        # the theme slides the sidebar in: finish transitions before the picture
+        # the theme slides the sidebar in: wait until the article sits fully inside the
+        # viewport (a busy machine once caught it mid-slide, text cut off on the left),
+        # then finish any remaining transitions for the picture
+        page.wait_for_function(
+            "() => { const m = document.querySelector('main'); "
+            "return m && m.getBoundingClientRect().left >= 0; }"
+        )
         page.screenshot(path=str(shot), full_page=True, animations="disabled")
 
         assert not outside, f"requests to other hosts (aborted): {outside}"
