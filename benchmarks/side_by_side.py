@@ -15,13 +15,13 @@ SIGMOID_CASES = [
     ("source 000 example (n=4, p=3, q=2)", {"n": 4, "p": 3, "q": 2}, 15, 200),
     ("n=4096, width 256", {"n": 4096, "p": 256, "q": 256}, 15, 1),
     ("n=4096, width 1024", {"n": 4096, "p": 1024, "q": 1024}, 7, 1),
-    ("n=4096, width 2048", {"n": 4096, "p": 2048, "q": 2048}, 3, 1),
+    ("n=4096, width 2048", {"n": 4096, "p": 2048, "q": 2048}, 2, 1),
 ]
 TWO_LAYER_CASES = [
     ("source 002 example (n=1, d=5, h=3, k=5)", {"n": 1, "d": 5, "h": 3, "k": 5}, 15, 200),
     ("n=4096, width 256, k=10", {"n": 4096, "d": 256, "h": 256, "k": 10}, 15, 1),
     ("n=4096, width 1024, k=10", {"n": 4096, "d": 1024, "h": 1024, "k": 10}, 7, 1),
-    ("n=4096, width 2048, k=10", {"n": 4096, "d": 2048, "h": 2048, "k": 10}, 3, 1),
+    ("n=4096, width 2048, k=10", {"n": 4096, "d": 2048, "h": 2048, "k": 10}, 2, 1),
 ]
 TARGETS = {("sigmoid", "n=4096, width 1024"): 1.15, ("two_layer", "n=4096, width 1024, k=10"): 1.25}
 
@@ -81,7 +81,7 @@ def run(engines, quick, log) -> list:
     for problem, cases in (("sigmoid", SIGMOID_CASES), ("two_layer", TWO_LAYER_CASES)):
         for label, shape, rounds, number in cases:
             if quick:
-                rounds = max(3, rounds // 2)
+                rounds = max(2, rounds // 2)
             log(f"  {problem}: {label} ({rounds} rounds)")
             row = _case(problem, label, shape, rounds, number, engines, log)
             rows.append(row)
