@@ -16,6 +16,7 @@ which pages were re-read from Sphinx's "reading sources" lines.
 
 from __future__ import annotations
 
+import os
 import re
 import resource
 import shutil
@@ -51,11 +52,12 @@ def _reread(output: str) -> list:
     return sorted(pages)
 
 
-def _build(copy: Path, env: dict, sphinx: str) -> dict:
+def _build(copy: Path, env: dict, sphinx: str, cpus) -> dict:
     cmd = [sphinx, "-c", "conf", "-W", "--keep-going", "-n", "-b", "html", "docs", "_build/html"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=copy, env=env, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=copy, env=env, capture_output=True, text=True,
+                          preexec_fn=lambda: os.sched_setaffinity(0, cpus))  # every core, as `make docs`
     seconds = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -85,7 +87,7 @@ def _edit_derivlib(copy: Path) -> str:
     return "derivlib/primitives.py: one comment line appended"
 
 
-def run(repo: Path, log, base_env: dict, keep=False) -> dict:
+def run(repo: Path, log, base_env: dict, cpus, keep=False) -> dict:
     sphinx = str(Path(sys.executable).with_name("sphinx-build"))
     scratch = Path(tempfile.mkdtemp(prefix="derivlib-docs-bench-"))
     copy = scratch / "repo"
@@ -99,7 +101,7 @@ def run(repo: Path, log, base_env: dict, keep=False) -> dict:
     steps = {}
     for step, edit in (("cold", None), ("noop", None), ("edit_one_page", _edit_page), ("edit_derivlib", _edit_derivlib)):
         what = edit(copy) if edit else ("nothing (first build, no _build)" if step == "cold" else "nothing changed")
-        steps[step] = {"edit": what, **_build(copy, env, sphinx)}
+        steps[step] = {"edit": what, **_build(copy, env, sphinx, cpus)}
         r = steps[step]
         log(f"  {step:14s} {r['seconds']:7.1f} s (CPU {r['cpu_seconds']:5.1f} s)  exit {r['returncode']}  "
             f"executed {r['executed_count']}: "

@@ -69,6 +69,7 @@ def describe(threads: int, engines: dict) -> dict:
         "numpy_blas": _numpy_blas(),
         "threadpools": _threadpools(),
         "threads_requested": threads,
+        "cpu_affinity": sorted(os.sched_getaffinity(0)),
         "thread_env": {k: os.environ.get(k) for k in THREAD_VARS},
         "engines": engines,
     }

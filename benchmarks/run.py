@@ -13,9 +13,10 @@ Writes <section>.json and PNG plots to _build/benchmarks/ and prints a table. A 
 (every section) also publishes them to docs/_static/benchmarks/ for the performance page
 (``--no-publish`` to skip, ``--publish`` to force it for a partial run).
 
-Thread counts are pinned before numpy is imported: OMP/OPENBLAS/MKL_NUM_THREADS, XLA_FLAGS
-and torch.set_num_threads all get ``--threads`` (default 1, so every engine gets one core
-and a shared machine's noise matters less).
+Thread counts are pinned before numpy is imported: the process is confined to ``--threads``
+cores (sched_setaffinity; default 1, so every engine gets one core and a shared machine's
+noise matters less), and OMP/OPENBLAS/MKL_NUM_THREADS, XLA_FLAGS and torch.set_num_threads
+all get the same number. The docs builds run without either.
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ def _early_threads(argv) -> int:
 
 THREADS = _early_threads(sys.argv[1:])
 ORIGINAL_ENV = dict(os.environ)  # the docs builds run as `make docs` would, without the pinning
+ORIGINAL_CPUS = sorted(os.sched_getaffinity(0))
+# Confine the process to THREADS cores before any library starts a thread pool: threads
+# inherit it, so no engine can use more cores than another whatever its own settings
+# (XLA, for one, does not honour the flags below in every version).
+os.sched_setaffinity(0, ORIGINAL_CPUS[:THREADS])
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = str(THREADS)
 os.environ["XLA_FLAGS"] = (
@@ -205,7 +211,7 @@ def main(argv=None) -> int:
             else:
                 import docs_build
 
-                payload = docs_build.run(ROOT, log, ORIGINAL_ENV)
+                payload = docs_build.run(ROOT, log, ORIGINAL_ENV, ORIGINAL_CPUS)
                 plots.docs_build(payload, out)
         except Exception as exc:
             import traceback

@@ -71,6 +71,8 @@ def _case(problem, label, shape, rounds, number, engines, log):
         "derivlib_over_bare": _ratios(mine, times["bare products"]),
         "engine_over_derivlib": {name: _ratios(times[name], mine) for name in engines if name in times},
         "engine_status": status,
+        # about 1 when a contender used one core: the check that the pinning held
+        "cpu_over_wall": {name: t["cpu_min"] / t["min"] for name, t in times.items()},
         "target_derivlib_over_bare": TARGETS.get((problem, label)),
     }
     return row
