@@ -15,13 +15,7 @@ def as_array(name: str, a, ndim: int, layout: str) -> np.ndarray:
 
     ``layout`` is the shape written out in words, e.g. ``"(n, p)"``, used in messages.
     """
-    arr = np.asarray(a)
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.floating)
-        or np.issubdtype(arr.dtype, np.integer)
-        or arr.dtype == np.bool_
-    ):
-        raise TypeError(f"{name} must hold real numbers; got dtype {arr.dtype}")
+    arr = real_array(name, a)
     if arr.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D with shape {layout}; got shape {arr.shape}")
     arr = arr.astype(np.float64, copy=False)
@@ -34,10 +28,30 @@ def as_array(name: str, a, ndim: int, layout: str) -> np.ndarray:
     return arr
 
 
+def to_ndarray(name: str, a) -> np.ndarray:
+    """``np.asarray(a)``, but a ragged nested list is a ValueError that names ``name``."""
+    try:
+        return np.asarray(a)
+    except ValueError as err:  # numpy: "inhomogeneous shape after N dimensions"
+        raise ValueError(f"{name} is a ragged nested list (rows of different lengths), not an array: {err}") from None
+
+
+def real_array(name: str, a) -> np.ndarray:
+    """``a`` as an ndarray of real numbers (bool, integer or float; not yet converted)."""
+    arr = to_ndarray(name, a)
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.floating)
+        or np.issubdtype(arr.dtype, np.integer)
+        or arr.dtype == np.bool_
+    ):
+        raise TypeError(f"{name} must hold real numbers; got dtype {arr.dtype}")
+    return arr
+
+
 def as_row_vector(name: str, a, length: int, length_name: str) -> np.ndarray:
     """Return a bias given as ``(length,)`` or ``(1, length)`` as a float64 array of
     that same shape (so its gradient can be returned in the caller's shape)."""
-    arr = np.asarray(a)
+    arr = to_ndarray(name, a)
     if arr.ndim not in (1, 2):
         raise ValueError(
             f"{name} must have shape ({length_name},) or (1, {length_name}) = ({length},) "

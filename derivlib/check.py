@@ -17,6 +17,8 @@ from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
+from ._validate import real_array
+
 __all__ = ["GradCheckError", "GradCheckReport", "ArgReport", "numerical_gradient", "gradcheck"]
 
 
@@ -69,7 +71,8 @@ def _float_args(args) -> list:
         raise TypeError(f"args must be a tuple or list of arrays (one per argument of f); got {type(args).__name__}")
     out = []
     for i, a in enumerate(args):
-        arr = np.array(a, dtype=np.float64)  # a private copy: f can't see the caller's array change
+        # a private float64 copy: f can't see the caller's array change
+        arr = np.array(real_array(f"args[{i}]", a), dtype=np.float64)
         if not np.isfinite(arr).all():
             raise ValueError(f"args[{i}] contains NaN or inf (shape {arr.shape})")
         out.append(arr)
@@ -95,6 +98,19 @@ def _names(f, count) -> list:
     if len(positional) >= count:
         return positional[:count]
     return [f"args[{i}]" for i in range(count)]
+
+
+def _check_eps(eps) -> None:
+    if not (np.isfinite(eps) and eps > 0):
+        raise ValueError(f"eps must be a positive finite step; got {eps}")
+
+
+def _check_wrt(wrt, count) -> list:
+    wrt = list(range(count)) if wrt is None else list(wrt)
+    bad = [i for i in wrt if not (isinstance(i, (int, np.integer)) and 0 <= i < count)]
+    if bad:
+        raise ValueError(f"wrt must hold indices of args, 0 to {count - 1} ({count} args); got {bad}")
+    return wrt
 
 
 def _directional(f, args, i, v, eps) -> float:
@@ -137,9 +153,10 @@ def numerical_gradient(f: Callable, args: Sequence, eps: float = 1e-6, wrt=None)
     >>> np.allclose(g, 2 * A)
     True
     """
+    _check_eps(eps)
     work = _float_args(args)
+    wrt = _check_wrt(wrt, len(work))
     _call(f, work)  # fail early, with a clear message, on a bad f
-    wrt = range(len(work)) if wrt is None else wrt
     grads = [None] * len(work)
     for i in wrt:
         grads[i] = _partials(f, work, i, eps)
@@ -288,7 +305,16 @@ def gradcheck(
             f"grads must have one entry per argument of f (use None to skip one): "
             f"{len(args)} args but {len(grads)} grads"
         )
+    _check_eps(eps)
+    for label, value in (("atol", atol), ("rtol", rtol)):
+        if not (np.isfinite(value) and value >= 0):
+            raise ValueError(f"{label} must be a finite number >= 0; got {value}")
+    if not (isinstance(n_directions, (int, np.integer)) and n_directions >= 1):
+        raise ValueError(f"n_directions must be a whole number >= 1 (the directional check always runs); "
+                         f"got {n_directions!r}")
     names = list(names) if names is not None else _names(f, len(args))
+    if len(names) != len(args):
+        raise ValueError(f"names must have one entry per argument of f: {len(args)} args but {len(names)} names")
     rng = np.random.default_rng(seed)
     _call(f, args)
     evaluations = 1
@@ -297,7 +323,7 @@ def gradcheck(
         if g is None:
             continue
         a, name = args[i], names[i]
-        g = np.asarray(g, dtype=np.float64)
+        g = real_array(f"grads[{i}] (the gradient of {name!r})", g).astype(np.float64)
         V = rng.standard_normal((n_directions, a.size))
         V /= np.linalg.norm(V, axis=1, keepdims=True)
         num_dir = np.array([_directional(f, args, i, v.reshape(a.shape), eps) for v in V])

@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import as_array, as_row_vector, check_inner
+from ._validate import as_array, as_row_vector, check_inner, to_ndarray
 
 __all__ = ["Grads", "forward", "backward", "jacobian"]
 
@@ -47,7 +47,7 @@ def _inputs(x, W, b, y=None):
     b = as_row_vector("b", b, c, "c")
     if y is None:
         return x, W, b
-    y = np.asarray(y)
+    y = to_ndarray("y", y)
     y = as_array("y", y, y.ndim, f"({c}, 1) or ({c},)")
     if y.shape not in ((c, 1), (c,)):
         raise ValueError(f"y must have shape ({c}, 1) or ({c},) to match W {W.shape}; got {y.shape}")

@@ -9,14 +9,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_array
+from ._validate import as_array, to_ndarray
 
 __all__ = ["sigmoid", "softmax", "log_softmax", "cross_entropy", "softmax_jacobian"]
 
 
 def _as_float(name, a):
-    arr = np.asarray(a)
+    arr = to_ndarray(name, a)
     return as_array(name, arr, arr.ndim, "(any shape)")
+
+
+def _as_logits(logits):
+    t = as_array("logits", logits, 2, "(n, k)")
+    if t.shape[1] == 0:
+        raise ValueError(f"logits must have at least one class (k >= 1); got shape {t.shape}")
+    return t
 
 
 def sigmoid(z):
@@ -24,8 +31,8 @@ def sigmoid(z):
 
     .. math:: \sigma(z) = \frac{1}{1 + e^{-z}}
 
-    Evaluated as :math:`1/(1+e^{-z})` for :math:`z \ge 0` and :math:`e^{z}/(1+e^{z})`
-    for :math:`z < 0`, so ``exp`` only ever sees non-positive arguments.
+    Evaluated with :math:`e = e^{-|z|}` as :math:`1/(1+e)` for :math:`z \ge 0` and
+    :math:`e/(1+e)` for :math:`z < 0`, so ``exp`` only ever sees non-positive arguments.
 
     Parameters
     ----------
@@ -48,7 +55,9 @@ def sigmoid(z):
     """
     z = _as_float("z", z)
     e = np.exp(-np.abs(z))  # in (0, 1]: never overflows
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    # numerator 1 where z >= 0 and e where z < 0; as e <= 1 that is max(e, [z >= 0]):
+    # one pass, where np.where would compute both quotients and then choose
+    return np.asarray(np.maximum(e, z >= 0) / (1.0 + e))  # 0-d in, 0-d array out
 
 
 def log_softmax(logits):
@@ -74,7 +83,7 @@ def log_softmax(logits):
     >>> np.allclose(out, [[0.0, -1e4, -2e4]])
     True
     """
-    t = as_array("logits", logits, 2, "(n, k)")
+    t = _as_logits(logits)
     shifted = t - t.max(axis=1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
@@ -101,7 +110,7 @@ def softmax(logits):
     >>> np.allclose(p, [[1.0, 0.0], [0.5, 0.5]])
     True
     """
-    t = as_array("logits", logits, 2, "(n, k)")
+    t = _as_logits(logits)
     e = np.exp(t - t.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
 

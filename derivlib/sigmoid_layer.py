@@ -113,7 +113,8 @@ def backward(X, W, b, G=None) -> Grads:
     G = as_array("G", G, 2, "(n, q)")
     if G.shape != S.shape:
         raise ValueError(f"G must have the shape of S = sigmoid(X W + b), {S.shape}; got {G.shape}")
-    Delta = G * S * (1 - S)  # dL/dZ, (n, q)
+    Delta = G * S  # dL/dZ = G o S o (1 - S), (n, q), built in one buffer
+    Delta *= 1 - S
     return Grads(
         dX=Delta @ W.T,  # (n, q)(q, p) -> (n, p)
         dW=X.T @ Delta,  # (p, n)(n, q) -> (p, q): the batch index n is summed

@@ -49,6 +49,8 @@ def _inputs(X, W1, b1, W2, b2, Y):
     W2 = as_array("W2", W2, 2, "(h, k)")
     check_inner("X", X.shape, "W1", W1.shape)
     check_inner("W1", W1.shape, "W2", W2.shape)
+    if W2.shape[1] == 0:
+        raise ValueError(f"W2 must have at least one column (k >= 1 classes); got shape {W2.shape}")
     b1 = as_row_vector("b1", b1, W1.shape[1], "h")
     b2 = as_row_vector("b2", b2, W2.shape[1], "k")
     Y = as_array("Y", Y, 2, "(n, k)")
@@ -134,7 +136,9 @@ def backward(X, W1, b1, W2, b2, Y) -> Grads:
     H = sigmoid(X @ W1 + b1)  # (n, h)
     Yhat = np.exp(log_softmax(H @ W2 + b2))  # (n, k)
     D2 = (Yhat * Y.sum(axis=1, keepdims=True) - Y) / n  # dL/dTheta (n, k)
-    D1 = (D2 @ W2.T) * H * (1 - H)  # dL/dA (n, h): W2^T from the algebra, sigma' element-wise
+    D1 = D2 @ W2.T  # dL/dA = (D2 W2^T) o H o (1 - H), (n, h): W2^T from the algebra,
+    D1 *= H  # then sigma'(A) = H o (1 - H) element-wise, in place
+    D1 *= 1 - H
     return Grads(
         dX=D1 @ W1.T,  # (n, h)(h, d) -> (n, d)
         dW1=X.T @ D1,  # (d, n)(n, h) -> (d, h)

@@ -43,14 +43,14 @@ CATALOGUE = [
     ),
     Mutant(
         "sl-sigma-prime-dropped", SL,
-        "Delta = G * S * (1 - S)",
-        "Delta = G",
+        ("Delta = G * S  #", "    Delta *= 1 - S\n"),
+        ("Delta = G.copy()  #", ""),
         "σ'(Z) dropped: Δ = G instead of G ∘ S ∘ (1 − S)",
     ),
     Mutant(
         "sl-sigma-prime-plus", SL,
-        "Delta = G * S * (1 - S)",
-        "Delta = G * S * (1 + S)",
+        "Delta *= 1 - S",
+        "Delta *= 1 + S",
         "σ' written as S ∘ (1 + S)",
     ),
     Mutant(
@@ -105,14 +105,14 @@ CATALOGUE = [
     ),
     Mutant(
         "tl-W2-not-W2T", TL,
-        "D1 = (D2 @ W2.T) * H * (1 - H)",
-        "D1 = (D2 @ W2) * H * (1 - H)",
+        "D1 = D2 @ W2.T  #",
+        "D1 = D2 @ W2  #",
         "W2 instead of W2ᵀ in Δ1: conforms only when h = k",
     ),
     Mutant(
         "tl-matmul-not-elementwise", TL,
-        "D1 = (D2 @ W2.T) * H * (1 - H)",
-        "D1 = (D2 @ W2.T) @ (H * (1 - H)).T @ H",
+        ("D1 *= H  #", "    D1 *= 1 - H\n"),
+        ("D1 = D1 @ (H * (1 - H)).T @ H  #", ""),
         "a matrix product with σ'(A) where the element-wise product belongs "
         "(written to conform for any shapes: (Δ2 W2ᵀ)(H ∘ (1 − H))ᵀ H)",
     ),
@@ -145,13 +145,13 @@ CATALOGUE = [
     # -- primitives ------------------------------------------------------------------
     Mutant(
         "pr-sigmoid-one-sided", PR,
-        "return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))",
+        "return np.asarray(np.maximum(e, z >= 0) / (1.0 + e))",
         "return np.where(z >= 0, 1.0 / (1.0 + np.exp(-z)), np.exp(z) / (1.0 + np.exp(z)))",
         "a 'stable' sigmoid whose branches are both evaluated: exp overflows on one side",
     ),
     Mutant(
         "pr-sigmoid-naive", PR,
-        "return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))",
+        "return np.asarray(np.maximum(e, z >= 0) / (1.0 + e))",
         "return 1.0 / (1.0 + np.exp(-z))",
         "the textbook sigmoid 1/(1 + e^(−z)): exp overflows for z ≪ 0",
     ),
