@@ -1,22 +1,37 @@
 """derivlib: the matrix calculus of backpropagation, derived by hand and checked by code.
 
 One module per derivation (forward, hand-derived backward, and where it teaches
-something, the explicit Jacobian), numerically stable primitives, and one gradient
-checker used by the tests, the doctests and the documentation pages.
+something, the explicit Jacobian), numerically stable primitives, one gradient
+checker used by the tests, the doctests and the documentation pages, and
+:func:`derive`, which derives any composition of the supported operations.
+
+``import derivlib`` imports no numpy: the numeric modules load on first use
+(PEP 562), so the pure-Python derivation engine also runs where numpy does not.
 """
 
-from . import check, linear_dot, primitives, sigmoid_layer, two_layer
-from .check import GradCheckError, GradCheckReport, gradcheck, numerical_gradient
+from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
 
-__all__ = [
-    "check",
-    "linear_dot",
-    "primitives",
-    "sigmoid_layer",
-    "two_layer",
-    "GradCheckError",
-    "GradCheckReport",
-    "gradcheck",
-    "numerical_gradient",
-]
-__version__ = "0.1.0"
+try:
+    __version__ = version("derivlib")
+except PackageNotFoundError:  # a source tree that is not installed
+    __version__ = "0+unknown"
+
+_MODULES = ("check", "engine", "linear_dot", "primitives", "sigmoid_layer", "two_layer")
+_FROM_CHECK = ("GradCheckError", "GradCheckReport", "gradcheck", "numerical_gradient", "numerical_jvp")
+
+__all__ = ["derive", *_MODULES, *_FROM_CHECK]
+
+
+def __getattr__(name):
+    if name == "derive":
+        return import_module(".engine", __name__).derive
+    if name in _MODULES:
+        return import_module(f".{name}", __name__)
+    if name in _FROM_CHECK:
+        return getattr(import_module(".check", __name__), name)
+    raise AttributeError(f"module 'derivlib' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *__all__])

@@ -19,7 +19,24 @@ import numpy as np
 
 from ._validate import real_array
 
-__all__ = ["GradCheckError", "GradCheckReport", "ArgReport", "numerical_gradient", "gradcheck"]
+__all__ = [
+    "EPS",
+    "ATOL",
+    "RTOL",
+    "GradCheckError",
+    "GradCheckReport",
+    "ArgReport",
+    "numerical_gradient",
+    "numerical_jvp",
+    "gradcheck",
+]
+
+#: Default central-difference step of :func:`numerical_gradient`, :func:`numerical_jvp`
+#: and :func:`gradcheck`.
+EPS = 1e-6
+#: Default absolute and relative tolerances of :func:`gradcheck`.
+ATOL = 1e-6
+RTOL = 1e-5
 
 
 class GradCheckError(AssertionError):
@@ -122,7 +139,46 @@ def _directional(f, args, i, v, eps) -> float:
     return (_call(f, plus) - _call(f, minus)) / (2 * eps)
 
 
-def numerical_gradient(f: Callable, args: Sequence, eps: float = 1e-6, wrt=None) -> list:
+def numerical_jvp(f: Callable, args: Sequence, i: int, v, eps: float = EPS) -> float:
+    r"""Central-difference directional derivative of a scalar f along ``v`` in argument ``i``.
+
+    .. math:: \frac{\partial f}{\partial a_i} : v \approx \frac{f(\dots, a_i + \varepsilon v, \dots) - f(\dots, a_i - \varepsilon v, \dots)}{2\varepsilon}
+
+    Two evaluations of f, whatever the size of ``a_i``.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(*args)`` returns a scalar.
+    args : sequence of array_like
+    i : int
+        Index of the argument to move.
+    v : array_like
+        Direction, of ``args[i]``'s shape.
+    eps : float, default :data:`EPS`
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from derivlib.check import numerical_jvp
+    >>> A, V = np.array([[1.0, 2.0]]), np.array([[0.5, -1.0]])
+    >>> np.allclose(numerical_jvp(lambda A: np.sum(A ** 2), (A,), 0, V), np.sum(2 * A * V))
+    True
+    """
+    _check_eps(eps)
+    work = _float_args(args)
+    (i,) = _check_wrt([i], len(work))
+    v = np.asarray(real_array("v", v), dtype=np.float64)
+    if v.shape != work[i].shape:
+        raise ValueError(f"v must have the shape of args[{i}], {work[i].shape}; got {v.shape}")
+    return _directional(f, work, i, v, eps)
+
+
+def numerical_gradient(f: Callable, args: Sequence, eps: float = EPS, wrt=None) -> list:
     r"""Central-difference gradient of a scalar function, entry by entry, in float64.
 
     .. math:: \frac{\partial f}{\partial a_k} \approx \frac{f(a + \varepsilon e_k) - f(a - \varepsilon e_k)}{2\varepsilon}
@@ -226,9 +282,9 @@ def gradcheck(
     args: Sequence,
     grads: Sequence,
     *,
-    eps: float = 1e-6,
-    atol: float = 1e-6,
-    rtol: float = 1e-5,
+    eps: float = EPS,
+    atol: float = ATOL,
+    rtol: float = RTOL,
     n_directions: int = 3,
     full_max_size: int = 200,
     seed: int = 0,
