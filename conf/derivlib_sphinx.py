@@ -43,7 +43,7 @@ def cache_key(root: Path = ROOT) -> str:
     return digest.hexdigest()[:16]
 
 
-def _use_keyed_cache(app, config):
+def use_keyed_cache(app, config):
     """Put the execution cache at <build dir>/jupyter_cache/<key>; delete the other keys'.
 
     ``-D nb_execution_cache_path=...`` wins.
@@ -57,7 +57,7 @@ def _use_keyed_cache(app, config):
     config.nb_execution_cache_path = str(parent / config.derivlib_inputs_key)
 
 
-def _offer_notebook(app, pagename, templatename, context, doctree):
+def offer_notebook(app, pagename, templatename, context, doctree):
     """Put the executed notebook next to the page's source, for the download button.
 
     myst-nb writes each page to <build dir>/jupyter_execute/<page>.ipynb, but when the
@@ -87,6 +87,6 @@ def setup(app):
         os.environ["PYTHONPATH"] = str(ROOT) + (os.pathsep + path if path else "")
     # a change of this value (any edit to an input) makes Sphinx re-read every page
     app.add_config_value("derivlib_inputs_key", cache_key(), "env", types=frozenset({str}))
-    app.connect("config-inited", _use_keyed_cache, priority=400)
-    app.connect("html-page-context", _offer_notebook, priority=400)
+    app.connect("config-inited", use_keyed_cache, priority=400)
+    app.connect("html-page-context", offer_notebook, priority=400)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
