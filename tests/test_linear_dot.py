@@ -15,6 +15,7 @@ from hypothesis.extra.numpy import arrays
 
 from derivlib import linear_dot
 from derivlib.check import gradcheck, numerical_gradient
+from verification.cases import CASES
 
 # (n, m, c): the source has x (1, m), W (m, 10), y (10, 1)
 SHAPES = [
@@ -24,45 +25,17 @@ SHAPES = [
     pytest.param((5, 2, 3), id="n5-m2-c3"),
     pytest.param((1, 1, 1), id="n1-m1-c1"),
 ]
+CASE = CASES["linear_dot"]
 B_LAYOUTS = [pytest.param("b1d", id="b(c,)"), pytest.param("b2d", id="b(1,c)")]
 Y_LAYOUTS = [pytest.param("ycol", id="y(c,1)"), pytest.param("yvec", id="y(c,)")]
 
 
 def make_inputs(shape, b_layout="b2d", y_layout="ycol", seed=0):
-    n, m, c = shape
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, m))
-    W = rng.normal(size=(m, c))
-    b = rng.normal(size=(c,) if b_layout == "b1d" else (1, c))
-    y = rng.normal(size=(c, 1) if y_layout == "ycol" else (c,))
-    return x, W, b, y
+    """The shared case (verification/cases.py) in this layout of b and y."""
+    return CASE.inputs((*shape, b_layout), seed, "default" if y_layout == "ycol" else "y(c,)")
 
 
-def magnitude(x, W, b, y):
-    """Sum of the absolute values of the terms that L adds up."""
-    yv = np.abs(y).reshape(-1)
-    return float((np.abs(x) @ np.abs(W) @ yv).sum() + x.shape[0] * np.abs(b).reshape(-1) @ yv)
-
-
-@pytest.mark.parametrize("y_layout", Y_LAYOUTS)
-@pytest.mark.parametrize("b_layout", B_LAYOUTS)
-@pytest.mark.parametrize("shape", SHAPES)
-def test_backward_matches_numerical_gradient(shape, b_layout, y_layout, fd_atol):
-    args = make_inputs(shape, b_layout, y_layout)
-    grads = linear_dot.backward(*args)
-    num = numerical_gradient(linear_dot.forward, args)
-    atol = fd_atol(magnitude(*args))
-    for name, analytic, numeric in zip(grads._fields, grads, num):
-        np.testing.assert_allclose(analytic, numeric, rtol=0, atol=atol, err_msg=name)
-
-
-@pytest.mark.parametrize("y_layout", Y_LAYOUTS)
-@pytest.mark.parametrize("b_layout", B_LAYOUTS)
-@pytest.mark.parametrize("shape", SHAPES)
-def test_backward_passes_gradcheck(shape, b_layout, y_layout):
-    args = make_inputs(shape, b_layout, y_layout, seed=1)
-    report = gradcheck(linear_dot.forward, args, linear_dot.backward(*args))
-    assert [r.name for r in report.arguments] == ["x", "W", "b", "y"]
+magnitude = CASES["linear_dot"].magnitude
 
 
 @pytest.mark.parametrize("y_layout", Y_LAYOUTS)

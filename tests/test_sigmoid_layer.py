@@ -15,6 +15,7 @@ from hypothesis.extra.numpy import arrays
 
 from derivlib import sigmoid_layer
 from derivlib.check import gradcheck, numerical_gradient
+from verification.cases import CASES
 
 # (n, p, q, layout of b)
 SHAPES = [
@@ -25,47 +26,18 @@ SHAPES = [
     pytest.param((3, 4, 4, "b1d"), id="n3-p4-q4-square"),  # p == q: Delta X^T would conform
     pytest.param((6, 2, 5, "b2d"), id="n6-p2-q5-b2d"),
 ]
+CASE = CASES["sigmoid_layer"]
 SEEDS = [pytest.param(s, id=f"seed{s}") for s in (0, 1)]
 UPSTREAM = [pytest.param(True, id="G"), pytest.param(False, id="G=None")]
 
 
 def make_inputs(shape, seed):
-    n, p, q, layout = shape
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, p))
-    W = rng.normal(size=(p, q))
-    b = rng.normal(size=(q,) if layout == "b1d" else (1, q))
-    G = rng.normal(size=(n, q))
-    return X, W, b, G
+    return CASE.inputs(shape, seed)  # the shared case: verification/cases.py
 
 
 def loss(G):
     """L(X, W, b) = sum of G o S: its gradient is what backward(X, W, b, G) returns."""
     return lambda X, W, b: np.sum(G * sigmoid_layer.forward(X, W, b))
-
-
-@pytest.mark.parametrize("with_G", UPSTREAM)
-@pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("shape", SHAPES)
-def test_backward_matches_numerical_gradient(shape, seed, with_G, fd_atol):
-    X, W, b, G = make_inputs(shape, seed)
-    Gfull = G if with_G else np.ones_like(G)
-    grads = sigmoid_layer.backward(X, W, b, G if with_G else None)
-    num = numerical_gradient(loss(Gfull), (X, W, b))
-    atol = fd_atol(np.abs(Gfull).sum())
-    for name, analytic, numeric in zip(("dX", "dW", "db"), grads, num):
-        np.testing.assert_allclose(analytic, numeric, rtol=0, atol=atol, err_msg=name)
-
-
-@pytest.mark.parametrize("with_G", UPSTREAM)
-@pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("shape", SHAPES)
-def test_backward_passes_gradcheck(shape, seed, with_G):
-    X, W, b, G = make_inputs(shape, seed)
-    Gfull = G if with_G else np.ones_like(G)
-    grads = sigmoid_layer.backward(X, W, b, G if with_G else None)
-    report = gradcheck(loss(Gfull), (X, W, b), grads)
-    assert [r.name for r in report.arguments] == ["X", "W", "b"]
 
 
 @pytest.mark.parametrize("shape", SHAPES)
