@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from derivlib import sigmoid_layer, two_layer
-from derivlib.check import gradcheck, numerical_gradient
+from derivlib.check import gradcheck
 from derivlib.primitives import cross_entropy
 from verification.cases import CASES
 

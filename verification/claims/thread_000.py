@@ -1,4 +1,4 @@
-"""Claims of source thread 000: Why dL/dW = X^T (G o S o (1 - S)) for a batch sigmoid layer (thread 000).
+"""Claims of source thread 000, the question "Why is dL/dW = X^T (G o S o (1 - S)) for a batch sigmoid layer?".
 
 Every formula the thread states, as a :class:`~verification.claims.ledger.Claim`; the data
 builders and reference functions its claims share. See :mod:`verification.claims`.
@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from derivlib import linear_dot, sigmoid_layer, two_layer  # noqa: F401
-from derivlib.primitives import cross_entropy, sigmoid  # noqa: F401
+from derivlib import sigmoid_layer
 
 from .ledger import FD, Claim
-from .strict import colon, dsigma, grad, had, jacobian, jvp, scalar, sigma, softmax_row  # noqa: F401
+from .strict import grad, had, jacobian, sigma
 
 # -- data ---------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Claims of source thread 001: Why the chain rule gave a (10, m) array for L = (xW + b) y (thread 001).
+"""Claims of source thread 001, the question "Why did the chain rule give a (10, m) array for L = (xW + b) y?".
 
 Every formula the thread states, as a :class:`~verification.claims.ledger.Claim`; the data
 builders and reference functions its claims share. See :mod:`verification.claims`.
@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from derivlib import linear_dot, sigmoid_layer, two_layer  # noqa: F401
-from derivlib.primitives import cross_entropy, sigmoid  # noqa: F401
+from derivlib import linear_dot
 
 from .ledger import FD, Claim
-from .strict import colon, dsigma, grad, had, jacobian, jvp, scalar, sigma, softmax_row  # noqa: F401
+from .strict import grad, jacobian, jvp, scalar
 
 # -- data ---------------------------------------------------------------------------------
 

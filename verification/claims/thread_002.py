@@ -1,4 +1,4 @@
-"""Claims of source thread 002: dL/dx through a sigmoid layer and softmax cross-entropy (thread 002).
+"""Claims of source thread 002, the question "What is dL/dx through a sigmoid layer and softmax cross-entropy?".
 
 Every formula the thread states, as a :class:`~verification.claims.ledger.Claim`; the data
 builders and reference functions its claims share. See :mod:`verification.claims`.
@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from derivlib import linear_dot, sigmoid_layer, two_layer  # noqa: F401
-from derivlib.primitives import cross_entropy, sigmoid  # noqa: F401
+from derivlib import two_layer
+from derivlib.primitives import cross_entropy, sigmoid
 
 from .ledger import FD, Claim
-from .strict import colon, dsigma, grad, had, jacobian, jvp, scalar, sigma, softmax_row  # noqa: F401
+from .strict import colon, dsigma, grad, had, jacobian, jvp, sigma, softmax_row
 
 # -- data ---------------------------------------------------------------------------------
 
