@@ -8,13 +8,18 @@ cache lives at ``<build dir>/jupyter_cache/<key>``, so a change to any of them f
 empty cache and every page executes again, and Sphinx re-reads every page.
 
 It also puts the repository root on the kernels' ``PYTHONPATH`` (``verification`` is
-imported from the checkout, not installed), and offers each executed notebook for download.
+imported from the checkout, not installed), offers each executed notebook for download,
+and documents NamedTuple fields on the API page (autodoc would say "Alias for field
+number N").
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
+import inspect
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -81,6 +86,29 @@ def offer_notebook(app, pagename, templatename, context, doctree):
     context["ipynb_source"] = f"{pagename}.ipynb"
 
 
+def document_namedtuple_field(app, what, name, obj, options, lines):
+    """Replace "Alias for field number N" by the field's own words.
+
+    A field documented with a ``#:`` comment never gets here (autodoc uses the comment);
+    otherwise the trailing ``# comment`` of the field's line in the class, and its type.
+    """
+    if not (len(lines) == 1 and re.fullmatch(r"Alias for field number \d+", lines[0])):
+        return
+    owner, field = name.rsplit(".", 1)
+    module_name, _, class_path = owner.partition(".")
+    module = importlib.import_module(module_name)
+    while class_path and not hasattr(module, class_path.split(".")[0]):
+        head, _, class_path = class_path.partition(".")
+        module = importlib.import_module(f"{module.__name__}.{head}")
+    cls = module
+    for part in class_path.split("."):
+        cls = getattr(cls, part)
+    line = re.search(rf"^\s+{field}\s*:\s*([^#\n]+?)\s*(?:#\s*(.*))?$", inspect.getsource(cls), re.M)
+    annotation, comment = (line.group(1), line.group(2)) if line else (None, None)
+    words = comment[0].upper() + comment[1:] if comment else f"The ``{field}`` field."
+    lines[:] = [words.rstrip(".") + "." + (f" Type: ``{annotation}``." if annotation else "")]
+
+
 def setup(app):
     path = os.environ.get("PYTHONPATH")
     if str(ROOT) not in (path or "").split(os.pathsep):
@@ -89,4 +117,5 @@ def setup(app):
     app.add_config_value("derivlib_inputs_key", cache_key(), "env", types=frozenset({str}))
     app.connect("config-inited", use_keyed_cache, priority=400)
     app.connect("html-page-context", offer_notebook, priority=400)
+    app.connect("autodoc-process-docstring", document_namedtuple_field)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,4 +1,4 @@
-"""Tests of derivlib.linear_dot: L = sum over rows of (x W + b) y (source 001).
+"""Tests of derivlib.linear_dot: L = sum over rows of (x W + b) y, the question of docs/linear_dot.md.
 
 Reference: central differences from derivlib.check. Tolerance: the ``fd_atol``
 fixture of conftest.py, with scale = sum of |x_ik W_kj y_j| + n sum |b_j y_j|, the

@@ -1,4 +1,4 @@
-"""Tests of derivlib.sigmoid_layer: S = sigmoid(X W + b) over a batch (source 000).
+"""Tests of derivlib.sigmoid_layer: S = sigmoid(X W + b) over a batch, the question of docs/sigmoid_layer.md.
 
 Reference: central differences from derivlib.check. Tolerance: the ``fd_atol``
 fixture of conftest.py, with scale = sum |G| (L = sum G o S and 0 < S < 1, so no

@@ -1,4 +1,4 @@
-"""Tests of derivlib.two_layer: sigmoid hidden layer, softmax, mean cross-entropy (source 002).
+"""Tests of derivlib.two_layer: sigmoid hidden layer, softmax, mean cross-entropy, the question of docs/two_layer.md.
 
 Reference: central differences from derivlib.check. Tolerance: the ``fd_atol``
 fixture of conftest.py, with scale = (sum Y / n) * (2 max|Theta| + log k), a bound on
