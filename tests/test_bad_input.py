@@ -29,6 +29,7 @@ import pytest
 
 from derivlib import linear_dot, primitives, sigmoid_layer, two_layer
 from derivlib.check import GradCheckError, gradcheck, numerical_gradient
+from verification.cases import CASES
 from verification.gaps import GAPS
 
 rng = np.random.default_rng(20261123)
@@ -41,12 +42,17 @@ Z = rng.normal(size=(2, 3))
 LOGITS = rng.normal(size=(3, 4))
 TARGETS = np.eye(4)[[0, 3, 1]]
 
-SL = {"X": rng.normal(size=(3, 2)), "W": rng.normal(size=(2, 4)), "b": rng.normal(size=4),
-      "G": rng.normal(size=(3, 4))}
-LD = {"x": rng.normal(size=(2, 3)), "W": rng.normal(size=(3, 5)), "b": rng.normal(size=5),
-      "y": rng.normal(size=(5, 1))}
-TL = {"X": rng.normal(size=(2, 5)), "W1": rng.normal(size=(5, 3)), "b1": rng.normal(size=3),
-      "W2": rng.normal(size=(3, 4)), "b2": rng.normal(size=4), "Y": np.eye(4)[[0, 2]]}
+
+
+def _base(name, sizes, seed):
+    """A shared case's inputs (verification/cases.py), by argument name."""
+    case = CASES[name]
+    return dict(zip(case.arg_names, case.inputs(sizes, seed)))
+
+
+SL = _base("sigmoid_layer", (3, 2, 4, "b1d"), 1)
+LD = _base("linear_dot", (2, 3, 5, "b1d"), 2)
+TL = _base("two_layer", (2, 5, 3, 4, "b1d"), 3)
 
 # function, the names of its arguments in order, the base inputs
 DERIVATIONS = [
