@@ -2,16 +2,18 @@
 :class:`DoesNotConform` instead of broadcasting; and the numerical references.
 
 These helpers only make numpy strict; they never fix a formula. The references are
-derivlib's own finite differences (:func:`derivlib.check.numerical_gradient` and
-:func:`derivlib.check.numerical_jvp`), with derivlib's default step.
+derivlib's own finite differences (:func:`derivlib.check.numerical_gradient`, and
+:mod:`verification.numerical` for Jacobians and differentials), with derivlib's default step.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from derivlib.check import numerical_gradient, numerical_jvp
+from derivlib.check import numerical_gradient
 from derivlib.primitives import sigmoid
+
+from ..numerical import jacobian, jvp
 
 __all__ = ["DoesNotConform", "Strict", "matmul", "had", "colon", "scalar", "sigma", "softmax_row",
            "dsigma", "grad", "jacobian", "jvp", "strict_data"]
@@ -94,21 +96,3 @@ def dsigma(z):
     """sigma'(z) element-wise: the finite-difference gradient of sum(sigmoid(z)) (the sources
     write sigma'(a) without giving a formula for it)."""
     return grad(lambda z_: float(np.sum(sigmoid(z_))), (np.asarray(z),), 0).view(Strict)
-
-
-def jacobian(fn, A):
-    """Finite-difference Jacobian of the array-valued fn at A: shape fn(A).shape + A.shape,
-    entry [out_index, in_index] = d fn(A)[out_index] / d A[in_index]."""
-    out = np.asarray(fn(A))
-    J = np.empty(out.shape + A.shape)
-    for idx in np.ndindex(out.shape):
-        J[idx] = grad(lambda B, idx=idx: np.asarray(fn(B))[idx], (A,), 0)
-    return J
-
-
-def jvp(fn, A, V):
-    """First-order change of the array-valued fn at A along the direction V (a differential),
-    entry by entry with :func:`derivlib.check.numerical_jvp`."""
-    out = np.asarray(fn(A))
-    return np.array([numerical_jvp(lambda B, k=k: np.asarray(fn(B))[k], (A,), 0, V) for k in np.ndindex(out.shape)]
-                    ).reshape(out.shape)
