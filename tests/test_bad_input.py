@@ -21,6 +21,8 @@ rejects each with a message naming the argument.)
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import math
 import re
 
@@ -43,28 +45,35 @@ LOGITS = rng.normal(size=(3, 4))
 TARGETS = np.eye(4)[[0, 3, 1]]
 
 
-
 def _base(name, sizes, seed):
     """A shared case's inputs (verification/cases.py), by argument name."""
     case = CASES[name]
     return dict(zip(case.arg_names, case.inputs(sizes, seed)))
 
 
+# the base sizes the regular expressions below name; any other case: its first shape
 SL = _base("sigmoid_layer", (3, 2, 4, "b1d"), 1)
 LD = _base("linear_dot", (2, 3, 5, "b1d"), 2)
 TL = _base("two_layer", (2, 5, 3, 4, "b1d"), 3)
+BASES = {"sigmoid_layer": SL, "linear_dot": LD, "two_layer": TL}
 
-# function, the names of its arguments in order, the base inputs
-DERIVATIONS = [
-    ("sigmoid_layer.forward", sigmoid_layer.forward, ("X", "W", "b"), SL),
-    ("sigmoid_layer.backward", sigmoid_layer.backward, ("X", "W", "b", "G"), SL),
-    ("sigmoid_layer.jacobian", sigmoid_layer.jacobian, ("X", "W", "b"), SL),
-    ("linear_dot.forward", linear_dot.forward, ("x", "W", "b", "y"), LD),
-    ("linear_dot.backward", linear_dot.backward, ("x", "W", "b", "y"), LD),
-    ("linear_dot.jacobian", linear_dot.jacobian, ("x", "W", "b"), LD),
-    ("two_layer.forward", two_layer.forward, ("X", "W1", "b1", "W2", "b2", "Y"), TL),
-    ("two_layer.backward", two_layer.backward, ("X", "W1", "b1", "W2", "b2", "Y"), TL),
-]
+
+def _derivations():
+    """(label, function, the names of its arguments in order, the base inputs) for the
+    forward, backward and jacobian of every shared case's module."""
+    out = []
+    for case in CASES.values():
+        module = importlib.import_module(f"derivlib.{case.name}")
+        base = BASES.get(case.name) or _base(case.name, next(iter(case.shapes.values())), 0)
+        for fn_name in ("forward", "backward", "jacobian"):
+            fn = getattr(module, fn_name, None)
+            if fn is not None:
+                names = tuple(n for n in inspect.signature(fn).parameters if n in case.arg_names)
+                out.append((f"{case.name}.{fn_name}", fn, names, base))
+    return out
+
+
+DERIVATIONS = _derivations()
 BIASES = {"b", "b1", "b2"}
 VECTORS = BIASES | {"y"}  # 1-D is a valid layout for these
 
