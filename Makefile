@@ -44,10 +44,6 @@ test: unit docs-fresh browser
 html:
 	$(SPHINXBUILD) -b html docs $(BUILDDIR)/html
 
-## html: the build command alone, without creating .venv
-html:
-	$(SPHINXBUILD) -b html docs $(BUILDDIR)/html
-
 unit: $(STAMP)
 	$(BIN)/python -W error -m pytest
 
