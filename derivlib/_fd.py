@@ -17,7 +17,7 @@ from .diagnosis import Diagnosis, FiniteDifferenceError, fd_text
 
 #: Rounding error of one evaluation of f, in units of f's machine epsilon times |f|,
 #: assumed by :func:`rounding_noise` (two evaluations enter each difference).
-ROUND_ULPS = 4
+ROUND_ULPS = 2
 
 _REAL_SCALARS = (int, float, np.integer, np.floating)
 
@@ -64,7 +64,7 @@ class Evaluator:
 
 
 def step_lost(name, index, x, eps):
-    text = fd_text(Diagnosis.STEP_LOST, where=f"{name}[{index}]", eps=eps, x=float(x),
+    text = fd_text(Diagnosis.STEP_LOST, where=f"{name}[{', '.join(map(str, index))}]", eps=eps, x=float(x),
                    ulp=float(np.spacing(abs(x))))
     return FiniteDifferenceError(f"gradient of {name!r} cannot be checked here: {text}.", argument=name,
                                  kind=Diagnosis.STEP_LOST, diagnosis=text, max_abs_error=float("nan"),
@@ -151,7 +151,7 @@ def probe(F, work, i, d, eps, name) -> dict:
     return out
 
 
-def untrusted(p, ana, tol, F):
+def untrusted(p, ana, tol, F, eps):
     """The :class:`Diagnosis` when the finite differences explain the disagreement, else None."""
     err = abs(ana - p["d1"])
     jump1, jump2 = p["right1"] - p["left1"], p["right2"] - p["left2"]
@@ -159,7 +159,8 @@ def untrusted(p, ana, tol, F):
         return Diagnosis.KINK
     spread = max(abs(p["d1"] - p["d2"]), abs(p["d1"] - p["dh"]))
     if err <= tol + 2 * spread:
-        if abs(p["dh"] - p["d1"]) < 0.5 * abs(p["d1"] - p["d2"]):
-            return Diagnosis.CURVATURE  # shrinking with the step as eps**2: truncation
+        converging = abs(p["dh"] - p["d1"]) < 0.5 * abs(p["d1"] - p["d2"])  # as eps**2: truncation
+        if converging or spread > 100 * rounding_noise(F, eps):  # far above what rounding can do
+            return Diagnosis.CURVATURE
         return Diagnosis.LOW_PRECISION if F.dtype != np.float64 else Diagnosis.ROUNDING
     return None

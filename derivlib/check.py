@@ -351,11 +351,11 @@ def gradcheck(
     **Tolerance.** A value ``x`` matches the numerical ``r`` when
 
     .. math:: |x - r| \le \mathrm{atol} + \mathrm{rtol}\,|r| + \delta, \qquad
-              \delta = 4\,u_f \max|f| / \varepsilon
+              \delta = 2\,u_f \max|f| / \varepsilon
 
     where :math:`u_f` is the machine epsilon of the type f returns and ``max|f|`` the
     largest |f| seen at the point: :math:`\delta` bounds the rounding error of a central
-    difference (two evaluations of f, each off by about 2 ulps of |f|, over a step of
+    difference (two evaluations of f, each off by about 1 ulp of |f|, over a step of
     :math:`2\varepsilon`). So the tolerance scales with the gradient being checked
     (``rtol`` times each entry, as in ``torch.autograd.gradcheck``) and with f, never
     with a fixed absolute number: ``atol`` defaults to 0. A gradient of 1e-7 that is
@@ -513,7 +513,7 @@ def _check_one(F, args, i, g, name, V, eps, atol, rtol, full) -> ArgReport:
         j = int(np.argmax(e - tol(r)))
         ana = float(g.ravel() @ dirs[j]) if full else float(ana_dir[j])
         p = _fd.probe(F, args, i, dirs[j].reshape(a.shape), eps, name)
-        kind = _fd.untrusted(p, ana, float(tol(num[j])), F)
+        kind = _fd.untrusted(p, ana, float(tol(num[j])), F, eps)
         if kind is not None:
             _raise_fd(kind, p, name, i, g, noise, F, eps, top, abs_err, what, atol, rtol, ana)
     else:
