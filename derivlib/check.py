@@ -40,6 +40,10 @@ __all__ = [
     "gradcheck",
 ]
 
+# documented (and pickled) as members of derivlib.check, their public home
+for _public in (Diagnosis, GradCheckError, FiniteDifferenceError):
+    _public.__module__ = __name__
+
 #: Default central-difference step of :func:`numerical_gradient`, :func:`numerical_jvp`
 #: and :func:`gradcheck`.
 EPS = 1e-6
