@@ -26,6 +26,7 @@ TL = "derivlib/two_layer.py"
 PR = "derivlib/primitives.py"
 CK = "derivlib/check.py"
 FD = "derivlib/_fd.py"
+CA = "derivlib/_checkargs.py"
 
 CATALOGUE = [
     # -- sigmoid layer (source 000) ----------------------------------------------------
@@ -208,7 +209,7 @@ CATALOGUE = [
         "the sign test dropped: a sign flip is reported as a constant factor k = -1",
     ),
     Mutant(
-        "ck-copy-keeps-order", CK,
+        "ck-copy-keeps-order", CA,
         'dtype=np.float64, order="C")',
         'dtype=np.float64, order="K")',
         "the private copy keeps Fortran order: its flat view is a copy and the perturbation never reaches f",
