@@ -8,15 +8,38 @@ non-numeric dtype) that names the argument and the shapes involved.
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
+
+_FLOAT64 = np.dtype(np.float64)
+
+
+def all_finite(arr: np.ndarray) -> bool:
+    """True when every entry of the float64 array ``arr`` is finite.
+
+    One pass and no temporary for the usual case: the sum of squares ``vdot(arr, arr)``
+    is finite only when every entry is (a NaN or an inf makes it NaN or inf). When it is
+    not finite, the entries are tested one by one, so that an array whose sum of squares
+    merely overflows (entries above about 1e154) still counts as finite.
+    """
+    return math.isfinite(np.vdot(arr, arr)) or bool(np.isfinite(arr).all())
+
+
+def _valid(a, ndim: int) -> bool:
+    """The fast path: ``a`` is already a finite float64 ndarray of ``ndim`` dimensions
+    (not a subclass such as a masked array, which takes the full checks)."""
+    return type(a) is np.ndarray and a.dtype == _FLOAT64 and a.ndim == ndim and all_finite(a)
 
 
 def as_array(name: str, a, ndim: int, layout: str) -> np.ndarray:
     """Return ``a`` as a float64 array of ``ndim`` dimensions, finite everywhere.
 
     ``layout`` is the shape written out in words, e.g. ``"(n, p)"``, used in messages.
+    An ndarray that is already all of that is returned as it is, after one pass.
     """
+    if _valid(a, ndim):
+        return a
     arr = real_array(name, a)
     if arr.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D with shape {layout}; got shape {arr.shape}")
@@ -59,6 +82,8 @@ def real_array(name: str, a) -> np.ndarray:
 def as_row_vector(name: str, a, length: int, length_name: str) -> np.ndarray:
     """Return a bias given as ``(length,)`` or ``(1, length)`` as a float64 array of
     that same shape (so its gradient can be returned in the caller's shape)."""
+    if type(a) is np.ndarray and a.shape in ((length,), (1, length)) and _valid(a, a.ndim):
+        return a
     arr = to_ndarray(name, a)
     if arr.ndim not in (1, 2):
         raise ValueError(
@@ -107,7 +132,10 @@ def affine(left: str, A, right: str, W, bias: str, b, *, saturates: bool) -> np.
     Only an overflow that is not a plain +-inf (inf - inf = NaN) is then an error.
     """
     with np.errstate(over="ignore", invalid="ignore"):
-        Z = A @ W + b
+        Z = A @ W
+        Z += b
+    if all_finite(Z):  # the fast path: no entry overflowed
+        return Z
     bad = np.isnan(Z) if saturates else ~np.isfinite(Z)
     if bad.any():
         i, j = (int(k) for k in np.argwhere(bad)[0])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._elementwise import elementwise
 from ._validate import as_array, quiet_underflow, to_ndarray
 
 __all__ = ["sigmoid", "softmax", "log_softmax", "cross_entropy", "softmax_jacobian"]
@@ -57,10 +58,16 @@ def sigmoid(z):
     True
     """
     z = _as_float("z", z)
+    return np.asarray(elementwise(_sigma, z))  # 0-d in, 0-d array out
+
+
+def _sigma(z):
+    """The formula of :func:`sigmoid` alone, for a float64 array already checked (the
+    layers' own); run through ``elementwise``, one block of rows at a time on every core."""
     e = np.exp(-np.abs(z))  # in (0, 1]: never overflows
     # numerator 1 where z >= 0 and e where z < 0; as e <= 1 that is max(e, [z >= 0]):
     # one pass, where np.where would compute both quotients and then choose
-    return np.asarray(np.maximum(e, z >= 0) / (1.0 + e))  # 0-d in, 0-d array out
+    return np.maximum(e, z >= 0) / (1.0 + e)
 
 
 @quiet_underflow

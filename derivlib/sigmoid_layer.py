@@ -20,8 +20,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._elementwise import elementwise
 from ._validate import affine, as_array, as_row_vector, check_bytes, check_inner, quiet_underflow
-from .primitives import sigmoid
+from .primitives import _sigma
 
 __all__ = ["Grads", "forward", "backward", "jacobian", "JACOBIAN_MAX_BYTES"]
 
@@ -78,7 +79,7 @@ def forward(X, W, b):
     True
     """
     X, W, b = _inputs(X, W, b)
-    return sigmoid(_z(X, W, b))
+    return elementwise(_sigma, _z(X, W, b))
 
 
 @quiet_underflow
@@ -120,14 +121,13 @@ def backward(X, W, b, G=None) -> Grads:
     True
     """
     X, W, b = _inputs(X, W, b)
-    S = sigmoid(_z(X, W, b))
+    S = elementwise(_sigma, _z(X, W, b))  # S = sigma(X W + b), (n, q)
     if G is None:
         G = np.ones_like(S)
     G = as_array("G", G, 2, "(n, q)")
     if G.shape != S.shape:
         raise ValueError(f"G must have the shape of S = sigmoid(X W + b), {S.shape}; got {G.shape}")
-    Delta = G * S  # dL/dZ = G o S o (1 - S), (n, q), built in one buffer
-    Delta *= 1 - S
+    Delta = elementwise(lambda G, S: G * S * (1 - S), G, S)  # dL/dZ = G o S o (1 - S), (n, q)
     return Grads(
         dX=Delta @ W.T,  # (n, q)(q, p) -> (n, p)
         dW=X.T @ Delta,  # (p, n)(n, q) -> (p, q): the batch index n is summed
@@ -175,5 +175,5 @@ def jacobian(X, W, b, max_bytes=JACOBIAN_MAX_BYTES):
         raise ValueError(f"max_bytes must be >= 0; got {max_bytes}")
     (n, p), q = X.shape, W.shape[1]
     check_bytes("the Jacobian dS/dW", (n, q, p, q), max_bytes)
-    S = sigmoid(_z(X, W, b))
+    S = elementwise(_sigma, _z(X, W, b))
     return np.einsum("ij,ik,jl->ijkl", S * (1 - S), X, np.eye(q))

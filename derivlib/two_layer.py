@@ -27,8 +27,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._elementwise import elementwise
 from ._validate import affine, as_array, as_row_vector, check_inner, quiet_underflow
-from .primitives import cross_entropy, log_softmax, sigmoid
+from .primitives import _sigma, cross_entropy, log_softmax
 
 __all__ = ["Grads", "forward", "backward"]
 
@@ -109,7 +110,7 @@ def forward(X, W1, b1, W2, b2, Y) -> float:
     True
     """
     X, W1, b1, W2, b2, Y = _inputs(X, W1, b1, W2, b2, Y)
-    Theta = _theta(sigmoid(_a(X, W1, b1)), W2, b2)
+    Theta = _theta(elementwise(_sigma, _a(X, W1, b1)), W2, b2)
     return float(cross_entropy(Theta, Y / X.shape[0]).sum())  # divided before summing: no overflow
 
 
@@ -148,15 +149,14 @@ def backward(X, W1, b1, W2, b2, Y) -> Grads:
     """
     X, W1, b1, W2, b2, Y = _inputs(X, W1, b1, W2, b2, Y)
     n = X.shape[0]
-    H = sigmoid(_a(X, W1, b1))  # (n, h)
+    H = elementwise(_sigma, _a(X, W1, b1))  # H = sigma(X W1 + b1), (n, h)
     Yhat = np.exp(log_softmax(_theta(H, W2, b2)))  # (n, k)
     c = Y.max(axis=1, keepdims=True)  # each target row over its largest entry: its sum cannot overflow
     c[c == 0] = 1.0
     U = Y / c
     D2 = (Yhat * U.sum(axis=1, keepdims=True) - U) * (c / n)  # dL/dTheta (n, k)
     D1 = D2 @ W2.T  # dL/dA = (D2 W2^T) o H o (1 - H), (n, h): W2^T from the algebra,
-    D1 *= H  # then sigma'(A) = H o (1 - H) element-wise, in place
-    D1 *= 1 - H
+    D1 = elementwise(lambda D, H: D * H * (1 - H), D1, H, out=D1)  # then sigma'(A) = H o (1 - H)
     return Grads(
         dX=D1 @ W1.T,  # (n, h)(h, d) -> (n, d)
         dW1=X.T @ D1,  # (d, n)(n, h) -> (d, h)
