@@ -47,7 +47,7 @@ class Step(NamedTuple):
     def text(self):
         """The line as Unicode text: ``Δ = G ∘ S ∘ (1 − S)   n×q   dS = ...; identity``."""
         why = "; ".join(s for s in (self.differential, self.identity) if s)
-        return f"{self.symbol} = {self.expression}".ljust(28) + "  " + fmt_shape(self.shape).ljust(6) + (
+        return _pad(f"{self.symbol} = {self.expression}", 28) + "  " + fmt_shape(self.shape).ljust(6) + (
             "  " + why if why else "")
 
     @property
@@ -406,6 +406,14 @@ class Derivation:
 
     def __repr__(self):
         return f"<Derivation of {self.expr.strip()!r} with respect to {', '.join(self.wrt)}>"
+
+
+def _pad(s, width):
+    """Pad to a display width: combining marks (the hat of Ŷ) take no column."""
+    import unicodedata
+
+    shown = sum(1 for ch in s if not unicodedata.combining(ch))
+    return s + " " * max(0, width - shown)
 
 
 def _trivial(t):

@@ -354,6 +354,11 @@ def mk_sub(a, b):
 
 def mk_sum(a, axis):
     c, a = split(a)
+    if a.op == "matmul" and axis in (0, None) and is_ones(a.args[0]) and a.args[0].shape[1] == 1:
+        # the column sums of 1B (B a row repeated r times) are r B
+        return mk_scale(c * Coef.of_dim(a.shape[0]), mk_sum(a.args[1], None if axis is None else 0))
+    if a.op == "matmul" and axis in (1, None) and is_ones(a.args[1]) and a.args[1].shape[0] == 1:
+        return mk_scale(c * Coef.of_dim(a.shape[1]), mk_sum(a.args[0], None if axis is None else 1))
     if axis is None:
         shape, done = (1, 1), a.shape == (1, 1)
     elif axis == 0:
