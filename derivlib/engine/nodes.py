@@ -11,6 +11,7 @@ dimension factors are pulled out in front (``scale``), products with ones are dr
 from __future__ import annotations
 
 import re
+import unicodedata
 from fractions import Fraction
 
 __all__ = ["Node", "Sym", "Coef", "ExpressionError"]
@@ -46,7 +47,7 @@ class Sym:
     def __init__(self, ident, text=None, latex=None):
         self.ident = ident
         auto_text, auto_latex = _spell(ident)
-        self.text = text or auto_text
+        self.text = unicodedata.normalize("NFC", text or auto_text)  # Ŷ as one character
         self.latex = latex or auto_latex
 
     def __repr__(self):
