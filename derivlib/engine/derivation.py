@@ -135,17 +135,11 @@ def _simple(node):
 class Derivation:
     """The derivation of one expression: steps, renderings, evaluation and checks.
 
-    Attributes
-    ----------
-    expr : str
-    shapes : dict
-    wrt : list of str
-    root : Node
-        The loss.
-    steps : list of Step
-        Forward steps, then backward steps.
-    gradient_expressions : dict
-        Variable name -> the node of its gradient (evaluate with :func:`evaluate_pure`).
+    Made by :func:`derive`. ``steps`` lists the forward steps (``forward_steps``) then the
+    backward steps (``backward_steps``), each a :class:`Step`; ``wrt`` the variables
+    differentiated; ``root`` the loss node; ``gradient_expressions`` maps each variable of
+    ``wrt`` to the node of its gradient, which :func:`evaluate_pure` evaluates on lists
+    of lists (to compare an answer typed by a reader on the same inputs).
     """
 
     def __init__(self, expr, shapes, root, wrt):
@@ -330,10 +324,19 @@ class Derivation:
         lines += ["  " + s.text for s in self.backward_steps]
         return "\n".join(lines)
 
-    def latex(self):
-        """The derivation as one LaTeX ``aligned`` block: each line with its shape and why."""
-        rows = [r"&\textbf{forward} \\"] + [s.latex + r" \\" for s in self.forward_steps]
-        rows += [r"&\textbf{backward} \\"] + [s.latex + r" \\" for s in self.backward_steps]
+    def latex(self, why=True):
+        """The derivation as one LaTeX ``aligned`` block, each line with its shape.
+
+        With ``why``, each backward line also shows the differential and the identity.
+        """
+        def line(s):
+            if why:
+                return s.latex + r" \\"
+            shape = r" \times ".join(str(d) for d in s.shape)
+            return f"{s.symbol_latex} &= {s.expression_latex} && {shape}" + r" \\"
+
+        rows = [r"&\textbf{forward} \\"] + [line(s) for s in self.forward_steps]
+        rows += [r"&\textbf{backward} \\"] + [line(s) for s in self.backward_steps]
         return "\\begin{aligned}\n" + "\n".join(rows) + "\n\\end{aligned}"
 
     def closed_form(self, name):
@@ -373,6 +376,23 @@ class Derivation:
         from .numeric import gradients
 
         return gradients(self, values)
+
+    def loss(self, values):
+        """The loss (a float) on numpy arrays."""
+        from .numeric import loss
+
+        return loss(self, values)
+
+    def random_inputs(self, sizes=None, seed=0):
+        """A random point as numpy arrays (the check's): dict variable -> array.
+
+        Dimensions get ``sizes`` or distinct primes; entries are standard normal, or
+        uniform in [0.5, 2] for a variable that must be positive (under log or sqrt).
+        """
+        from .numeric import random_arrays
+        from .pure import default_sizes
+
+        return random_arrays(self, default_sizes(self, sizes), seed)
 
     def evaluate(self, values):
         """Every step's value on numpy arrays: dict step name -> array."""
