@@ -390,3 +390,8 @@ def test_cli_prints_latex(capsys):
 def test_cli_reports_an_error(capsys):
     assert _cli("derive", "sum(W @ X)", "--shape", "X=n,p", "--shape", "W=p,q") == 2
     assert "matrix product of W (p×q) and X (n×p)" in capsys.readouterr().err
+
+
+def test_closed_form_substitutes_the_names_back():
+    d = _derive(EXAMPLES["sigmoid_layer"])
+    assert d.closed_form("W") == "Xᵀ(G ∘ σ(XW + 1b) ∘ (1 − σ(XW + 1b)))"

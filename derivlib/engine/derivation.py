@@ -36,7 +36,7 @@ class Step(NamedTuple):
 
     @property
     def expression(self):
-        """The right-hand side, in Unicode text."""
+        """The right-hand side in Unicode text."""
         return text(self.node.args[0] if self.node.op == "let" else self.node)
 
     @property
@@ -45,14 +45,14 @@ class Step(NamedTuple):
 
     @property
     def text(self):
-        """The line as Unicode text: ``Δ = G ∘ S ∘ (1 − S)   n×q   dS = ...; identity``."""
+        """This line in Unicode text, e.g. ``Δ = G ∘ S ∘ (1 − S)   n×q   dS = ...; identity``."""
         why = "; ".join(s for s in (self.differential, self.identity) if s)
         return _pad(f"{self.symbol} = {self.expression}", 28) + "  " + fmt_shape(self.shape).ljust(6) + (
             "  " + why if why else "")
 
     @property
     def latex(self):
-        """The line as LaTeX for an ``aligned`` block (``&`` before ``=`` and each column)."""
+        """This line in LaTeX, for an ``aligned`` block (``&`` before ``=`` and each column)."""
         why = r";\quad ".join(s for s in (self.differential_latex, self.identity_latex) if s)
         shape = r" \times ".join(str(d) for d in self.shape)
         return (f"{self.symbol_latex} &= {self.expression_latex} && {shape}"
