@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .nodes import Coef, ExpressionError, Node, Sym, fmt_shape, ones, ref, split, var
+from .nodes import ExpressionError, Node, Sym, fmt_shape, mk_add, ones, ref, split, superscript, var
 from .parse import check_shapes, parse
 from .render import latex, source, text
 from .rules import ACTIVATIONS, LETTERS, RULES, identity
@@ -248,8 +248,6 @@ class Derivation:
             else:
                 g = cs[0].expr
                 for c in cs[1:]:
-                    from .nodes import mk_add
-
                     g = mk_add(g, c.expr)
             named = n.name is not None
             backs = RULES[n.op].vjp(g, n, list(n.args))
@@ -273,11 +271,8 @@ class Derivation:
         else:
             parts = []
             for k, c in enumerate(cs, 1):
-                psym = Sym(f"{sym.ident}_path{k}", f"{sym.text}⁽{k}⁾".translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")),
-                           f"{sym.latex}^{{({k})}}")
+                psym = Sym(f"{sym.ident}_path{k}", f"{sym.text}⁽{superscript(k)}⁾", f"{sym.latex}^{{({k})}}")
                 parts.append(self._step("path", psym, n, c.expr, *self._why(n, c)))
-            from .nodes import mk_add
-
             total = None
             for p in parts:
                 r = ref(p.node)
@@ -320,7 +315,7 @@ class Derivation:
     # -- renderings ----------------------------------------------------------------------------
     def text(self):
         """The derivation as Unicode text for a terminal."""
-        lines = [f"forward"] + ["  " + s.text for s in self.forward_steps] + ["", "backward"]
+        lines = ["forward"] + ["  " + s.text for s in self.forward_steps] + ["", "backward"]
         lines += ["  " + s.text for s in self.backward_steps]
         return "\n".join(lines)
 
