@@ -351,7 +351,10 @@ class Derivation:
                       "    return x - m - np.log(np.exp(x - m).sum(axis=1, keepdims=True))", "", "",
                       "def _softmax(x):", "    return np.exp(_log_softmax(x))", "", ""]
         lines.append(f"def backward({', '.join(params)}):")
-        lines.append(f'    """Gradients of L = {self.expr.strip()} with respect to {", ".join(self.wrt)}."""')
+        lines.append(f'    """Gradients with respect to {", ".join(self.wrt)} of the loss L of')
+        parts = [p.strip() for p in self.expr.replace("\\\n", " ").replace("\n", ";").split(";") if p.strip()]
+        lines.append("    " + ";\n    ".join(parts))
+        lines.append('    """')
         bound = set()
         for v in params:
             shape = self.shapes[v]
