@@ -287,6 +287,8 @@ class Derivation:
         return g if _simple(g) else ref(step.node)
 
     def _step(self, kind, sym, n, expr, dt="", dl="", it="", il=""):
+        if expr.name is not None:  # a named intermediate itself (G_G = S): write its name
+            expr = ref(expr)
         holder = Node("let", (expr,), expr.shape)
         holder.name = sym
         step = Step(kind, sym.ident, sym.text, sym.latex, n.shape, holder, n, dt, dl, it, il)
