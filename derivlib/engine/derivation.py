@@ -47,8 +47,8 @@ class Step(NamedTuple):
     def text(self):
         """This line in Unicode text, e.g. ``Δ = G ∘ S ∘ (1 − S)   n×q   dS = ...; identity``."""
         why = "; ".join(s for s in (self.differential, self.identity) if s)
-        return _pad(f"{self.symbol} = {self.expression}", 28) + "  " + fmt_shape(self.shape).ljust(6) + (
-            "  " + why if why else "")
+        line = _pad(f"{self.symbol} = {self.expression}", 28) + "  " + fmt_shape(self.shape).ljust(6)
+        return (line + "  " + why) if why else line.rstrip()
 
     @property
     def latex(self):
