@@ -27,6 +27,8 @@ PR = "derivlib/primitives.py"
 CK = "derivlib/check.py"
 FD = "derivlib/_fd.py"
 CA = "derivlib/_checkargs.py"
+EN = "derivlib/engine/rules.py"
+ES = "derivlib/engine/nodes.py"
 
 CATALOGUE = [
     # -- sigmoid layer (source 000) ----------------------------------------------------
@@ -45,14 +47,14 @@ CATALOGUE = [
     ),
     Mutant(
         "sl-sigma-prime-dropped", SL,
-        ("Delta = G * S  #", "    Delta *= 1 - S\n"),
-        ("Delta = G.copy()  #", ""),
+        "lambda G, S: G * S * (1 - S), G, S)",
+        "lambda G, S: G.copy(), G, S)",
         "σ'(Z) dropped: Δ = G instead of G ∘ S ∘ (1 − S)",
     ),
     Mutant(
         "sl-sigma-prime-plus", SL,
-        "Delta *= 1 - S",
-        "Delta *= 1 + S",
+        "G * S * (1 - S), G, S)",
+        "G * S * (1 + S), G, S)",
         "σ' written as S ∘ (1 + S)",
     ),
     Mutant(
@@ -113,8 +115,8 @@ CATALOGUE = [
     ),
     Mutant(
         "tl-matmul-not-elementwise", TL,
-        ("D1 *= H  #", "    D1 *= 1 - H\n"),
-        ("D1 = D1 @ (H * (1 - H)).T @ H  #", ""),
+        "D1 = elementwise(lambda D, H: D * H * (1 - H), D1, H, out=D1)",
+        "D1 = D1 @ (H * (1 - H)).T @ H",
         "a matrix product with σ'(A) where the element-wise product belongs "
         "(written to conform for any shapes: (Δ2 W2ᵀ)(H ∘ (1 − H))ᵀ H)",
     ),
@@ -138,22 +140,22 @@ CATALOGUE = [
     ),
     Mutant(
         "tl-log-of-softmax", TL,
-        ("from .primitives import cross_entropy, log_softmax, sigmoid",
+        ("from .primitives import _sigma, cross_entropy, log_softmax",
          "return float(cross_entropy(Theta, Y / X.shape[0]).sum())"),
-        ("from .primitives import cross_entropy, log_softmax, sigmoid, softmax",
+        ("from .primitives import _sigma, cross_entropy, log_softmax, softmax",
          "return float(-(Y * np.log(softmax(Theta))).sum() / X.shape[0])"),
         "loss computed as log(softmax(Θ)): −inf and NaN once a probability underflows",
     ),
     # -- primitives ------------------------------------------------------------------
     Mutant(
         "pr-sigmoid-one-sided", PR,
-        "return np.asarray(np.maximum(e, z >= 0) / (1.0 + e))",
+        "return np.maximum(e, z >= 0) / (1.0 + e)",
         "return np.where(z >= 0, 1.0 / (1.0 + np.exp(-z)), np.exp(z) / (1.0 + np.exp(z)))",
         "a 'stable' sigmoid whose branches are both evaluated: exp overflows on one side",
     ),
     Mutant(
         "pr-sigmoid-naive", PR,
-        "return np.asarray(np.maximum(e, z >= 0) / (1.0 + e))",
+        "return np.maximum(e, z >= 0) / (1.0 + e)",
         "return 1.0 / (1.0 + np.exp(-z))",
         "the textbook sigmoid 1/(1 + e^(−z)): exp overflows for z ≪ 0",
     ),
@@ -231,5 +233,66 @@ CATALOGUE = [
         "kind = _fd.untrusted(p, ana, float(tol(num[j])), F, eps)",
         "kind = None",
         "finite differences never blamed: a kink, curvature or rounding is reported as a wrong gradient",
+    ),
+    # -- the derivation engine's rule table (derivlib.derive) ---------------------------
+    Mutant(
+        "en-matmul-numerator", EN,
+        "lambda g, out, args: (mk_matmul(g, mk_T(args[1])), mk_matmul(mk_T(args[0]), g))),",
+        "lambda g, out, args: (mk_matmul(g, mk_T(args[1])), mk_matmul(mk_T(g), args[0]))),",
+        "engine: the pullback of A @ B to B is ḠᵀA (numerator layout) instead of AᵀḠ",
+    ),
+    Mutant(
+        "en-bias-not-summed", EN,
+        "lambda g, out, args: (unbroadcast(g, args[0].shape), unbroadcast(g, args[1].shape))),",
+        "lambda g, out, args: (unbroadcast(g, args[0].shape), g)),",
+        "engine: a broadcast bias gets Ḡ, not 1ᵀḠ (not summed over the batch)",
+    ),
+    Mutant(
+        "en-sigmoid-prime-plus", EN,
+        "lambda g, out, args: (mk_mul(mk_mul(g, ref(out)), mk_sub(_one(), ref(out))),)),",
+        "lambda g, out, args: (mk_mul(mk_mul(g, ref(out)), mk_add(_one(), ref(out))),)),",
+        "engine: σ' written as S ∘ (1 + S)",
+    ),
+    Mutant(
+        "en-tanh-prime", EN,
+        "lambda g, out, args: (mk_mul(g, mk_sub(_one(), mk_mul(ref(out), ref(out)))),)),",
+        "lambda g, out, args: (mk_mul(g, mk_sub(_one(), ref(out))),)),",
+        "engine: tanh' written as 1 − T instead of 1 − T ∘ T",
+    ),
+    Mutant(
+        "en-softmax-diagonal", EN,
+        "lambda g, out, args: (mk_mul(ref(out), mk_sub(g, _row_sums(mk_mul(g, ref(out))))),)),",
+        "lambda g, out, args: (mk_mul(ref(out), g),)),",
+        "engine: softmax treated as element-wise, P ∘ Ḡ (the off-diagonal Jacobian dropped)",
+    ),
+    Mutant(
+        "en-log-softmax-diagonal", EN,
+        "lambda g, out, args: (mk_sub(g, mk_mul(ref(out.aux), _row_sums(g))),)),",
+        "lambda g, out, args: (mk_sub(g, mk_mul(ref(out.aux), g)),)),",
+        "engine: log-softmax pullback Ḡ − P ∘ Ḡ, the row sums Ḡ1 forgotten",
+    ),
+    Mutant(
+        "en-mean-not-divided", EN,
+        "lambda g, out, args: (mk_scale(_count(args[0].shape, out.attr).inverse(), expand(g, args[0].shape)),)),",
+        "lambda g, out, args: (expand(g, args[0].shape),)),",
+        "engine: the pullback of a mean forgets to divide by the number of entries",
+    ),
+    Mutant(
+        "en-transpose-dropped", EN,
+        "lambda g, out, args: (mk_T(g),)),",
+        "lambda g, out, args: (g,)),",
+        "engine: the pullback of Aᵀ is Ḡ instead of Ḡᵀ",
+    ),
+    Mutant(
+        "en-quotient-sign", EN,
+        "unbroadcast(mk_neg(mk_div(mk_mul(g, args[0]), mk_pow(args[1], 2))),",
+        "unbroadcast(mk_div(mk_mul(g, args[0]), mk_pow(args[1], 2)),",
+        "engine: the quotient rule without its minus sign, d(A/B) = dA/B + A dB/B²",
+    ),
+    Mutant(
+        "en-simplify-sub-swapped", ES,
+        'return mk_scale(-ca, Node("sub", (bc, ac), shape))',
+        'return mk_scale(-ca, Node("sub", (ac, bc), shape))',
+        "engine's simplifier: −A + B rewritten as A − B (a sign lost in δ₂ = (Ŷ∘(Y1) − Y)/n)",
     ),
 ]
