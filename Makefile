@@ -89,9 +89,12 @@ mutate: $(VENV)/.mutate
 mutate-unit: $(STAMP)
 	$(BIN)/python tools/mutate.py --unit-only
 
-## bench: benchmarks; JSON and plots under _build/benchmarks/
+## bench: benchmarks on all the cores (the headline) and on one; JSON and plots under
+## _build/benchmarks/, published to docs/_generated/benchmarks/. OPENBLAS_CORETYPE and
+## OPENBLAS_L2_SIZE (set on some machines for old OpenBLAS builds) would make numpy run an
+## older kernel: unset for this command alone; the kernel used is recorded.
 bench: $(VENV)/.bench
-	$(BIN)/python benchmarks/run.py
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/run.py $(BENCHOPTS)
 
 clean:
 	rm -rf _build

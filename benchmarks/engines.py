@@ -23,14 +23,16 @@ def versions() -> dict:
 
 
 # ---------------------------------------------------------------- PyTorch (CPU, eager autograd)
-def torch_setup(threads: int) -> dict:
+def torch_setup(threads) -> dict:
+    """Pin PyTorch to ``threads`` threads, or leave its default (every core) for None."""
     import torch
 
-    torch.set_num_threads(threads)
-    try:
-        torch.set_num_interop_threads(threads)
-    except RuntimeError:  # already set once in this process
-        pass
+    if threads is not None:
+        torch.set_num_threads(threads)
+        try:
+            torch.set_num_interop_threads(threads)
+        except RuntimeError:  # already set once in this process
+            pass
     return {"num_threads": torch.get_num_threads(), "num_interop_threads": torch.get_num_interop_threads(),
             "parallel_info": torch.__config__.parallel_info().strip().splitlines()[:6]}
 
@@ -101,12 +103,17 @@ def autograd_two_layer(data):
 
 
 # ---------------------------------------------------------------- JAX (jit, float64, CPU)
-def jax_setup(threads: int) -> dict:
+def jax_setup(threads) -> dict:
+    """float64 on the CPU; XLA's threads follow XLA_FLAGS, set by run.py before the import
+    (nothing for every core, its default)."""
+    import os
+
     import jax
 
     jax.config.update("jax_enable_x64", True)
     jax.config.update("jax_platforms", "cpu")
-    return {"devices": [str(d) for d in jax.devices()], "x64": bool(jax.config.read("jax_enable_x64"))}
+    return {"devices": [str(d) for d in jax.devices()], "x64": bool(jax.config.read("jax_enable_x64")),
+            "XLA_FLAGS": os.environ.get("XLA_FLAGS") or "(not set: XLA's default, every core)"}
 
 
 def jax_sigmoid(data):

@@ -51,11 +51,13 @@ def _threadpools() -> list:
     return [{k: pool.get(k) for k in keep} for pool in threadpool_info()]
 
 
-def describe(threads: int, engines: dict) -> dict:
-    """Machine and library description, stored with every results file."""
+def describe(cores, engines: dict) -> dict:
+    """Machine and library description, stored with every results file; ``cores`` is
+    None when every engine ran with its default threads on all the cores."""
     import numpy as np
 
     import derivlib
+    from derivlib._elementwise import threads
 
     return {
         "derivlib": str(Path(derivlib.__file__).parent),
@@ -68,7 +70,9 @@ def describe(threads: int, engines: dict) -> dict:
         "numpy": np.__version__,
         "numpy_blas": _numpy_blas(),
         "threadpools": _threadpools(),
-        "threads_requested": threads,
+        "cores": "all" if cores is None else cores,
+        "derivlib_elementwise_threads": threads(),
+        "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
         "cpu_affinity": sorted(os.sched_getaffinity(0)),
         "thread_env": {k: os.environ.get(k) for k in THREAD_VARS},
         "engines": engines,

@@ -57,3 +57,37 @@ def two_layer_bare(data):
         return X @ W1, H @ W2, D2 @ W2.T, X.T @ D1, D1 @ W1.T, H.T @ D2
 
     return run
+
+
+def _stable_sigmoid(z):
+    e = np.exp(-np.abs(z))
+    return np.maximum(e, z >= 0) / (1.0 + e)
+
+
+def sigmoid_numpy(data):
+    """derivlib's formulas written out in bare numpy, without input checks: what a user
+    would type at the sources' sizes."""
+    X, W, b, G = data["X"], data["W"], data["b"], data["G"]
+
+    def run():
+        S = _stable_sigmoid(X @ W + b)
+        Delta = G * S * (1 - S)
+        return Delta @ W.T, X.T @ Delta, Delta.sum(axis=0)
+
+    return run
+
+
+def two_layer_numpy(data):
+    """derivlib's two-layer formulas in bare numpy, without input checks (one-hot targets)."""
+    X, W1, b1, W2, b2, Y = (data[k] for k in ("X", "W1", "b1", "W2", "b2", "Y"))
+    n = X.shape[0]
+
+    def run():
+        H = _stable_sigmoid(X @ W1 + b1)
+        Theta = H @ W2 + b2
+        E = np.exp(Theta - Theta.max(axis=1, keepdims=True))
+        D2 = (E / E.sum(axis=1, keepdims=True) - Y) / n
+        D1 = (D2 @ W2.T) * H * (1 - H)
+        return D1 @ W1.T, X.T @ D1, D1.sum(axis=0), H.T @ D2, D2.sum(axis=0)
+
+    return run

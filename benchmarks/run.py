@@ -2,9 +2,13 @@
 
 Sections (all by default; pick with ``--sections``):
 
-side       backward vs the bare matrix products (the limit) and vs PyTorch / HIPS autograd /
-           JAX, timed in the same interleaved rounds (min of rounds is the headline, median
-           also stored);
+side       backward vs the bare matrix products (the limit), vs the same formulas in bare
+           numpy without input checks, and vs PyTorch / HIPS autograd / JAX, timed in the
+           same interleaved rounds (min of rounds is the headline, median also stored), with
+           every contender's default threading on all the cores: how users run it;
+side1      the same on one core, in a child process confined to one CPU (the second table);
+engine     derive + check per gallery network; the engine's generated numpy code vs the
+           hand-written sigmoid-layer backward;
 gradcheck  directional vs full finite-difference gradient checks, 10^2..10^6 parameters;
 jacobian   the explicit 4-D Jacobian route vs backward, time and memory;
 docs       docs build cost in a scratch copy: cold, no-op, one page edited, derivlib edited.
@@ -13,10 +17,16 @@ Writes <section>.json and PNG plots to _build/benchmarks/ and prints a table. A 
 (every section) also publishes them to docs/_generated/benchmarks/ for the performance page
 (``--no-publish`` to skip, ``--publish`` to force it for a partial run).
 
-Thread counts are pinned before numpy is imported: the process is confined to ``--threads``
-cores (sched_setaffinity; default 1, so every engine gets one core and a shared machine's
-noise matters less), and OMP/OPENBLAS/MKL_NUM_THREADS, XLA_FLAGS and torch.set_num_threads
-all get the same number. The docs builds run without either.
+``--cores all`` (the default) changes no thread setting: numpy's BLAS, derivlib's
+element-wise kernels, PyTorch and XLA each use their default, every core; the threads each
+one used are recorded. ``--cores 1`` confines the process to one CPU before numpy is
+imported (sched_setaffinity: threads inherit it, so no engine can use more whatever its own
+settings) and sets OMP/OPENBLAS/MKL_NUM_THREADS, XLA_FLAGS and torch.set_num_threads to 1.
+The docs builds run with the environment the command was started with.
+
+OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, when set, make numpy's OpenBLAS run an older
+kernel than the CPU supports; ``make bench`` unsets both for this command alone, and the
+kernel numpy's BLAS ran is recorded (threadpoolctl's ``architecture``).
 """
 
 from __future__ import annotations
@@ -25,33 +35,36 @@ import os
 import sys
 
 
-def _early_threads(argv) -> int:
+def _early_cores(argv):
+    """The --cores value, read before numpy is imported: None for all the cores."""
     for i, arg in enumerate(argv):
-        if arg == "--threads" and i + 1 < len(argv):
-            return int(argv[i + 1])
-        if arg.startswith("--threads="):
-            return int(arg.split("=", 1)[1])
-    return 1
+        value = argv[i + 1] if arg == "--cores" and i + 1 < len(argv) else (
+            arg.split("=", 1)[1] if arg.startswith("--cores=") else None)
+        if value is not None:
+            return None if value == "all" else int(value)
+    return None
 
 
-THREADS = _early_threads(sys.argv[1:])
-ORIGINAL_ENV = dict(os.environ)  # the docs builds run as `make docs` would, without the pinning
+CORES = _early_cores(sys.argv[1:])
+ORIGINAL_ENV = dict(os.environ)  # the docs builds and the one-core child start from this
 ORIGINAL_CPUS = sorted(os.sched_getaffinity(0))
-# Confine the process to THREADS cores before any library starts a thread pool: threads
-# inherit it, so no engine can use more cores than another whatever its own settings
-# (XLA, for one, does not honour the flags below in every version).
-os.sched_setaffinity(0, ORIGINAL_CPUS[:THREADS])
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = str(THREADS)
-os.environ["XLA_FLAGS"] = (
-    os.environ.get("XLA_FLAGS", "")
-    + f" --xla_cpu_multi_thread_eigen={'false' if THREADS == 1 else 'true'}"
-    + f" intra_op_parallelism_threads={THREADS}"
-).strip()
+if CORES is not None:
+    # Confine the process to CORES CPUs before any library starts a thread pool: threads
+    # inherit it, so no engine can use more cores than another whatever its own settings
+    # (XLA, for one, does not honour the flags below in every version).
+    os.sched_setaffinity(0, ORIGINAL_CPUS[:CORES])
+    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[_var] = str(CORES)
+    os.environ["XLA_FLAGS"] = (
+        os.environ.get("XLA_FLAGS", "")
+        + f" --xla_cpu_multi_thread_eigen={'false' if CORES == 1 else 'true'}"
+        + f" intra_op_parallelism_threads={CORES}"
+    ).strip()
 
 import argparse  # noqa: E402
 import json  # noqa: E402
 import shutil  # noqa: E402
+import subprocess  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -63,7 +76,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import machine  # noqa: E402
 import plots  # noqa: E402
 
-SECTIONS = ("side", "gradcheck", "jacobian", "docs")
+SECTIONS = ("side", "side1", "engine", "gradcheck", "jacobian", "docs")
+SIDE_NAME = "side_by_side" if CORES is None else f"side_by_side_{CORES}core"  # the results file of "side"
 PUBLISH_DIR = ROOT / "docs" / "_generated" / "benchmarks"  # the generated folder pages read
 START = time.perf_counter()
 
@@ -79,9 +93,9 @@ def _engines_setup(names) -> dict:
     for name in names:
         try:
             if name == "torch":
-                info["torch"] = engines.torch_setup(THREADS)
+                info["torch"] = engines.torch_setup(CORES)
             elif name == "jax":
-                info["jax"] = engines.jax_setup(THREADS)
+                info["jax"] = engines.jax_setup(CORES)
         except Exception as exc:
             info[name] = f"setup failed: {type(exc).__name__}: {exc}"
             log(f"  {name} setup failed: {exc}")
@@ -100,17 +114,29 @@ def _table(results: dict) -> str:
     if "side" in results:
         rows = results["side"]["rows"]
         engines = sorted({e for r in rows for e in r["engine_over_derivlib"]})
-        head = f"{'problem':10s} {'case':42s} {'derivlib ms':>12s} {'bare ms':>10s} {'d/bare':>7s} {'target':>6s}"
+        head = f"{'problem':10s} {'case':42s} {'derivlib ms':>12s} {'bare ms':>10s} {'d/bare':>7s} {'target':>6s} {'d/numpy':>7s}"
         head += "".join(f" {e + '/d':>11s}" for e in engines)
         lines += ["Backward vs the bare products and the engines (min of rounds; ratios > 1 mean slower)", head]
         for r in rows:
             t = r["target_derivlib_over_bare"]
             line = (f"{r['problem']:10s} {r['label']:42s} {r['seconds']['derivlib']['min'] * 1e3:12.3f} "
                     f"{r['seconds']['bare products']['min'] * 1e3:10.3f} {r['derivlib_over_bare']['min']:7.3f} "
-                    f"{(f'{t:.2f}' if t else ''):>6s}")
+                    f"{(f'{t:.2f}' if t else ''):>6s} {r['derivlib_over_numpy']['min']:7.3f}")
             line += "".join(f" {r['engine_over_derivlib'][e]['min']:11.2f}" if e in r["engine_over_derivlib"]
                             else f" {'-':>11s}" for e in engines)
             lines.append(line)
+    if "side" in results:
+        lines += ["", "Targets (min of rounds)"]
+        for t in results["side"]["targets"]:
+            lines.append(f"  {t['problem']:10s} {t['shape']:42s} {t['target']:36s} {t['min']:6.3f} "
+                         f"{'<=' if t['at_most'] else '>='} {t['limit']:.2f}: {'met' if t['met'] else 'NOT met'}")
+    if "engine" in results:
+        lines += ["", "Engine: derive + check (ms)"]
+        for r in results["engine"]["gallery"]:
+            lines.append(f"  {r['network']:20s} {r['derive_seconds'] * 1e3:8.1f} {r['check_seconds'] * 1e3:8.1f}")
+        for r in results["engine"]["generated"]["rows"]:
+            lines.append(f"  generated / hand-written at {r['label']}: {r['generated_over_hand']['min']:.3f}"
+                         + (f" (target <= {r['target']})" if r["target"] else ""))
     if "gradcheck" in results:
         lines += ["", "Gradient check of W (evaluations of f; seconds)",
                   f"{'W.size':>8s} {'directional':>12s} {'dir s':>8s} {'full':>10s} {'full s':>8s}"]
@@ -145,11 +171,21 @@ def publish(out: Path) -> None:
     log(f"  published to {PUBLISH_DIR.relative_to(ROOT)}")
 
 
+def _one_core_child(args, out: Path) -> None:
+    """The side section again in a child process confined to one CPU (set before its imports)."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--cores", "1", "--sections", "side",
+           "--engines", args.engines, "--out", str(out), "--no-publish"] + (["--quick"] if args.quick else [])
+    log("  one core: " + " ".join(cmd[1:]))
+    done = subprocess.run(cmd, env=ORIGINAL_ENV, cwd=ROOT)
+    if done.returncode != 0:
+        raise RuntimeError(f"the one-core run failed (exit {done.returncode})")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sections", default=",".join(SECTIONS), help=f"comma-separated subset of {SECTIONS}")
     ap.add_argument("--engines", default="torch,autograd,jax", help="engines to compare ('' for none)")
-    ap.add_argument("--threads", type=int, default=1, help="threads for BLAS, torch and XLA (set before imports)")
+    ap.add_argument("--cores", default="all", help="'all' (every engine's default threads) or a number of CPUs to confine to")
     ap.add_argument("--quick", action="store_true", help="fewer rounds and sizes, for a smoke test")
     ap.add_argument("--out", default=str(ROOT / "_build" / "benchmarks"))
     ap.add_argument("--publish", dest="publish", action="store_true", default=None,
@@ -164,9 +200,10 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
-    log(f"threads pinned to {THREADS}: " + ", ".join(f"{k}={os.environ.get(k)}" for k in machine.THREAD_VARS))
+    log(f"cores: {'all (' + str(len(ORIGINAL_CPUS)) + ')' if CORES is None else CORES}; "
+        + ", ".join(f"{k}={os.environ.get(k)}" for k in machine.THREAD_VARS))
     engine_info = _engines_setup(engine_names) if "side" in sections else {}
-    desc = machine.describe(THREADS, engine_info)
+    desc = machine.describe(CORES, engine_info)
     log(f"derivlib from {desc['derivlib']}")
     log(f"machine: {desc['cpu']}, {desc['logical_cpus']} logical CPUs, numpy {desc['numpy']}, "
         f"BLAS {desc['numpy_blas'].get('name')} {desc['numpy_blas'].get('version')}")
@@ -181,11 +218,20 @@ def main(argv=None) -> int:
             if section == "side":
                 import side_by_side
 
-                payload = {"rows": side_by_side.run(engine_names, args.quick, log)}
+                payload = {"cores": CORES or "all", "rows": side_by_side.run(engine_names, args.quick, log)}
+                payload["targets"] = side_by_side.targets(payload["rows"])
                 log("  element-wise steps at (4096, 1024)")
                 payload["elementwise"] = side_by_side.elementwise_costs(args.quick, log)
-                plots.limit(payload["rows"], out)
-                plots.engines(payload["rows"], out)
+                if CORES is None:
+                    plots.limit(payload["rows"], out)
+                    plots.engines(payload["rows"], out)
+            elif section == "side1":
+                _one_core_child(args, out)  # writes side_by_side_1core.json itself
+                continue
+            elif section == "engine":
+                import engine_cost
+
+                payload = engine_cost.run(args.quick, log)
             elif section == "gradcheck":
                 import gradcheck_cost
 
@@ -212,7 +258,7 @@ def main(argv=None) -> int:
                    "timing": "interleaved rounds; min of rounds is the headline, median stored too",
                    "machine": desc, **payload}
         results[section] = payload
-        _write(out, {"side": "side_by_side", "docs": "docs_build"}.get(section, section), payload)
+        _write(out, {"side": SIDE_NAME, "docs": "docs_build"}.get(section, section), payload)
     print()
     print(_table(results))
     print()
