@@ -23,13 +23,14 @@ row sums to 1; derivlib uses the exact form for any non-negative target.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
 
 from ._elementwise import elementwise
 from ._validate import affine, as_array, as_row_vector, check_inner, quiet_underflow
-from .primitives import _sigma, cross_entropy, log_softmax
+from .primitives import _sigma, cross_entropy, softmax
 
 __all__ = ["Grads", "forward", "backward"]
 
@@ -76,6 +77,17 @@ def _a(X, W1, b1):
 
 def _theta(H, W2, b2):
     return affine("H", H, "W2", W2, "b2", b2, saturates=False)  # H = sigmoid(X W1 + b1), in [0, 1]
+
+
+def _delta2(Yhat, Y, n):
+    """(Yhat o s - Y) / n, with s = each target row's sum (1 for one-hot rows)."""
+    if math.isfinite(np.vdot(Y, Y)):  # then no row sum overflows: s_i <= sqrt(k) |Y_i| (Cauchy-Schwarz)
+        return (Yhat * Y.sum(axis=1, keepdims=True) - Y) / n
+    # a row sum may overflow: each target row over its largest entry first, whose sum cannot
+    c = Y.max(axis=1, keepdims=True)
+    c[c == 0] = 1.0
+    U = Y / c
+    return (Yhat * U.sum(axis=1, keepdims=True) - U) * (c / n)
 
 
 @quiet_underflow
@@ -150,11 +162,8 @@ def backward(X, W1, b1, W2, b2, Y) -> Grads:
     X, W1, b1, W2, b2, Y = _inputs(X, W1, b1, W2, b2, Y)
     n = X.shape[0]
     H = elementwise(_sigma, _a(X, W1, b1))  # H = sigma(X W1 + b1), (n, h)
-    Yhat = np.exp(log_softmax(_theta(H, W2, b2)))  # (n, k)
-    c = Y.max(axis=1, keepdims=True)  # each target row over its largest entry: its sum cannot overflow
-    c[c == 0] = 1.0
-    U = Y / c
-    D2 = (Yhat * U.sum(axis=1, keepdims=True) - U) * (c / n)  # dL/dTheta (n, k)
+    Yhat = softmax(_theta(H, W2, b2))  # (n, k)
+    D2 = _delta2(Yhat, Y, n)  # dL/dTheta = (Yhat o s - Y) / n, (n, k)
     D1 = D2 @ W2.T  # dL/dA = (D2 W2^T) o H o (1 - H), (n, h): W2^T from the algebra,
     D1 = elementwise(lambda D, H: D * H * (1 - H), D1, H, out=D1)  # then sigma'(A) = H o (1 - H)
     return Grads(

@@ -140,10 +140,8 @@ CATALOGUE = [
     ),
     Mutant(
         "tl-log-of-softmax", TL,
-        ("from .primitives import _sigma, cross_entropy, log_softmax",
-         "return float(cross_entropy(Theta, Y / X.shape[0]).sum())"),
-        ("from .primitives import _sigma, cross_entropy, log_softmax, softmax",
-         "return float(-(Y * np.log(softmax(Theta))).sum() / X.shape[0])"),
+        "return float(cross_entropy(Theta, Y / X.shape[0]).sum())",
+        "return float(-(Y * np.log(softmax(Theta))).sum() / X.shape[0])",
         "loss computed as log(softmax(Θ)): −inf and NaN once a probability underflows",
     ),
     # -- primitives ------------------------------------------------------------------
