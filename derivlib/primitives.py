@@ -123,7 +123,11 @@ def softmax(logits):
     >>> np.allclose(p, [[1.0, 0.0], [0.5, 0.5]])
     True
     """
-    t = _as_logits(logits)
+    return _softmax(_as_logits(logits))
+
+
+def _softmax(t):
+    """The formula of :func:`softmax` alone, for logits already checked (the layers' own)."""
     with np.errstate(over="ignore"):  # as in log_softmax: exp(-inf) = 0
         e = np.exp(t - t.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)

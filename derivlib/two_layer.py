@@ -30,7 +30,7 @@ import numpy as np
 
 from ._elementwise import elementwise
 from ._validate import affine, as_array, as_row_vector, check_inner, quiet_underflow
-from .primitives import _sigma, cross_entropy, softmax
+from .primitives import _sigma, _softmax, cross_entropy
 
 __all__ = ["Grads", "forward", "backward"]
 
@@ -162,7 +162,7 @@ def backward(X, W1, b1, W2, b2, Y) -> Grads:
     X, W1, b1, W2, b2, Y = _inputs(X, W1, b1, W2, b2, Y)
     n = X.shape[0]
     H = elementwise(_sigma, _a(X, W1, b1))  # H = sigma(X W1 + b1), (n, h)
-    Yhat = softmax(_theta(H, W2, b2))  # (n, k)
+    Yhat = _softmax(_theta(H, W2, b2))  # softmax(Theta), (n, k)
     D2 = _delta2(Yhat, Y, n)  # dL/dTheta = (Yhat o s - Y) / n, (n, k)
     D1 = D2 @ W2.T  # dL/dA = (D2 W2^T) o H o (1 - H), (n, h): W2^T from the algebra,
     D1 = elementwise(lambda D, H: D * H * (1 - H), D1, H, out=D1)  # then sigma'(A) = H o (1 - H)

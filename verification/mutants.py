@@ -141,7 +141,7 @@ CATALOGUE = [
     Mutant(
         "tl-log-of-softmax", TL,
         "return float(cross_entropy(Theta, Y / X.shape[0]).sum())",
-        "return float(-(Y * np.log(softmax(Theta))).sum() / X.shape[0])",
+        "return float(-(Y * np.log(_softmax(Theta))).sum() / X.shape[0])",
         "loss computed as log(softmax(Θ)): −inf and NaN once a probability underflows",
     ),
     # -- primitives ------------------------------------------------------------------
