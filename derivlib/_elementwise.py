@@ -23,10 +23,10 @@ import numpy as np
 
 __all__ = ["elementwise", "threads", "BLOCK", "SMALL"]
 
-#: Entries of the first array that a kernel sees at once: 2**13 float64 are 64 KiB, so a
+#: Entries of the first array that a kernel sees at once: 2**14 float64 are 128 KiB, so a
 #: kernel's temporaries stay in the cache (and below the size at which the C library maps
 #: fresh pages for every temporary, which costs more than the arithmetic).
-BLOCK = 2**13
+BLOCK = 2**14
 #: Arrays with fewer entries than this are not split: the kernel runs once, in the caller's thread.
 SMALL = 2**15
 

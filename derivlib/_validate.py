@@ -15,15 +15,22 @@ import numpy as np
 _FLOAT64 = np.dtype(np.float64)
 
 
+#: Up to this many entries :func:`all_finite` takes the sum of squares (one call, a fraction
+#: of a microsecond); above, the entry-by-entry test, which no thread pool can delay.
+SMALL_CHECK = 4096
+
+
 def all_finite(arr: np.ndarray) -> bool:
     """True when every entry of the float64 array ``arr`` is finite.
 
-    One pass and no temporary for the usual case: the sum of squares ``vdot(arr, arr)``
-    is finite only when every entry is (a NaN or an inf makes it NaN or inf). When it is
-    not finite, the entries are tested one by one, so that an array whose sum of squares
-    merely overflows (entries above about 1e154) still counts as finite.
+    For a small array, one call: the sum of squares ``vdot(arr, arr)`` is finite only
+    when every entry is (a NaN or an inf makes it NaN or inf). When it is not finite, or
+    the array is large, the entries are tested one by one, so that an array whose sum of
+    squares merely overflows (entries above about 1e154) still counts as finite.
     """
-    return math.isfinite(np.vdot(arr, arr)) or bool(np.isfinite(arr).all())
+    if arr.size <= SMALL_CHECK and math.isfinite(np.vdot(arr, arr)):
+        return True
+    return bool(np.isfinite(arr).all())
 
 
 def _valid(a, ndim: int) -> bool:

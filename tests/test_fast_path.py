@@ -31,7 +31,7 @@ def test_all_finite(values, expected):
                                    pytest.param(123_456, id="middle")])
 @pytest.mark.parametrize("bad", [pytest.param(np.nan, id="nan"), pytest.param(np.inf, id="inf")])
 def test_all_finite_finds_one_bad_entry_in_a_large_array(where, bad):
-    a = np.random.default_rng(0).standard_normal((512, 512))
+    a = np.random.default_rng(0).standard_normal((512, 512))  # above SMALL_CHECK: the entry-by-entry test
     a.reshape(-1)[where] = bad
     assert all_finite(a) is False
 
