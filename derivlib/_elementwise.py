@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-__all__ = ["elementwise", "threads", "BLOCK", "SMALL"]
+__all__ = ["elementwise", "blocks", "threads", "BLOCK", "SMALL"]
 
 #: Entries of the first array that a kernel sees at once: 2**14 float64 are 128 KiB, so a
 #: kernel's temporaries stay in the cache (and below the size at which the C library maps
@@ -107,31 +107,65 @@ def elementwise(kernel, *arrays, out=None):
             return result
         out[...] = result
         return out
-    n = first.shape[0]
     if out is None:
         out = np.empty(first.shape)
+
+    def write(i, j, *block):
+        out[i:j] = kernel(*block)
+
+    _spread(write, arrays)
+    return out
+
+
+def blocks(func, *arrays) -> list:
+    """``func`` of each block of rows, split and spread as in :func:`elementwise`: the
+    list of its results in the order of the rows (one result for a small array).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from derivlib._elementwise import blocks
+    >>> A = np.arange(300_000.0).reshape(3000, 100)
+    >>> all(blocks(lambda a: bool(np.isfinite(a).all()), A))
+    True
+    """
+    if arrays[0].size < SMALL:
+        return [func(*arrays)]
+    results = {}
+
+    def keep(i, j, *block):
+        results[i] = func(*block)
+
+    _spread(keep, arrays)
+    return [results[i] for i in sorted(results)]
+
+
+def _spread(task, arrays) -> None:
+    """``task(i, j, *blocks)`` for each block of rows ``i:j``; the calling thread takes
+    the first share of the blocks, the pool's threads the others."""
+    first = arrays[0]
+    n = first.shape[0]
     rows = max(1, BLOCK * n // first.size)  # rows per block
     split = [a.ndim == first.ndim and a.shape[0] == n for a in arrays]
 
     def run(lo, hi):
         for i in range(lo, hi, rows):
             j = min(i + rows, hi)
-            out[i:j] = kernel(*(a[i:j] if s else a for a, s in zip(arrays, split)))
+            task(i, j, *(a[i:j] if s else a for a, s in zip(arrays, split)))
 
-    blocks = -(-n // rows)
-    workers = min(threads(), blocks)
-    bounds = [rows * (blocks * t // workers) for t in range(workers)] + [n]
+    count = -(-n // rows)
+    workers = min(threads(), count)
+    bounds = [rows * (count * t // workers) for t in range(workers)] + [n]
     if workers == 1:
         run(0, n)
-        return out
+        return
     # each task runs in a copy of the caller's context, so np.errstate applies there too
     pool = _executor(workers)
     tasks = [pool.submit(contextvars.copy_context().run, run, bounds[t], bounds[t + 1]) for t in range(1, workers)]
     try:
-        run(bounds[0], bounds[1])  # the calling thread takes the first share
+        run(bounds[0], bounds[1])
     finally:
-        errors = [task.exception() for task in tasks]  # waits for every task before anything is raised
+        errors = [t.exception() for t in tasks]  # waits for every task before anything is raised
     for error in errors:
         if error is not None:
             raise error
-    return out

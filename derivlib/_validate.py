@@ -12,11 +12,14 @@ import math
 
 import numpy as np
 
+from ._elementwise import blocks
+
 _FLOAT64 = np.dtype(np.float64)
 
 
 #: Up to this many entries :func:`all_finite` takes the sum of squares (one call, a fraction
-#: of a microsecond); above, the entry-by-entry test, which no thread pool can delay.
+#: of a microsecond); above, the entry-by-entry test, block by block on every core (a BLAS
+#: call there can wait on a busy core for its own threads).
 SMALL_CHECK = 4096
 
 
@@ -30,7 +33,11 @@ def all_finite(arr: np.ndarray) -> bool:
     """
     if arr.size <= SMALL_CHECK and math.isfinite(np.vdot(arr, arr)):
         return True
-    return bool(np.isfinite(arr).all())
+    return all(blocks(_finite, arr))  # block by block, on every core
+
+
+def _finite(a) -> bool:
+    return bool(np.isfinite(a).all())
 
 
 def _valid(a, ndim: int) -> bool:

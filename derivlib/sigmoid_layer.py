@@ -54,6 +54,11 @@ def _z(X, W, b):
     return affine("X", X, "W", W, "b", b, saturates=True)
 
 
+def _delta(G, Z):
+    S = _sigma(Z)
+    return G * S * (1 - S)  # sigma'(Z) = S o (1 - S)
+
+
 @quiet_underflow
 def forward(X, W, b):
     r"""Layer output :math:`S = \sigma(XW + \mathbf 1 b)`.
@@ -121,13 +126,13 @@ def backward(X, W, b, G=None) -> Grads:
     True
     """
     X, W, b = _inputs(X, W, b)
-    S = elementwise(_sigma, _z(X, W, b))  # S = sigma(X W + b), (n, q)
+    Z = _z(X, W, b)  # (n, q)
     if G is None:
-        G = np.ones_like(S)
+        G = np.ones_like(Z)
     G = as_array("G", G, 2, "(n, q)")
-    if G.shape != S.shape:
-        raise ValueError(f"G must have the shape of S = sigmoid(X W + b), {S.shape}; got {G.shape}")
-    Delta = elementwise(lambda G, S: G * S * (1 - S), G, S)  # dL/dZ = G o S o (1 - S), (n, q)
+    if G.shape != Z.shape:
+        raise ValueError(f"G must have the shape of S = sigmoid(X W + b), {Z.shape}; got {G.shape}")
+    Delta = elementwise(_delta, G, Z)  # dL/dZ = G o S o (1 - S), S = sigma(Z), (n, q)
     return Grads(
         dX=Delta @ W.T,  # (n, q)(q, p) -> (n, p)
         dW=X.T @ Delta,  # (p, n)(n, q) -> (p, q): the batch index n is summed

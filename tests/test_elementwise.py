@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from derivlib import _elementwise
-from derivlib._elementwise import BLOCK, SMALL, elementwise, threads
+from derivlib._elementwise import BLOCK, SMALL, blocks, elementwise, threads
 
 
 def sigma_prime(S):
@@ -150,3 +150,15 @@ def test_threads_ignore_a_limit_that_is_not_a_positive_number(monkeypatch, value
     unlimited = threads()
     monkeypatch.setenv("OMP_NUM_THREADS", value)
     assert threads() == unlimited
+
+
+def test_blocks_gives_one_result_per_block_in_the_order_of_the_rows(two_threads):
+    A = np.repeat(np.arange(4096.0)[:, None], 256, axis=1)  # row i holds i
+    firsts = blocks(lambda a: a[0, 0], A)
+    rows = BLOCK // 256
+    assert firsts == [float(i) for i in range(0, 4096, rows)]
+
+
+def test_blocks_of_a_small_array_is_one_call_on_the_whole(two_threads):
+    A = data((4, 3))
+    assert blocks(lambda a: a.shape, A) == [(4, 3)]

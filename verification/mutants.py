@@ -47,14 +47,14 @@ CATALOGUE = [
     ),
     Mutant(
         "sl-sigma-prime-dropped", SL,
-        "lambda G, S: G * S * (1 - S), G, S)",
-        "lambda G, S: G.copy(), G, S)",
+        "    return G * S * (1 - S)  #",
+        "    return G.copy()  #",
         "σ'(Z) dropped: Δ = G instead of G ∘ S ∘ (1 − S)",
     ),
     Mutant(
         "sl-sigma-prime-plus", SL,
-        "G * S * (1 - S), G, S)",
-        "G * S * (1 + S), G, S)",
+        "    return G * S * (1 - S)  #",
+        "    return G * S * (1 + S)  #",
         "σ' written as S ∘ (1 + S)",
     ),
     Mutant(
@@ -103,8 +103,8 @@ CATALOGUE = [
     # -- two-layer network (source 002) ---------------------------------------------
     Mutant(
         "tl-yhat-minus-y", TL,
-        "D2 = (Yhat * U.sum(axis=1, keepdims=True) - U) * (c / n)",
-        "D2 = (Yhat - Y) / n",
+        "return (Yhat * Y.sum(axis=1, keepdims=True) - Y) / n",
+        "return (Yhat - Y) / n",
         "dL/dΘ = ŷ − y used whatever the target rows sum to",
     ),
     Mutant(
@@ -122,8 +122,8 @@ CATALOGUE = [
     ),
     Mutant(
         "tl-grad-sum-loss-mean", TL,
-        "D2 = (Yhat * U.sum(axis=1, keepdims=True) - U) * (c / n)",
-        "D2 = (Yhat * U.sum(axis=1, keepdims=True) - U) * c",
+        "return (Yhat * Y.sum(axis=1, keepdims=True) - Y) / n",
+        "return Yhat * Y.sum(axis=1, keepdims=True) - Y",
         "mean loss, summed gradient: the 1/n dropped in backward",
     ),
     Mutant(
