@@ -49,7 +49,7 @@ for _public in (Diagnosis, GradCheckError, FiniteDifferenceError):
 EPS = 1e-6
 #: Default absolute and relative tolerances of :func:`gradcheck`. The absolute part is 0:
 #: the floor under the relative tolerance is the finite differences' own rounding noise,
-#: which scales with |f| (see :func:`gradcheck`).
+#: which scales with the size of f (see :func:`gradcheck`).
 ATOL = 0.0
 RTOL = 1e-5
 #: :func:`gradcheck` refuses a pass that needed the rounding allowance when the error is
@@ -290,8 +290,8 @@ def gradcheck(
               \delta = 2\,u_f \max|f| / \varepsilon
 
     where :math:`u_f` is the machine epsilon of the type f returns and ``max|f|`` the
-    largest |f| seen at the point: :math:`\delta` bounds the rounding error of a central
-    difference (two evaluations of f, each off by about 1 ulp of |f|, over a step of
+    largest ``|f|`` seen at the point: :math:`\delta` bounds the rounding error of a central
+    difference (two evaluations of f, each off by about 1 ulp of ``|f|``, over a step of
     :math:`2\varepsilon`). So the tolerance scales with the gradient being checked
     (``rtol`` times each entry, as in ``torch.autograd.gradcheck``) and with f, never
     with a fixed absolute number: ``atol`` defaults to 0. A gradient of 1e-7 that is
