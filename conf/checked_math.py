@@ -1,0 +1,418 @@
+r"""Checked display math: every displayed result is rendered from something the build checks.
+
+Two directives and one rule (registered in ``conf.py``'s ``extensions``):
+
+``{checked-math}``
+    Formulas written once in the engine's expression syntax (:mod:`derivlib.engine`),
+    one per line, rendered to LaTeX by the engine's renderer and checked numerically on
+    random matrices whose dimensions are distinct primes (a transpose cannot hide):
+
+    * ``grad(W) = X.T @ Delta``: the gradient of the ``:loss:`` with respect to a
+      variable or a named intermediate of the loss, compared with central differences
+      (:func:`derivlib.check.gradcheck`, which also says how a wrong one is wrong) and
+      with the engine's own derivation. ``Delta = grad(Z) = ...`` names it on the page.
+    * ``A == B == C``: an identity, each side evaluated and compared.
+
+    Options: ``:shapes: X=n,p W=p,q`` (required), ``:loss:`` (an engine program, for
+    ``grad`` lines), ``:where:`` (assignments the lines may use), ``:sizes: n=3``,
+    ``:draw: Y=onehot`` (``normal``, ``positive``, ``onehot``, ``simplex`` rows),
+    ``:symbol:`` (the loss's LaTeX, default ``L``), ``:seed:``.
+
+``{derivation}``
+    The engine's step-by-step derivation of an expression (``derivlib.derive``), rendered
+    as an aligned block (every step with its shape) and checked with ``Derivation.check``.
+    Options: ``:shapes:``, ``:wrt:``, ``:steps:`` (names to show, default the backward
+    steps), ``:forward:`` (show the forward steps too), ``:why:`` (show each step's
+    differential and identity), ``:sizes:``, ``:seed:``.
+
+The rule
+    Any other display math on a page (``$$ ... $$``, a ``{math}`` block, a bare
+    ``\begin{aligned}``) fails the build, unless it carries ``:class: definition``: a
+    definition or notation, which must not state a derivative except as the right-hand
+    side of a ``:=`` (``J_{ijkl} := \partial S_{ij}/\partial W_{kl}``). Math that a code
+    cell displays and docstring math (tested in ``tests/test_docstring_math.py``) are
+    not pages' hand-written math and are left alone.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+from docutils import nodes
+from docutils.parsers.rst import directives
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+
+from derivlib.check import GradCheckError, gradcheck
+from derivlib.engine import ExpressionError, derive, parse
+from derivlib.engine.evaluate import evaluate
+from derivlib.engine.nodes import Sym
+
+__all__ = ["FormulaError", "check_formulas", "render_derivation", "raw_math_problem", "setup"]
+
+logger = logging.getLogger(__name__)
+
+PRIMES = (3, 5, 7, 11, 13, 17, 19, 23)
+DRAWS = ("normal", "positive", "onehot", "simplex")
+USE_INSTEAD = (
+    "write a result with ```{checked-math}``` (engine syntax, checked numerically) or "
+    "```{derivation}``` (the engine's steps); a definition or notation may stay raw LaTeX as "
+    "```{math}``` with ':class: definition' (see 'How these pages are checked' in CONTRIBUTING.md)"
+)
+
+
+class FormulaError(ValueError):
+    """A displayed formula that is wrong, or that cannot be read or checked."""
+
+
+# -- options ----------------------------------------------------------------------------------
+
+
+def parse_shapes(spec):
+    """``"X=n,p W=p,q b=1,q"`` (spaces or ``;`` between) -> ``{"X": ("n", "p"), ...}``."""
+    shapes = {}
+    for item in re.split(r"[;\s]+", (spec or "").strip()):
+        if not item:
+            continue
+        name, eq, dims = item.partition("=")
+        parts = dims.split(",")
+        if not eq or len(parts) != 2 or not all(parts):
+            raise FormulaError(f":shapes: each entry is NAME=rows,cols (e.g. X=n,p); got {item!r}")
+        shapes[name] = tuple(int(d) if d.isdigit() else d for d in parts)
+    if not shapes:
+        raise FormulaError(":shapes: is required, e.g. ':shapes: X=n,p W=p,q'")
+    return shapes
+
+
+def _pairs(spec, what, convert=str):
+    out = {}
+    for item in re.split(r"[;\s,]+", (spec or "").strip()):
+        if not item:
+            continue
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise FormulaError(f":{what}: each entry is NAME=VALUE; got {item!r}")
+        try:
+            out[key] = convert(value)
+        except ValueError:
+            raise FormulaError(f":{what}: {key}={value!r} is not valid") from None
+    return out
+
+
+def _sizes(shapes, given):
+    dims = []
+    for shape in shapes.values():
+        dims += [d for d in shape if isinstance(d, str) and d not in dims]
+    unknown = [d for d in given if d not in dims]
+    if unknown:
+        raise FormulaError(f":sizes: {', '.join(unknown)} is not a dimension (dimensions: {', '.join(dims)})")
+    free = [p for p in PRIMES if p not in given.values()]
+    return {d: given[d] if d in given else free.pop(0) for d in dims}
+
+
+def _values(shapes, sizes, draw, seed):
+    rng = np.random.default_rng(seed)
+    env = {}
+    for name, shape in shapes.items():
+        r, c = (d if isinstance(d, int) else sizes[d] for d in shape)
+        kind = draw.get(name, "normal")
+        if kind == "normal":
+            env[name] = rng.standard_normal((r, c))
+        elif kind == "positive":
+            env[name] = rng.uniform(0.5, 2.0, (r, c))
+        elif kind == "onehot":
+            env[name] = np.eye(c)[rng.integers(0, c, r)]
+        elif kind == "simplex":
+            a = rng.uniform(0.1, 1.0, (r, c))
+            env[name] = a / a.sum(axis=1, keepdims=True)
+        else:
+            raise FormulaError(f":draw: {name}={kind!r}; use one of {', '.join(DRAWS)}")
+    return env
+
+
+def _walk(node, seen=None):
+    seen = set() if seen is None else seen
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    yield node
+    for a in node.args:
+        yield from _walk(a, seen)
+    if node.op == "ref":
+        yield from _walk(node.attr, seen)
+
+
+def _named(root, ident):
+    for n in _walk(root):
+        if n.op not in ("ref", "var") and n.name is not None and n.name.ident == ident:
+            return n
+    return None
+
+
+def _dims_text(sizes):
+    return ", ".join(f"{k}={v}" for k, v in sizes.items())
+
+
+def _shape_latex(shape):
+    return r" \times ".join(str(d) for d in shape)
+
+
+def _relation(got, want):
+    """How an array differs from the one it should equal, in words."""
+    if got.shape != want.shape:
+        if got.T.shape == want.shape and np.allclose(got.T, want):
+            return f"its shape is {got.shape}, not {want.shape}, and its transpose is right"
+        return f"its shape is {got.shape}, not {want.shape}"
+    scale = 1e-9 * (1 + np.abs(want).max())
+    if np.allclose(got, want, rtol=1e-9, atol=scale):
+        return ""
+    if got.shape[0] == got.shape[1] and np.allclose(got.T, want, rtol=1e-9, atol=scale):
+        return "it is the transpose of the right value"
+    if np.allclose(-got, want, rtol=1e-9, atol=scale):
+        return "it has the wrong sign"
+    k = np.vdot(got, want) / max(np.vdot(got, got), 1e-300)
+    if np.allclose(k * got, want, rtol=1e-9, atol=scale):
+        return f"it is off by a factor: the right value is {k:.6g} times it"
+    return f"its values are wrong (largest difference {np.abs(got - want).max():.3g})"
+
+
+# -- checking ---------------------------------------------------------------------------------
+
+_GRAD = re.compile(r"^(?:(?P<alias>[A-Za-z_]\w*)\s*=\s*)?grad\(\s*(?P<wrt>[A-Za-z_]\w*)\s*\)\s*=(?!=)\s*(?P<rhs>.+)$")
+
+
+def check_formulas(lines, shapes, loss=None, where="", sizes=None, draw=None, seed=0, symbol="L"):
+    """Check every formula line and return the LaTeX rows of an aligned block.
+
+    Raises FormulaError naming the line, what is wrong and the right value.
+    """
+    shapes = parse_shapes(shapes) if isinstance(shapes, str) else dict(shapes)
+    sizes = _sizes(shapes, sizes or {})
+    env = _values(shapes, sizes, draw or {}, seed)
+    prefix = where.strip().rstrip(";")
+    prefix = prefix + "; " if prefix else ""
+
+    def program(src, text):
+        try:
+            return parse(prefix + src, shapes)
+        except ExpressionError as exc:
+            raise FormulaError(f"{text!r}: {exc}") from None
+
+    def value(node):
+        with np.errstate(all="raise"):
+            return np.asarray(evaluate(node, env, sizes, np, {}), dtype=float)
+
+    loss_root = derivation = None
+    rows = []
+    lines = [ln.strip() for ln in lines if ln.strip()]
+    if not lines:
+        raise FormulaError("no formula: write one per line, 'grad(W) = ...' or 'A == B'")
+    for text in lines:
+        m = _GRAD.match(text)
+        if m:
+            if not loss:
+                raise FormulaError(f"{text!r}: a grad(...) line needs the :loss: option")
+            if loss_root is None:
+                try:
+                    loss_root = parse(loss, shapes)
+                    derivation = derive(loss, shapes)
+                except ExpressionError as exc:
+                    raise FormulaError(f":loss: {exc}") from None
+            wrt, claim = m["wrt"], program(m["rhs"], text)
+            inner = _named(loss_root, wrt)
+            if wrt in shapes:
+                target, at = None, env[wrt]
+            elif inner is not None:
+                target, at = inner, value(inner)
+            else:
+                raise FormulaError(f"{text!r}: {wrt!r} is neither a variable nor an intermediate named in the "
+                                   f":loss: (name one there, e.g. 'Z = X @ W + b; sum(G * sigmoid(Z))')")
+            got = value(claim)
+
+            def f(M, wrt=wrt, target=target):
+                if target is None:
+                    return evaluate(loss_root, {**env, wrt: M}, sizes, np, {})[0, 0]
+                return evaluate(loss_root, env, sizes, np, {id(target): M})[0, 0]
+
+            lhs = rf"\frac{{\partial {symbol}}}{{\partial {Sym(wrt).latex}}}"
+            shown = f"∂{symbol}/∂{wrt} = {claim.text}"
+            if got.shape != at.shape:
+                raise FormulaError(f"{shown} is wrong at {_dims_text(sizes)}: it is {got.shape[0]}×{got.shape[1]}"
+                                   f" ({'×'.join(map(str, claim.shape))}), but a gradient has the shape of "
+                                   f"{wrt}, {at.shape[0]}×{at.shape[1]}{_engine_says(derivation, wrt)}")
+            try:
+                gradcheck(f, (at,), (got,), names=[f"∂{symbol}/∂{wrt}"], seed=seed)
+            except GradCheckError as exc:
+                raise FormulaError(f"{shown} is wrong at {_dims_text(sizes)}: {exc.diagnosis} (checked against "
+                                   f"finite differences){_engine_says(derivation, wrt)}") from None
+            if target is None:
+                want = derivation.gradients(env)[wrt]
+                why = _relation(got, want)
+                if why:
+                    raise FormulaError(f"{shown} disagrees with the engine's derivation: {why}"
+                                       f"{_engine_says(derivation, wrt)}")
+            if m["alias"]:
+                lhs = f"{Sym(m['alias']).latex} = {lhs}"
+            rows.append(rf"{lhs} &= {claim.latex} && {_shape_latex(claim.shape)}")
+            continue
+        sides = [s.strip() for s in text.split("==")]
+        if len(sides) < 2 or not all(sides):
+            raise FormulaError(f"{text!r}: write 'grad(V) = expression' or 'A == B' (an identity), one per line")
+        parsed = [program(s, text) for s in sides]
+        values = [value(p) for p in parsed]
+        for (a, va), (b, vb) in zip(zip(parsed, values), zip(parsed[1:], values[1:])):
+            why = _relation(vb, va)
+            if why:
+                raise FormulaError(f"{a.text} = {b.text} is wrong at {_dims_text(sizes)}: the right-hand side: "
+                                   f"{why} (the left-hand side is the reference)")
+        first = rf"{parsed[0].latex} &= {parsed[1].latex}"
+        rest = [rf"&= {p.latex}" for p in parsed[2:]]
+        shape = rf" && {_shape_latex(parsed[0].shape)}"
+        rows.extend([first + (shape if not rest else "")] + rest[:-1] + ([rest[-1] + shape] if rest else []))
+    return rows
+
+
+def _engine_says(derivation, wrt):
+    if derivation is None or wrt not in derivation.gradient_expressions:
+        return ""
+    step = next(s for s in derivation.backward_steps if s.name == f"G_{wrt}")
+    closed = derivation.closed_form(wrt)
+    said = f"; the engine derives ∂L/∂{wrt} = {step.expression}"
+    return said + (f", that is {closed}" if closed != step.expression else "")
+
+
+def render_derivation(expr, shapes, wrt=None, steps=None, forward=False, why=False, sizes=None, seed=0):
+    """The engine's derivation as aligned LaTeX rows, after ``Derivation.check`` passed."""
+    shapes = parse_shapes(shapes) if isinstance(shapes, str) else dict(shapes)
+    try:
+        d = derive(expr, shapes, wrt=wrt)
+    except ExpressionError as exc:
+        raise FormulaError(str(exc)) from None
+    try:
+        d.check(sizes=sizes or None, seed=seed)
+    except GradCheckError as exc:
+        raise FormulaError(f"the engine's derivation of {expr!r} fails its check: {exc}") from None
+    chosen = d.steps if forward else d.backward_steps
+    if steps:
+        by_name = {s.name: s for s in d.steps}
+        missing = [s for s in steps if s not in by_name]
+        if missing:
+            raise FormulaError(f":steps: {', '.join(missing)} is not a step; the steps are "
+                               f"{', '.join(by_name)}")
+        chosen = [by_name[s] for s in steps]
+    rows = []
+    for s in chosen:
+        line = f"{s.symbol_latex} &= {s.expression_latex} && {_shape_latex(s.shape)}"
+        reason = r";\quad ".join(x for x in (s.differential_latex, s.identity_latex) if x)
+        rows.append(line + (rf" && {reason}" if why and reason else ""))
+    return rows
+
+
+# -- the directives ---------------------------------------------------------------------------
+
+
+def _block(directive, rows, note):
+    latex = "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}"
+    node = nodes.math_block(latex, latex, classes=["checked"], nowrap=False, number=None, label=None,
+                            docname=directive.env.docname)
+    directive.set_source_info(node)
+    caption = nodes.paragraph("", note, classes=["checked-note"])
+    return [node, caption]
+
+
+def _fail(directive, exc):
+    logger.error(f"wrong or unchecked formula: {exc}", location=directive.get_location(),
+                 type="checked_math", subtype="formula")
+    return []
+
+
+class CheckedMath(SphinxDirective):
+    has_content = True
+    option_spec = {"shapes": directives.unchanged_required, "loss": directives.unchanged,
+                   "where": directives.unchanged, "sizes": directives.unchanged, "draw": directives.unchanged,
+                   "symbol": directives.unchanged, "seed": directives.nonnegative_int}
+
+    def run(self):
+        o = self.options
+        try:
+            sizes = _pairs(o.get("sizes"), "sizes", int)
+            rows = check_formulas(list(self.content), o.get("shapes", ""), loss=o.get("loss"),
+                                  where=o.get("where", ""), sizes=sizes, draw=_pairs(o.get("draw"), "draw"),
+                                  seed=o.get("seed", 0), symbol=o.get("symbol", "L"))
+        except FormulaError as exc:
+            return _fail(self, exc)
+        shapes = parse_shapes(o["shapes"])
+        shown = _sizes(shapes, sizes)
+        return _block(self, rows, f"Checked numerically at {_dims_text(shown)}." if shown else
+                      "Checked numerically.")
+
+
+class Derivation(SphinxDirective):
+    has_content = True
+    optional_arguments = 1
+    final_argument_whitespace = True
+    option_spec = {"shapes": directives.unchanged_required, "wrt": directives.unchanged,
+                   "steps": directives.unchanged, "forward": directives.flag, "why": directives.flag,
+                   "sizes": directives.unchanged, "seed": directives.nonnegative_int}
+
+    def run(self):
+        o = self.options
+        expr = " ".join([*self.arguments, *self.content]).strip()
+        wrt = [w for w in re.split(r"[,\s]+", o.get("wrt", "")) if w] or None
+        steps = [w for w in re.split(r"[,\s]+", o.get("steps", "")) if w] or None
+        try:
+            sizes = _pairs(o.get("sizes"), "sizes", int)
+            rows = render_derivation(expr, o.get("shapes", ""), wrt=wrt, steps=steps, forward="forward" in o,
+                                     why="why" in o, sizes=sizes, seed=o.get("seed", 0))
+        except FormulaError as exc:
+            return _fail(self, exc)
+        return _block(self, rows, "Derived by derivlib.derive; every step checked against finite differences.")
+
+
+# -- the rule for hand-written display math ---------------------------------------------------
+
+_DERIVATIVE = re.compile(r"\\partial|\\nabla|\\frac\{\s*(?:\\mathrm\{d\}|d)\s*[A-Za-z\\]")
+
+
+def raw_math_problem(latex, classes):
+    """Why a hand-written display math block may not stand on a page, or "" if it may."""
+    if "checked" in classes:
+        return ""
+    if "definition" not in classes:
+        return "display math typed as raw LaTeX; " + USE_INSTEAD
+    if _DERIVATIVE.search(latex):
+        parts = latex.split(":=")
+        if len(parts) != 2 or _DERIVATIVE.search(parts[0]) or "=" in parts[1].replace(r"\neq", ""):
+            return ("a definition block states a derivative: a derivative is a result. Use ```{checked-math}```, "
+                    "or write the definition as 'NAME := derivative' with nothing after it")
+    return ""
+
+
+def _in_output(node):
+    parent = node.parent
+    while parent is not None:
+        if isinstance(parent, nodes.Element) and any("output" in c for c in parent.get("classes", [])):
+            return True
+        parent = parent.parent
+    return False
+
+
+def _check_raw_math(app, doctree):
+    page = Path(app.env.doc2path(app.env.docname)).resolve()
+    for node in doctree.findall(nodes.math_block):
+        source = node.source or ""
+        if _in_output(node) or (source and Path(source.split(":")[0]).resolve() != page):
+            continue  # displayed by a code cell, or a docstring pulled in by autodoc
+        why = raw_math_problem(node.astext(), node.get("classes", []))
+        if why:
+            logger.error(f"{why}: {node.astext().strip()[:80]!r}", location=node, type="checked_math",
+                         subtype="raw")
+
+
+def setup(app):
+    app.add_directive("checked-math", CheckedMath)
+    app.add_directive("derivation", Derivation)
+    app.connect("doctree-read", _check_raw_math)
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
