@@ -49,6 +49,7 @@ from derivlib.check import GradCheckError, gradcheck
 from derivlib.engine import ExpressionError, derive, parse
 from derivlib.engine.evaluate import evaluate
 from derivlib.engine.nodes import Sym
+from derivlib.engine.render import latex
 
 __all__ = ["FormulaError", "check_formulas", "render_derivation", "raw_math_problem", "setup"]
 
@@ -159,23 +160,78 @@ def _shape_latex(shape):
     return r" \times ".join(str(d) for d in shape)
 
 
-def _relation(got, want):
-    """How an array differs from the one it should equal, in words."""
+def _relation(got, want, tol=1e-9):
+    """How an array differs from the one it should equal, in words ("" if it does not)."""
     if got.shape != want.shape:
         if got.T.shape == want.shape and np.allclose(got.T, want):
             return f"its shape is {got.shape}, not {want.shape}, and its transpose is right"
         return f"its shape is {got.shape}, not {want.shape}"
-    scale = 1e-9 * (1 + np.abs(want).max())
-    if np.allclose(got, want, rtol=1e-9, atol=scale):
+    scale = tol * (1 + np.abs(want).max())
+    if np.allclose(got, want, rtol=tol, atol=scale):
         return ""
-    if got.shape[0] == got.shape[1] and np.allclose(got.T, want, rtol=1e-9, atol=scale):
+    if got.shape[0] == got.shape[1] and np.allclose(got.T, want, rtol=tol, atol=scale):
         return "it is the transpose of the right value"
-    if np.allclose(-got, want, rtol=1e-9, atol=scale):
+    if np.allclose(-got, want, rtol=tol, atol=scale):
         return "it has the wrong sign"
     k = np.vdot(got, want) / max(np.vdot(got, got), 1e-300)
-    if np.allclose(k * got, want, rtol=1e-9, atol=scale):
+    if np.allclose(k * got, want, rtol=tol, atol=scale):
         return f"it is off by a factor: the right value is {k:.6g} times it"
     return f"its values are wrong (largest difference {np.abs(got - want).max():.3g})"
+
+
+# -- rendering --------------------------------------------------------------------------------
+
+_DIFF_NAME = re.compile(r"\\mathrm\{d([A-Za-z]+)\}")
+
+
+def _inner(node):
+    while node.op == "ref" or (node.op == "let" and node.name is None):
+        node = node.attr if node.op == "ref" else node.args[0]
+    return node
+
+
+def _atomic(node):
+    node = _inner(node)
+    return node.name is not None or node.op in ("var", "const", "dim") or (
+        node.op == "T" and _inner(node.args[0]).op == "var")
+
+
+def _factor(node):
+    body = latex(node, top=False)
+    return body if _atomic(node) else rf"\left({body}\right)"
+
+
+def render(node, top=True):
+    """The engine's LaTeX, with a sum of all entries of a product written as a Frobenius
+    product, ``1ᵀ(A ∘ B)1`` as ``A : B``, and a differential ``dW`` as ``\\mathrm{d}W``."""
+    n = node if top else _inner(node)
+    core = _inner(n) if top and n.op in ("ref", "let") and n.name is None else n
+    if core.name is None or top:
+        c = core.args[0] if core.op == "let" else core
+        c = _inner(c) if c.name is None else c
+        if c.op == "sum" and c.attr is None and _inner(c.args[0]).op == "mul" and _inner(c.args[0]).name is None:
+            a, b = _inner(c.args[0]).args
+            return _DIFF_NAME.sub(r"\\mathrm{d}\1", f"{_factor(a)} : {_factor(b)}")
+        if c.op in ("add", "sub") and c.name is None and all(_frobenius(a) for a in c.args):
+            sign = " + " if c.op == "add" else " - "
+            return render(c.args[0], top=False) + sign + render(c.args[1], top=False)
+    return _DIFF_NAME.sub(r"\\mathrm{d}\1", latex(node, top=top))
+
+
+def _name_or_render(src, node):
+    """A side written as a bare name shows the name (Z), not its definition (XW + 1b)."""
+    if src.strip().isidentifier():
+        return _DIFF_NAME.sub(r"\\mathrm{d}\1", Sym(src.strip()).latex)
+    return render(node)
+
+
+def _frobenius(node):
+    c = _inner(node)
+    if c.name is not None:
+        return False
+    if c.op == "sum" and c.attr is None and _inner(c.args[0]).op == "mul":
+        return True
+    return c.op in ("add", "sub") and all(_frobenius(a) for a in c.args)
 
 
 # -- checking ---------------------------------------------------------------------------------
@@ -255,23 +311,50 @@ def check_formulas(lines, shapes, loss=None, where="", sizes=None, draw=None, se
                                        f"{_engine_says(derivation, wrt)}")
             if m["alias"]:
                 lhs = f"{Sym(m['alias']).latex} = {lhs}"
-            rows.append(rf"{lhs} &= {claim.latex} && {_shape_latex(claim.shape)}")
+            rows.append(rf"{lhs} &= {render(claim)} && {_shape_latex(claim.shape)}")
             continue
         sides = [s.strip() for s in text.split("==")]
         if len(sides) < 2 or not all(sides):
-            raise FormulaError(f"{text!r}: write 'grad(V) = expression' or 'A == B' (an identity), one per line")
-        parsed = [program(s, text) for s in sides]
-        values = [value(p) for p in parsed]
-        for (a, va), (b, vb) in zip(zip(parsed, values), zip(parsed[1:], values[1:])):
-            why = _relation(vb, va)
+            raise FormulaError(f"{text!r}: write 'grad(V) = expression', 'A == B' (an identity) or "
+                               f"'d(A) == B' (a differential), one per line")
+        differential = re.fullmatch(r"d\((.+)\)", sides[0])
+        if differential:
+            of = program(differential[1], text)
+            moved = [v for v in shapes if "d" + v in shapes]
+            if not moved:
+                raise FormulaError(f"{text!r}: a differential needs directions: give dX a shape for each X that moves")
+            parsed = [of] + [program(s, text) for s in sides[1:]]
+            values = [_directional(of, env, sizes, moved)] + [value(p) for p in parsed[1:]]
+        else:
+            parsed = [program(s, text) for s in sides]
+            values = [value(p) for p in parsed]
+        for k, ((a, va), (b, vb)) in enumerate(zip(zip(parsed, values), zip(parsed[1:], values[1:]))):
+            why = _relation(vb, va, tol=1e-6 if differential and k == 0 else 1e-9)
             if why:
-                raise FormulaError(f"{a.text} = {b.text} is wrong at {_dims_text(sizes)}: the right-hand side: "
+                a_text = f"d({a.text})" if differential and k == 0 else a.text
+                raise FormulaError(f"{a_text} = {b.text} is wrong at {_dims_text(sizes)}: the right-hand side: "
                                    f"{why} (the left-hand side is the reference)")
-        first = rf"{parsed[0].latex} &= {parsed[1].latex}"
-        rest = [rf"&= {p.latex}" for p in parsed[2:]]
+        shown = [_name_or_render(src, p) for src, p in zip([differential[1] if differential else sides[0],
+                                                             *sides[1:]], parsed)]
+        left = shown[0]
+        if differential:
+            left = (rf"\mathrm{{d}}{left}" if _atomic(parsed[0]) or sides[0][2:-1].isidentifier()
+                    else rf"\mathrm{{d}}\left({left}\right)")
+        first = rf"{left} &= {shown[1]}"
+        rest = [rf"&= {p}" for p in shown[2:]]
         shape = rf" && {_shape_latex(parsed[0].shape)}"
         rows.extend([first + (shape if not rest else "")] + rest[:-1] + ([rest[-1] + shape] if rest else []))
     return rows
+
+
+def _directional(node, env, sizes, moved, t=1e-6):
+    """Central difference of a node along the directions: each X moves by t dX."""
+    def at(sign):
+        shifted = {**env, **{v: env[v] + sign * t * env["d" + v] for v in moved}}
+        return np.asarray(evaluate(node, shifted, sizes, np, {}), dtype=float)
+
+    with np.errstate(all="raise"):
+        return (at(1) - at(-1)) / (2 * t)
 
 
 def _engine_says(derivation, wrt):
