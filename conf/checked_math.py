@@ -16,7 +16,10 @@ Two directives and one rule (registered in ``conf.py``'s ``extensions``):
     Options: ``:shapes: X=n,p W=p,q`` (required), ``:loss:`` (an engine program, for
     ``grad`` lines), ``:where:`` (assignments the lines may use), ``:sizes: n=3``,
     ``:draw: Y=onehot`` (``normal``, ``positive``, ``onehot``, ``simplex`` rows),
-    ``:symbol:`` (the loss's LaTeX, default ``L``), ``:seed:``.
+    ``:symbol:`` (the loss's LaTeX, default ``L``), ``:names: xk=\vec x_k`` (LaTeX for
+    names longer than one letter, ``;`` between), ``:seed:``.
+    A line ``d(A) == B`` states a differential: ``A`` moves along the directions ``dX``
+    given in ``:shapes:`` for each variable ``X`` (central differences).
 
 ``{derivation}``
     The engine's step-by-step derivation of an expression (``derivlib.derive``), rendered
@@ -396,6 +399,22 @@ def render_derivation(expr, shapes, wrt=None, steps=None, forward=False, why=Fal
 # -- the directives ---------------------------------------------------------------------------
 
 
+def _rename(spec, rows):
+    """``:names: xk=\\vec x_k; wk=\\vec w_k``: the LaTeX of names longer than a letter."""
+    for item in (spec or "").split(";"):
+        if not item.strip():
+            continue
+        ident, eq, tex = item.partition("=")
+        ident, tex = ident.strip(), tex.strip()
+        if not eq or not ident.isidentifier() or not tex:
+            raise FormulaError(f":names: each entry is NAME=LaTeX, separated by ';'; got {item.strip()!r}")
+        plain = Sym(ident).latex
+        rows = [re.sub(r"\\mathrm\{d\}" + re.escape(ident) + r"(?![A-Za-z])", lambda m: r"\mathrm{d}" + tex, r)
+                .replace(plain, tex) for r in rows]
+    return rows
+
+
+
 def _block(directive, rows, note):
     latex = "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}"
     node = nodes.math_block(latex, latex, classes=["checked"], nowrap=False, number=None, label=None,
@@ -415,15 +434,16 @@ class CheckedMath(SphinxDirective):
     has_content = True
     option_spec = {"shapes": directives.unchanged_required, "loss": directives.unchanged,
                    "where": directives.unchanged, "sizes": directives.unchanged, "draw": directives.unchanged,
-                   "symbol": directives.unchanged, "seed": directives.nonnegative_int}
+                   "symbol": directives.unchanged, "seed": directives.nonnegative_int,
+                   "names": directives.unchanged}
 
     def run(self):
         o = self.options
         try:
             sizes = _pairs(o.get("sizes"), "sizes", int)
-            rows = check_formulas(list(self.content), o.get("shapes", ""), loss=o.get("loss"),
+            rows = _rename(o.get("names"), check_formulas(list(self.content), o.get("shapes", ""), loss=o.get("loss"),
                                   where=o.get("where", ""), sizes=sizes, draw=_pairs(o.get("draw"), "draw"),
-                                  seed=o.get("seed", 0), symbol=o.get("symbol", "L"))
+                                  seed=o.get("seed", 0), symbol=o.get("symbol", "L")))
         except FormulaError as exc:
             return _fail(self, exc)
         shapes = parse_shapes(o["shapes"])
