@@ -35,19 +35,6 @@ def _point(d, seed=0):
     return sizes, random_arrays(d, sizes, seed)
 
 
-def _loss(d, values):
-    from derivlib.engine.evaluate import evaluate
-
-    sizes = pure.default_sizes(d, {k: v for k, v in _dims_of(d, values).items()})
-    return float(evaluate(d.root, values, sizes, np)[0, 0])
-
-
-def _dims_of(d, values):
-    from derivlib.engine.evaluate import bind_sizes
-
-    return bind_sizes({k: d.shapes[k] for k in d.variables}, {k: np.shape(v) for k, v in values.items()})
-
-
 # -- the public API as the issue writes it -------------------------------------------------------
 
 
@@ -85,6 +72,12 @@ def test_steps_have_name_shape_latex_text():
     assert (step.name, step.shape) == ("G_X", ("n", "p"))
     assert step.text.startswith("G_X = ΔWᵀ") and "n×p" in step.text
     assert step.latex.startswith(r"G_{X} &= \Delta W^T && n \times p")
+
+
+def test_an_adjoint_that_is_an_intermediate_is_written_by_its_name():
+    d = derive("sum(G * sigmoid(X))", {"G": ("n", "p"), "X": ("n", "p")})
+    step = next(s for s in d.backward_steps if s.name == "G_G")
+    assert step.expression == "S" and "G_G = S  #" in d.numpy_source()
 
 
 def test_a_variable_used_twice_gets_a_step_that_adds_the_paths():
@@ -126,7 +119,7 @@ def test_gradients_equal_finite_differences_of_the_loss(e):
     _, values = _point(d, seed=3)
     grads = d.gradients(values)
     names = list(values)
-    report = gradcheck(lambda *args: _loss(d, dict(zip(names, args))), [values[k] for k in names],
+    report = gradcheck(lambda *args: d.loss(dict(zip(names, args))), [values[k] for k in names],
                        [grads.get(k) for k in names], names=names)
     assert report.max_rel_error < 1e-6
 
@@ -403,3 +396,8 @@ def test_cli_prints_latex(capsys):
 def test_cli_reports_an_error(capsys):
     assert _cli("derive", "sum(W @ X)", "--shape", "X=n,p", "--shape", "W=p,q") == 2
     assert "matrix product of W (p×q) and X (n×p)" in capsys.readouterr().err
+
+
+def test_closed_form_substitutes_the_names_back():
+    d = _derive(EXAMPLES["sigmoid_layer"])
+    assert d.closed_form("W") == "Xᵀ(G ∘ σ(XW + 1b) ∘ (1 − σ(XW + 1b)))"

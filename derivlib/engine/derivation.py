@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .nodes import Coef, ExpressionError, Node, Sym, fmt_shape, ones, ref, split, var
+from .nodes import ExpressionError, Node, Sym, fmt_shape, mk_add, ones, ref, split, superscript, var
 from .parse import check_shapes, parse
 from .render import latex, source, text
 from .rules import ACTIVATIONS, LETTERS, RULES, identity
@@ -36,7 +36,7 @@ class Step(NamedTuple):
 
     @property
     def expression(self):
-        """The right-hand side, in Unicode text."""
+        """The right-hand side in Unicode text."""
         return text(self.node.args[0] if self.node.op == "let" else self.node)
 
     @property
@@ -45,14 +45,14 @@ class Step(NamedTuple):
 
     @property
     def text(self):
-        """The line as Unicode text: ``Δ = G ∘ S ∘ (1 − S)   n×q   dS = ...; identity``."""
+        """This line in Unicode text, e.g. ``Δ = G ∘ S ∘ (1 − S)   n×q   dS = ...; identity``."""
         why = "; ".join(s for s in (self.differential, self.identity) if s)
-        return _pad(f"{self.symbol} = {self.expression}", 28) + "  " + fmt_shape(self.shape).ljust(6) + (
-            "  " + why if why else "")
+        line = _pad(f"{self.symbol} = {self.expression}", 28) + "  " + fmt_shape(self.shape).ljust(6)
+        return (line + "  " + why) if why else line.rstrip()
 
     @property
     def latex(self):
-        """The line as LaTeX for an ``aligned`` block (``&`` before ``=`` and each column)."""
+        """This line in LaTeX, for an ``aligned`` block (``&`` before ``=`` and each column)."""
         why = r";\quad ".join(s for s in (self.differential_latex, self.identity_latex) if s)
         shape = r" \times ".join(str(d) for d in self.shape)
         return (f"{self.symbol_latex} &= {self.expression_latex} && {shape}"
@@ -135,17 +135,11 @@ def _simple(node):
 class Derivation:
     """The derivation of one expression: steps, renderings, evaluation and checks.
 
-    Attributes
-    ----------
-    expr : str
-    shapes : dict
-    wrt : list of str
-    root : Node
-        The loss.
-    steps : list of Step
-        Forward steps, then backward steps.
-    gradient_expressions : dict
-        Variable name -> the node of its gradient (evaluate with :func:`evaluate_pure`).
+    Made by :func:`derive`. ``steps`` lists the forward steps (``forward_steps``) then the
+    backward steps (``backward_steps``), each a :class:`Step`; ``wrt`` the variables
+    differentiated; ``root`` the loss node; ``gradient_expressions`` maps each variable of
+    ``wrt`` to the node of its gradient, which :func:`evaluate_pure` evaluates on lists
+    of lists (to compare an answer typed by a reader on the same inputs).
     """
 
     def __init__(self, expr, shapes, root, wrt):
@@ -254,8 +248,6 @@ class Derivation:
             else:
                 g = cs[0].expr
                 for c in cs[1:]:
-                    from .nodes import mk_add
-
                     g = mk_add(g, c.expr)
             named = n.name is not None
             backs = RULES[n.op].vjp(g, n, list(n.args))
@@ -279,11 +271,8 @@ class Derivation:
         else:
             parts = []
             for k, c in enumerate(cs, 1):
-                psym = Sym(f"{sym.ident}_path{k}", f"{sym.text}⁽{k}⁾".translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")),
-                           f"{sym.latex}^{{({k})}}")
+                psym = Sym(f"{sym.ident}_path{k}", f"{sym.text}⁽{superscript(k)}⁾", f"{sym.latex}^{{({k})}}")
                 parts.append(self._step("path", psym, n, c.expr, *self._why(n, c)))
-            from .nodes import mk_add
-
             total = None
             for p in parts:
                 r = ref(p.node)
@@ -298,6 +287,8 @@ class Derivation:
         return g if _simple(g) else ref(step.node)
 
     def _step(self, kind, sym, n, expr, dt="", dl="", it="", il=""):
+        if expr.name is not None:  # a named intermediate itself (G_G = S): write its name
+            expr = ref(expr)
         holder = Node("let", (expr,), expr.shape)
         holder.name = sym
         step = Step(kind, sym.ident, sym.text, sym.latex, n.shape, holder, n, dt, dl, it, il)
@@ -326,14 +317,23 @@ class Derivation:
     # -- renderings ----------------------------------------------------------------------------
     def text(self):
         """The derivation as Unicode text for a terminal."""
-        lines = [f"forward"] + ["  " + s.text for s in self.forward_steps] + ["", "backward"]
+        lines = ["forward"] + ["  " + s.text for s in self.forward_steps] + ["", "backward"]
         lines += ["  " + s.text for s in self.backward_steps]
         return "\n".join(lines)
 
-    def latex(self):
-        """The derivation as one LaTeX ``aligned`` block: each line with its shape and why."""
-        rows = [r"&\textbf{forward} \\"] + [s.latex + r" \\" for s in self.forward_steps]
-        rows += [r"&\textbf{backward} \\"] + [s.latex + r" \\" for s in self.backward_steps]
+    def latex(self, why=True):
+        """The derivation as one LaTeX ``aligned`` block, each line with its shape.
+
+        With ``why``, each backward line also shows the differential and the identity.
+        """
+        def line(s):
+            if why:
+                return s.latex + r" \\"
+            shape = r" \times ".join(str(d) for d in s.shape)
+            return f"{s.symbol_latex} &= {s.expression_latex} && {shape}" + r" \\"
+
+        rows = [r"&\textbf{forward} \\"] + [line(s) for s in self.forward_steps]
+        rows += [r"&\textbf{backward} \\"] + [line(s) for s in self.backward_steps]
         return "\\begin{aligned}\n" + "\n".join(rows) + "\n\\end{aligned}"
 
     def closed_form(self, name):
@@ -353,7 +353,10 @@ class Derivation:
                       "    return x - m - np.log(np.exp(x - m).sum(axis=1, keepdims=True))", "", "",
                       "def _softmax(x):", "    return np.exp(_log_softmax(x))", "", ""]
         lines.append(f"def backward({', '.join(params)}):")
-        lines.append(f'    """Gradients of L = {self.expr.strip()} with respect to {", ".join(self.wrt)}."""')
+        lines.append(f'    """Gradients with respect to {", ".join(self.wrt)} of the loss L of')
+        parts = [p.strip() for p in self.expr.replace("\\\n", " ").replace("\n", ";").split(";") if p.strip()]
+        lines.append("    " + ";\n    ".join(parts))
+        lines.append('    """')
         bound = set()
         for v in params:
             shape = self.shapes[v]
@@ -373,6 +376,23 @@ class Derivation:
         from .numeric import gradients
 
         return gradients(self, values)
+
+    def loss(self, values):
+        """The loss (a float) on numpy arrays."""
+        from .numeric import loss
+
+        return loss(self, values)
+
+    def random_inputs(self, sizes=None, seed=0):
+        """A random point as numpy arrays (the check's): dict variable -> array.
+
+        Dimensions get ``sizes`` or distinct primes; entries are standard normal, or
+        uniform in [0.5, 2] for a variable that must be positive (under log or sqrt).
+        """
+        from .numeric import random_arrays
+        from .pure import default_sizes
+
+        return random_arrays(self, default_sizes(self, sizes), seed)
 
     def evaluate(self, values):
         """Every step's value on numpy arrays: dict step name -> array."""
