@@ -39,6 +39,7 @@ The rule
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -515,6 +516,9 @@ def _check_raw_math(app, doctree):
 
 
 def setup(app):
+    # A change to this file makes Sphinx re-read every page (the checks run while reading).
+    source = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+    app.add_config_value("checked_math_source", source, "env", types=frozenset({str}))
     app.add_directive("checked-math", CheckedMath)
     app.add_directive("derivation", Derivation)
     app.connect("doctree-read", _check_raw_math)
