@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -475,6 +476,73 @@ class Derivation(SphinxDirective):
         return _block(self, rows, "Derived by derivlib.derive; every step checked against finite differences.")
 
 
+# -- the asker's formula, with the ledger's verdict -------------------------------------------
+
+
+def _ledger():
+    root = str(Path(__file__).resolve().parent.parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from verification import claims
+
+    return claims
+
+
+class AskedFormula(SphinxDirective):
+    """``{asked}`` with claim ids: each formula exactly as its thread wrote it (the ledger's
+    LaTeX), and what checking it as written found, from the claims ledger at this build."""
+
+    required_arguments = 1
+    final_argument_whitespace = True
+    option_spec = {"caption": directives.unchanged}
+
+    def run(self):
+        claims = _ledger()
+        box = nodes.container(classes=["asked"])
+        caption = self.options.get("caption", "As asked in the thread, checked as written:")
+        box += nodes.paragraph("", caption, classes=["asked-caption"])
+        for ident in self.arguments[0].split():
+            try:
+                claim = claims.get(ident)
+            except KeyError as exc:
+                logger.error(f"{{asked}}: {exc}", location=self.get_location(), type="checked_math",
+                             subtype="claim")
+                return []
+            result = claims.check(claim)
+            if result.observed != claim.expected:
+                logger.error(f"{{asked}}: the ledger records {ident} as {claim.expected!r} but checking it "
+                             f"now finds {result.observed!r}", location=self.get_location(),
+                             type="checked_math", subtype="claim")
+            math = nodes.math_block(claim.latex, claim.latex, classes=["checked", "claim"], nowrap=False,
+                                    number=None, label=None, docname=self.env.docname)
+            self.set_source_info(math)
+            box += math
+            slug = result.observed.replace(" ", "-")
+            text = f"{{bdg-verdict}}`{result.observed}` as written"
+            if claim.corrected_latex is not None and result.observed != "holds":
+                text += f"; corrected: ${claim.corrected_latex}$"
+            text += f" ({{ref}}`ledger entry {ident} <claims-{ident[:3]}>`)"
+            para = self.parse_text_to_nodes(text)
+            for p in para:
+                p["classes"] += ["verdict-line", f"verdict-line-{slug}"]
+            box += para
+        return [box]
+
+
+def _verdict_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    """``{bdg-verdict}`holds``` styles a status; ``{verdict}`002-q-result``` looks the claim up
+    in the ledger, checks it at this build and shows what it found."""
+    if name == "verdict":
+        claims = _ledger()
+        try:
+            text = claims.check(claims.get(text.strip())).observed
+        except KeyError as exc:
+            msg = inliner.reporter.error(f"{{verdict}}: {exc}", line=lineno)
+            return [inliner.problematic(rawtext, rawtext, msg)], [msg]
+    slug = text.replace(" ", "-")
+    return [nodes.inline(rawtext, text, classes=["verdict", f"verdict-{slug}"])], []
+
+
 # -- the rule for hand-written display math ---------------------------------------------------
 
 _DERIVATIVE = re.compile(r"\\partial|\\nabla|\\frac\{\s*(?:\\mathrm\{d\}|d)\s*[A-Za-z\\]")
@@ -521,5 +589,8 @@ def setup(app):
     app.add_config_value("checked_math_source", source, "env", types=frozenset({str}))
     app.add_directive("checked-math", CheckedMath)
     app.add_directive("derivation", Derivation)
+    app.add_directive("asked", AskedFormula)
+    app.add_role("bdg-verdict", _verdict_role)
+    app.add_role("verdict", _verdict_role)
     app.connect("doctree-read", _check_raw_math)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
