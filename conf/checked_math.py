@@ -501,6 +501,7 @@ class AskedFormula(SphinxDirective):
         box = nodes.container(classes=["asked"])
         caption = self.options.get("caption", "As asked in the thread, checked as written:")
         box += nodes.paragraph("", caption, classes=["asked-caption"])
+        shown = None
         for ident in self.arguments[0].split():
             try:
                 claim = claims.get(ident)
@@ -513,12 +514,17 @@ class AskedFormula(SphinxDirective):
                 logger.error(f"{{asked}}: the ledger records {ident} as {claim.expected!r} but checking it "
                              f"now finds {result.observed!r}", location=self.get_location(),
                              type="checked_math", subtype="claim")
-            math = nodes.math_block(claim.latex, claim.latex, classes=["checked", "claim"], nowrap=False,
-                                    number=None, label=None, docname=self.env.docname)
-            self.set_source_info(math)
-            box += math
             slug = result.observed.replace(" ", "-")
             text = f"{{bdg-verdict}}`{result.observed}` as written"
+            if claim.latex == shown:  # the same formula again, checked in another setting
+                setting = claim.where.partition("(")[2].rstrip(")")
+                text = f"{setting}: " + text if setting else text
+            else:
+                math = nodes.math_block(claim.latex, claim.latex, classes=["checked", "claim"], nowrap=False,
+                                        number=None, label=None, docname=self.env.docname)
+                self.set_source_info(math)
+                box += math
+            shown = claim.latex
             if claim.corrected_latex is not None and result.observed != "holds":
                 text += f"; corrected: ${claim.corrected_latex}$"
             text += f" ({{ref}}`ledger entry {ident} <claims-{ident[:3]}>`)"
