@@ -30,7 +30,8 @@ def check(line, **kw):
     ("grad(b) = sum(Delta, axis=0)", r"\frac{\partial L}{\partial b} &= \mathbf{1}^T \Delta && 1 \times q"),
     ("Delta = grad(Z) = G * S * (1 - S)", r"\Delta = \frac{\partial L}{\partial Z} &= G \circ S \circ \left(1 - S\right) && n \times q"),
     ("(X @ W).T == W.T @ X.T", r"\left(X W\right)^T &= W^T X^T && q \times n"),
-], ids=["dW", "dX", "db", "Delta-of-intermediate", "identity"])
+    ("sum(G * (X @ W)) == sum((X.T @ G) * W)", r"G : \left(X W\right) &= \left(X^T G\right) : W && 1 \times 1"),
+], ids=["dW", "dX", "db", "Delta-of-intermediate", "identity", "frobenius-product"])
 def test_right_formula_renders(line, latex):
     assert check(line) == [latex]
 
@@ -48,6 +49,24 @@ def test_right_formula_renders(line, latex):
 def test_wrong_formula_raises(line, message):
     with pytest.raises(FormulaError, match=re.escape(message)):
         check(line)
+
+
+DIFF_SHAPES = SHAPES + " dX=n,p dW=p,q db=1,q"
+DIFF_WHERE = WHERE + "; Z = X @ W + b; dZ = dX @ W + X @ dW + db"
+
+
+@pytest.mark.parametrize(("line", "latex"), [
+    ("d(Z) == dX @ W + X @ dW + db", r"\mathrm{d}Z &= \mathrm{d}X W + X \mathrm{d}W + \mathbf{1} \mathrm{d}b && n \times q"),
+    ("d(S) == S * (1 - S) * dZ", r"\mathrm{d}S &= S \circ \left(1 - S\right) \circ \mathrm{d}Z && n \times q"),
+], ids=["linear", "sigmoid"])
+def test_right_differential_renders(line, latex):
+    assert check_formulas([line], DIFF_SHAPES, where=DIFF_WHERE) == [latex]
+
+
+@pytest.mark.parametrize("line", ["d(S) == S * dZ", "d(Z) == X @ dW + db"], ids=["sigma-prime-dropped", "term-missing"])
+def test_wrong_differential_raises(line):
+    with pytest.raises(FormulaError, match="is wrong at n=3, p=5, q=7"):
+        check_formulas([line], DIFF_SHAPES, where=DIFF_WHERE)
 
 
 def test_wrong_formula_message_gives_the_engines_formula():
