@@ -162,7 +162,7 @@ def _dims_text(sizes):
 
 
 def _shape_latex(shape):
-    return r" \times ".join(str(d) for d in shape)
+    return r" \times ".join(Sym(d).latex if isinstance(d, str) else str(d) for d in shape)
 
 
 def _relation(got, want, tol=1e-9):
