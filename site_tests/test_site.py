@@ -218,3 +218,55 @@ def test_page(page_path, base_url, browser_context):
         assert not leftovers, f"raw TeX in the visible text: {leftovers[:5]}"
     finally:
         page.close()
+
+
+EXPLANATIONS = ["sigmoid_layer", "linear_dot", "two_layer"]
+VERDICTS = {"holds", "fails", "does not conform"}
+
+
+@pytest.mark.parametrize("name", EXPLANATIONS)
+def test_first_screen_answers(name, base_url, browser_context):
+    """At 1400x1000, an explanation page shows, without scrolling, the asker's formula as the
+    thread wrote it, the verdict the claims ledger found for it, and the whole answer callout."""
+    if not (SITE / f"{name}.html").is_file():
+        pytest.fail(f"no built page {name}.html at {SITE}: run `make docs` first")
+    page = browser_context.new_page()
+    try:
+        page.set_viewport_size({"width": 1400, "height": 1000})
+        page.goto(base_url + f"{name}.html", wait_until="load")
+        page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
+        page.evaluate("() => MathJax.startup.promise.then(() => document.fonts.ready).then(() => true)")
+        page.wait_for_function(
+            "() => { const m = document.querySelector('main'); return m && m.getBoundingClientRect().left >= 0; }"
+        )
+        boxes = page.evaluate(
+            """() => {
+                const box = (el) => el && (({top, bottom, left, right}) => ({top, bottom, left, right}))(
+                    el.getBoundingClientRect());
+                const asked = document.querySelector('.asked');
+                const callout = document.querySelector('.admonition.tip');
+                return {
+                    formula: box(asked && asked.querySelector('mjx-container')),
+                    verdict: box(asked && asked.querySelector('.verdict')),
+                    verdictText: asked && asked.querySelector('.verdict') ? asked.querySelector('.verdict').textContent : null,
+                    callout: box(callout),
+                    calloutTitle: callout ? callout.querySelector('.admonition-title').textContent : null,
+                    firstHeading: box([...document.querySelectorAll('article h2')]
+                        .find((h) => h.getBoundingClientRect().height > 0)),
+                };
+            }"""
+        )
+        shot = SCREENSHOTS / f"first-screen-{name}.png"
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shot), animations="disabled")
+        for part in ("formula", "verdict", "callout"):
+            assert boxes[part] is not None, f"{name}: no {part} on the page"
+            assert 0 <= boxes[part]["top"] and boxes[part]["bottom"] <= 1000, (
+                f"{name}: the {part} is not inside the first screen (1400x1000): {boxes[part]}; see {shot}")
+        assert boxes["verdictText"] in VERDICTS, boxes["verdictText"]
+        assert boxes["calloutTitle"] == "The answer"
+        # formula, then verdict, then the answer, then the rest of the page
+        assert boxes["formula"]["bottom"] <= boxes["verdict"]["top"] <= boxes["callout"]["top"]
+        assert boxes["firstHeading"] is None or boxes["callout"]["bottom"] <= boxes["firstHeading"]["top"]
+    finally:
+        page.close()
