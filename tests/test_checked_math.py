@@ -144,3 +144,31 @@ def test_build_fails_on_raw_result_math(tmp_path):
     result = build(tmp_path, extra="$$\n\\frac{\\partial L}{\\partial W} = X^T\\Delta\n$$")
     assert result.returncode != 0
     assert "display math typed as raw LaTeX; write a result with ```{checked-math}```" in result.stderr
+
+
+def build_page(tmp_path, text):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "conf.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(CONF)!r})\n"
+        'extensions = ["myst_parser", "sphinx.ext.mathjax", "checked_math"]\n'
+        'myst_enable_extensions = ["dollarmath", "amsmath"]\n')
+    (src / "index.md").write_text("# A page\n\n(claims-000)=\n(claims-002)=\n## Ledger\n\n" + text)
+    result = subprocess.run([sys.executable, "-m", "sphinx", "-q", "-W", "--keep-going", "-n", "-b", "html",
+                             str(src), str(tmp_path / "out")], capture_output=True, text=True)
+    html = (tmp_path / "out" / "index.html").read_text() if result.returncode == 0 else ""
+    return result, html
+
+
+def test_asked_shows_the_formula_and_the_ledgers_verdict(tmp_path):
+    result, html = build_page(tmp_path, "```{asked} 002-q-result\n```\n\nInline: {verdict}`000-q-textbook`.\n")
+    assert result.returncode == 0, result.stderr
+    assert r"\textbf{W}_{1}" in html  # the formula as the thread wrote it
+    assert '<span class="verdict verdict-does-not-conform">does not conform</span>' in html
+    assert '<span class="verdict verdict-holds">holds</span>' in html
+
+
+def test_asked_unknown_claim_fails_the_build(tmp_path):
+    result, _ = build_page(tmp_path, "```{asked} 002-q-nothing\n```\n")
+    assert result.returncode != 0
+    assert "no claim '002-q-nothing'" in result.stderr
