@@ -53,7 +53,7 @@ from sphinx.util.docutils import SphinxDirective
 from derivlib.check import GradCheckError, gradcheck
 from derivlib.engine import ExpressionError, derive, parse
 from derivlib.engine.evaluate import evaluate
-from derivlib.engine.nodes import Sym
+from derivlib.engine.nodes import GREEK, Sym
 from derivlib.engine.render import latex
 
 __all__ = ["FormulaError", "check_formulas", "render_derivation", "raw_math_problem", "setup"]
@@ -186,9 +186,6 @@ def _relation(got, want, tol=1e-9):
 
 # -- rendering --------------------------------------------------------------------------------
 
-_DIFF_NAME = re.compile(r"\\mathrm\{d([A-Za-z]+)\}")
-
-
 def _inner(node):
     while node.op == "ref" or (node.op == "let" and node.name is None):
         node = node.attr if node.op == "ref" else node.args[0]
@@ -216,17 +213,32 @@ def render(node, top=True):
         c = _inner(c) if c.name is None else c
         if c.op == "sum" and c.attr is None and _inner(c.args[0]).op == "mul" and _inner(c.args[0]).name is None:
             a, b = _inner(c.args[0]).args
-            return _DIFF_NAME.sub(r"\\mathrm{d}\1", f"{_factor(a)} : {_factor(b)}")
+            return f"{_factor(a)} : {_factor(b)}"
+        if c.op == "neg" and c.name is None and _frobenius(c.args[0]):
+            return "-" + render(c.args[0], top=False)
         if c.op in ("add", "sub") and c.name is None and all(_frobenius(a) for a in c.args):
             sign = " + " if c.op == "add" else " - "
             return render(c.args[0], top=False) + sign + render(c.args[1], top=False)
-    return _DIFF_NAME.sub(r"\\mathrm{d}\1", latex(node, top=top))
+    return latex(node, top=top)
+
+
+def _differentials(rows, names):
+    """``dX`` written as the differential of ``X``: ``\\mathrm{d}X``, ``\\mathrm{d}\\theta``, ``\\mathrm{d}\\hat{y}``."""
+    def is_differential(n):
+        rest = n[1:]
+        return n.startswith("d") and (rest in names or rest in GREEK or re.fullmatch(r"[A-Za-z]\d*(hat)?", rest))
+
+    pairs = sorted(((Sym(n).latex, r"\mathrm{d}" + Sym(n[1:]).latex) for n in names if is_differential(n)),
+                   key=lambda p: -len(p[0]))
+    for plain, shown in pairs:
+        rows = [re.sub(re.escape(plain) + r"(?![A-Za-z_{])", lambda m: shown, r) for r in rows]
+    return rows
 
 
 def _name_or_render(src, node):
     """A side written as a bare name shows the name (Z), not its definition (XW + 1b)."""
     if src.strip().isidentifier():
-        return _DIFF_NAME.sub(r"\\mathrm{d}\1", Sym(src.strip()).latex)
+        return Sym(src.strip()).latex
     return render(node)
 
 
@@ -236,6 +248,8 @@ def _frobenius(node):
         return False
     if c.op == "sum" and c.attr is None and _inner(c.args[0]).op == "mul":
         return True
+    if c.op == "neg":
+        return _frobenius(c.args[0])
     return c.op in ("add", "sub") and all(_frobenius(a) for a in c.args)
 
 
@@ -349,7 +363,8 @@ def check_formulas(lines, shapes, loss=None, where="", sizes=None, draw=None, se
         rest = [rf"&= {p}" for p in shown[2:]]
         shape = rf" && {_shape_latex(parsed[0].shape)}"
         rows.extend([first + (shape if not rest else "")] + rest[:-1] + ([rest[-1] + shape] if rest else []))
-    return rows
+    names = set(shapes) | set(re.findall(r"(?:^|;)\s*([A-Za-z_]\w*)\s*=(?!=)", where + ";" + (loss or "")))
+    return _differentials(rows, names)
 
 
 def _directional(node, env, sizes, moved, t=1e-6):
