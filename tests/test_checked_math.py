@@ -172,3 +172,11 @@ def test_asked_unknown_claim_fails_the_build(tmp_path):
     result, _ = build_page(tmp_path, "```{asked} 002-q-nothing\n```\n")
     assert result.returncode != 0
     assert "no claim '002-q-nothing'" in result.stderr
+
+
+def test_differential_names_render_as_differentials():
+    rows = check_formulas(["d(L) == -sum(y * (dyhat / yhat)) == -sum((y / yhat) * dyhat)"], "theta=1,k y=1,k dtheta=1,k",
+                          where="yhat = softmax(theta); L = -sum(y * log(yhat)); "
+                                "dyhat = yhat * dtheta - sum(yhat * dtheta, axis=1) * yhat")
+    assert rows == [r"\mathrm{d}L &= -y : \left(\mathrm{d}\hat{y} \oslash \hat{y}\right)",
+                    r"&= -\left(y \oslash \hat{y}\right) : \mathrm{d}\hat{y} && 1 \times 1"]
