@@ -533,7 +533,7 @@ class AskedFormula(SphinxDirective):
             text = f"{{bdg-verdict}}`{result.observed}` as written"
             if claim.latex == shown:  # the same formula again, checked in another setting
                 setting = claim.where.partition("(")[2].rstrip(")")
-                text = f"{setting}: " + text if setting else text
+                text = f"{setting[:1].upper()}{setting[1:]}: " + text if setting else text
             else:
                 math = nodes.math_block(claim.latex, claim.latex, classes=["checked", "claim"], nowrap=False,
                                         number=None, label=None, docname=self.env.docname)
