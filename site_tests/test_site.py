@@ -270,3 +270,16 @@ def test_first_screen_answers(name, base_url, browser_context):
         assert boxes["firstHeading"] is None or boxes["callout"]["bottom"] <= boxes["firstHeading"]["top"]
     finally:
         page.close()
+
+
+@pytest.mark.parametrize("page_path", _pages())
+def test_images_say_what_they_show(page_path):
+    """Every image has alt text that describes it, not its file name (a figure made by a code
+    cell gets it from the cell's ``mystnb: image: alt:`` metadata)."""
+    assert page_path is not None, f"no built site at {SITE}: run `make docs` first"
+    html = (SITE / page_path).read_text(encoding="utf-8")
+    figures = [t for t in re.findall(r"<img\b[^>]*>", html) if re.search(r'src="[^"]*(_images|_generated)/', t)]
+    for tag in figures:
+        alt = re.search(r'\balt="([^"]*)"', tag)
+        assert alt and len(alt.group(1).split()) >= 3, f"{page_path}: an image without a description: {tag[:160]}"
+        assert not re.search(r"[0-9a-f]{32}|\.(png|svg|jpe?g)\b", alt.group(1)), f"{page_path}: alt text is a file name: {tag[:160]}"
