@@ -1,8 +1,8 @@
 """Tests of derivlib.engine: the derivation engine behind ``derivlib.derive``.
 
 References, each independent of the engine's rule table: central differences of the
-loss (derivlib.check), the hand-derived modules (sigmoid_layer, linear_dot, two_layer),
-and the pure-Python evaluator against the numpy one.
+loss (derivlib.check), the hand-derived modules on the shared cases of
+verification.cases (a fourth oracle), and the pure-Python evaluator against the numpy one.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 
 import derivlib
-from derivlib import linear_dot, sigmoid_layer, two_layer
 from derivlib.check import ATOL, EPS, RTOL, GradCheckError, gradcheck
 from derivlib.engine import ExpressionError, RULES, derive, evaluate_pure, parse, rules_table
 from derivlib.engine import pure
 from derivlib.engine.gallery import EXAMPLES, GALLERY, HAND
 from derivlib.engine.numeric import random_arrays
+from verification.cases import CASES
 
 ALL = [pytest.param(e, id=e.key) for e in HAND + GALLERY]
 SIZES = {"n": 3}
@@ -164,35 +164,23 @@ def test_derive_and_check_take_under_a_second(e):
 # -- a fourth oracle: the hand-derived modules --------------------------------------------------------
 
 
-def test_engine_equals_sigmoid_layer_backward():
-    rng = np.random.default_rng(10)
-    X, W, b, G = rng.normal(size=(4, 3)), rng.normal(size=(3, 5)), rng.normal(size=(1, 5)), rng.normal(size=(4, 5))
-    got = _derive(EXAMPLES["sigmoid_layer"]).gradients({"X": X, "W": W, "b": b, "G": G})
-    hand = sigmoid_layer.backward(X, W, b, G)
-    for k in "XWb":
-        np.testing.assert_allclose(got[k], getattr(hand, "d" + k), rtol=1e-12, atol=1e-14)
+HAND_CASES = [pytest.param(name, shape, variant, id=f"{name}-{shape}-{variant}")
+              for name in ("sigmoid_layer", "linear_dot", "two_layer")
+              for shape in CASES[name].shapes for variant in CASES[name].variants]
 
 
-def test_engine_equals_linear_dot_backward():
-    rng = np.random.default_rng(11)
-    x, W, b, y = rng.normal(size=(3, 4)), rng.normal(size=(4, 10)), rng.normal(size=(1, 10)), rng.normal(size=(10, 1))
-    got = _derive(EXAMPLES["linear_dot"]).gradients({"x": x, "W": W, "b": b, "y": y})
-    hand = linear_dot.backward(x, W, b, y)
-    for k in ("x", "W", "b", "y"):
-        np.testing.assert_allclose(got[k], getattr(hand, "d" + k), rtol=1e-12, atol=1e-13)
-
-
-@pytest.mark.parametrize("target", ["one-hot", "soft-unnormalised"])
-def test_engine_equals_two_layer_backward(target):
-    rng = np.random.default_rng(12)
-    n, d_, h, k = 4, 5, 3, 6
-    X, W1, b1 = rng.normal(size=(n, d_)), rng.normal(size=(d_, h)), rng.normal(size=(1, h))
-    W2, b2 = rng.normal(size=(h, k)), rng.normal(size=(1, k))
-    Y = np.eye(k)[[0, 3, 1, 5]] if target == "one-hot" else rng.uniform(0, 2, size=(n, k))
-    got = _derive(EXAMPLES["two_layer"]).gradients({"X": X, "W1": W1, "b1": b1, "W2": W2, "b2": b2, "Y": Y})
-    hand = two_layer.backward(X, W1, b1, W2, b2, Y)
-    for name in ("X", "W1", "b1", "W2", "b2"):
-        np.testing.assert_allclose(got[name], getattr(hand, "d" + name), rtol=1e-11, atol=1e-14)
+@pytest.mark.parametrize("name, shape, variant", HAND_CASES)
+def test_engine_equals_the_hand_derivation(name, shape, variant):
+    """A fourth oracle: the engine against derivlib's hand-derived backward, on the shared cases."""
+    case, example = CASES[name], EXAMPLES[name]
+    args = case.inputs(case.shapes[shape], seed=0, variant=variant)
+    values = {}
+    for arg_name, a in zip(case.arg_names, args):  # a 1-D bias is a 1×q row, a 1-D y a c×1 column
+        values[arg_name] = a.reshape((1, -1) if example.shapes[arg_name][0] == 1 else (-1, 1)) if a.ndim == 1 else a
+    got = _derive(example).gradients(values)
+    for arg_name, hand in zip(case.wrt, case.backward(*args)):
+        assert got[arg_name].shape == values[arg_name].shape
+        np.testing.assert_allclose(got[arg_name].ravel(), np.ravel(hand), rtol=1e-10, atol=1e-13, err_msg=arg_name)
 
 
 def test_a_readers_answer_compares_on_the_same_inputs():

@@ -276,7 +276,10 @@ class Derivation:
             total = None
             for p in parts:
                 r = ref(p.node)
-                total = r if total is None else mk_add(total, r)
+                try:
+                    total = r if total is None else mk_add(total, r)
+                except ExpressionError as exc:
+                    raise ExpressionError(f"{sym.text}, the sum of the paths: {exc}") from None
             name = n.name or n.attr
             step = self._step("paths", sym, n, total,
                               f"{name.text} is used {len(cs)} times: add the paths",

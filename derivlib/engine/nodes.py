@@ -339,6 +339,9 @@ def mk_add(a, b, sub=False):
     if sub:
         cb = -cb
     shape = broadcast(a.shape, b.shape)
+    if shape is None:
+        raise ExpressionError(f"cannot add terms of shapes {fmt_shape(a.shape)} and {fmt_shape(b.shape)}: "
+                              f"a rule gives an adjoint of the wrong shape")
     if ca == cb or ca == -cb:
         op = "add" if ca == cb else "sub"
         if ca.num < 0 and op == "sub":  # -A + B = B - A
