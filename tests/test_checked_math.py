@@ -1,5 +1,5 @@
-"""The checked display math of the site (conf/checked_math.py): right formulas render,
-wrong ones and raw result math fail, in the checker and in a real Sphinx build."""
+"""The checked display math of the site: right formulas render, wrong ones and raw result math
+fail, in the checker (verification/formulas.py) and in a real Sphinx build (conf/checked_math.py)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
-CONF = Path(__file__).resolve().parent.parent / "conf"
-sys.path.insert(0, str(CONF))
+from verification.formulas import FormulaError, check_formulas, raw_math_problem, render_derivation
 
-from checked_math import FormulaError, check_formulas, raw_math_problem, render_derivation  # noqa: E402
+CONF = Path(__file__).resolve().parent.parent / "conf"
 
 SHAPES = "X=n,p W=p,q b=1,q G=n,q"
 LOSS = "Z = X @ W + b; sum(G * sigmoid(Z))"
