@@ -237,7 +237,36 @@ _GRAD = re.compile(r"^(?:(?P<alias>[A-Za-z_]\w*)\s*=\s*)?grad\(\s*(?P<wrt>[A-Za-
 def check_formulas(lines, shapes, loss=None, where="", sizes=None, draw=None, seed=0, symbol="L"):
     """Check every formula line and return the LaTeX rows of an aligned block.
 
-    Raises FormulaError naming the line, what is wrong and the right value.
+    Parameters
+    ----------
+    lines : list of str
+        ``grad(V) = expr`` or ``NAME = grad(V) = expr``; ``A == B [== C ...]``;
+        ``d(A) == B [== ...]``. Expressions in the engine's syntax (:mod:`derivlib.engine`).
+    shapes : str or dict
+        ``"X=n,p W=p,q"``, or a dict name -> (rows, cols); a ``dX`` of ``X``'s shape is a
+        direction along which ``X`` moves in a ``d(...)`` line.
+    loss : str, optional
+        The scalar (an engine program, assignments allowed) that ``grad`` lines differentiate.
+    where : str, optional
+        Assignments (``S = sigmoid(Z); Delta = G * S * (1 - S)``) the lines may use.
+    sizes : dict, optional
+        Sizes of some dimensions; the others get distinct primes (3, 5, 7, ...).
+    draw : dict, optional
+        Variable -> ``normal`` (default), ``positive``, ``onehot`` or ``simplex`` (rows).
+    seed : int
+    symbol : str
+        The loss's LaTeX on the left of ``grad`` lines.
+
+    Returns
+    -------
+    list of str
+        Rows ``lhs &= rhs && shape`` (a chain continues with ``&= ...``).
+
+    Raises
+    ------
+    FormulaError
+        Naming the line, what is wrong (shape, transpose, factor, sign, values) and what
+        the engine derives.
     """
     shapes = parse_shapes(shapes) if isinstance(shapes, str) else dict(shapes)
     sizes = prime_sizes(shapes, sizes or {})
