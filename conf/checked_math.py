@@ -1,6 +1,6 @@
 r"""Checked display math: every displayed result is rendered from something the build checks.
 
-Two directives and one rule (registered in ``conf.py``'s ``extensions``):
+Directives, roles and one rule (registered in ``conf.py``'s ``extensions``):
 
 ``{checked-math}``
     Formulas written once in the engine's expression syntax (:mod:`derivlib.engine`),
@@ -27,6 +27,14 @@ Two directives and one rule (registered in ``conf.py``'s ``extensions``):
     Options: ``:shapes:``, ``:wrt:``, ``:steps:`` (names to show, default the backward
     steps), ``:forward:`` (show the forward steps too), ``:why:`` (show each step's
     differential and identity), ``:sizes:``, ``:seed:``.
+
+``{formula-context} NAME`` and the role ``{checked}`NAME: formula```
+    The same checks for a formula in running text: the directive (which shows nothing)
+    sets the options once, the role renders one line of ``{checked-math}`` inline.
+
+``{asked}`` and the role ``{verdict}``
+    Formulas from the claims ledger exactly as their thread wrote them, with the verdict
+    found by checking them at this build.
 
 The checking itself is :mod:`verification.formulas`; this module is the Sphinx glue.
 
@@ -109,6 +117,48 @@ class CheckedMath(SphinxDirective):
         shown = prime_sizes(shapes, sizes)
         return _block(self, rows, f"Checked numerically at {dims_text(shown)}." if shown else
                       "Checked numerically.")
+
+
+class FormulaContext(SphinxDirective):
+    """``{formula-context} NAME`` with the options of ``{checked-math}``: shows nothing; the
+    ``{checked}`` role checks inline formulas of the page against it."""
+
+    required_arguments = 1
+    option_spec = CheckedMath.option_spec
+
+    def run(self):
+        try:
+            parse_shapes(self.options.get("shapes", ""))
+        except FormulaError as exc:
+            return _fail(self, exc)
+        self.env.temp_data.setdefault("checked_math_contexts", {})[self.arguments[0]] = dict(self.options)
+        return []
+
+
+_SLASHED = re.compile(r"\\frac\{\\partial ((?:[^{}]|\{[^{}]*\})+)\}\{\\partial ((?:[^{}]|\{[^{}]*\})+)\}")
+
+
+def _checked_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    """``{checked}`NAME: grad(W) = X.T @ Delta```: an inline formula, checked like a line of
+    ``{checked-math}`` against the ``{formula-context}`` NAME given earlier on the page."""
+    env = inliner.document.settings.env
+    context_name, colon, formula = text.partition(":")
+    contexts = env.temp_data.get("checked_math_contexts", {})
+    try:
+        if not colon or context_name.strip() not in contexts:
+            raise FormulaError(f"{{checked}}`{text}`: write NAME: formula, with NAME a {{formula-context}} given "
+                               f"earlier on the page (given: {', '.join(contexts) or 'none'})")
+        o = contexts[context_name.strip()]
+        rows = rename(o.get("names"), check_formulas([formula.strip()], o.get("shapes", ""), loss=o.get("loss"),
+                      where=o.get("where", ""), sizes=option_pairs(o.get("sizes"), "sizes", int),
+                      draw=option_pairs(o.get("draw"), "draw"), seed=o.get("seed", 0),
+                      symbol=o.get("symbol", "L")))
+    except FormulaError as exc:
+        msg = inliner.reporter.error(f"wrong or unchecked formula: {exc}", line=lineno)
+        return [inliner.problematic(rawtext, rawtext, msg)], [msg]
+    inline = " ".join(r.split("&&")[0].replace("&", "").strip() for r in rows)
+    inline = _SLASHED.sub(r"\\partial \1/\\partial \2", inline)  # ∂L/∂W in running text
+    return [nodes.math(rawtext, inline, classes=["checked"])], []
 
 
 class Derivation(SphinxDirective):
@@ -233,5 +283,7 @@ def setup(app):
     app.add_directive("asked", AskedFormula)
     app.add_role("bdg-verdict", _verdict_role)
     app.add_role("verdict", _verdict_role)
+    app.add_directive("formula-context", FormulaContext)
+    app.add_role("checked", _checked_role)
     app.connect("doctree-read", _check_raw_math)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

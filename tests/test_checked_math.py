@@ -179,3 +179,28 @@ def test_differential_names_render_as_differentials():
                                 "dyhat = yhat * dtheta - sum(yhat * dtheta, axis=1) * yhat")
     assert rows == [r"\mathrm{d}L &= -y : \left(\mathrm{d}\hat{y} \oslash \hat{y}\right)",
                     r"&= -\left(y \oslash \hat{y}\right) : \mathrm{d}\hat{y} && 1 \times 1"]
+
+
+CONTEXT = """```{formula-context} layer
+:shapes: X=n,p W=p,q b=1,q G=n,q
+:loss: Z = X @ W + b; sum(G * sigmoid(Z))
+:where: S = sigmoid(X @ W + b); Delta = G * S * (1 - S)
+```
+
+"""
+
+
+def test_inline_checked_formula_renders(tmp_path):
+    result, html = build_page(tmp_path, CONTEXT + "So {checked}`layer: grad(W) = X.T @ Delta`.\n")
+    assert result.returncode == 0, result.stderr
+    assert r"\(\partial L/\partial W = X^T \Delta\)" in html
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("{checked}`layer: grad(W) = Delta.T @ X`", "∂L/∂W = ΔᵀX is wrong at n=3, p=5, q=7"),
+    ("{checked}`other: grad(W) = X.T @ Delta`", "with NAME a {formula-context} given earlier on the page"),
+], ids=["wrong-formula", "unknown-context"])
+def test_inline_checked_formula_fails_the_build(tmp_path, text, message):
+    result, _ = build_page(tmp_path, CONTEXT + f"So {text}.\n")
+    assert result.returncode != 0
+    assert message in result.stderr
