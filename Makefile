@@ -15,6 +15,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test,docs]'
 	touch $@
 
+# Pyodide for the playground page, pinned by package-lock.json (needs Node and npm)
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
 $(VENV)/.bench: $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test,docs,bench]'
 	touch $@
@@ -24,7 +29,7 @@ $(VENV)/.mutate: $(STAMP) pyproject.toml
 	touch $@
 
 ## docs: build the site into _build/html (pages re-execute when they or derivlib change)
-docs: $(STAMP)
+docs: $(STAMP) node_modules/.installed
 	$(SPHINXBUILD) -b html docs _build/html
 	@echo
 	@echo "Site built. Open file://$(CURDIR)/_build/html/index.html"
@@ -35,7 +40,7 @@ test: unit docs-fresh browser
 unit: $(STAMP)
 	$(BIN)/python -W error -m pytest
 
-docs-fresh: $(STAMP)
+docs-fresh: $(STAMP) node_modules/.installed
 	rm -rf _build/html _build/doctrees _build/jupyter_cache
 	$(SPHINXBUILD) -E -b html docs _build/html
 
@@ -43,7 +48,7 @@ browser: $(STAMP)
 	$(BIN)/python -W error -m pytest site_tests
 
 ## serve: live preview with sphinx-autobuild on http://127.0.0.1:8000
-serve: $(STAMP)
+serve: $(STAMP) node_modules/.installed
 	$(BIN)/sphinx-autobuild -c conf --host 127.0.0.1 --port 8000 --watch derivlib docs _build/html
 
 ## linkcheck: every internal link and anchor resolves; external links are listed, not fetched

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import sys
 from pathlib import Path
 
 import nbformat
 from jupyter_cache import get_cache
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "conf"))  # this folder's extension modules
 
 
 def _source_hash() -> str:
@@ -45,6 +47,7 @@ extensions = [
     # A wheel that carries MathJax 3.2.2 (its name has hyphens: it is imported by that
     # name); it copies MathJax into _build/html/_static/mathjax when the build succeeds.
     "sphinx-mathjax-offline",
+    "playground_ext",  # conf/playground_ext.py: Pyodide and the engine for docs/playground.md
 ]
 exclude_patterns = ["_build", "_static", "**.ipynb_checkpoints"]
 

@@ -1,0 +1,296 @@
+"""Check a reader's gradient against the engine's, and say how it is wrong.
+
+The reader's candidate, written in the engine's expression syntax, and the engine's
+gradient are both evaluated with :func:`derivlib.engine.evaluate_pure` on random
+matrices whose named dimensions are distinct primes (3, 5, 7, ...), so that a transpose,
+a missing sum over the batch or a factor 1/n cannot hide behind equal sizes. The
+diagnosis uses the same kinds as :func:`derivlib.check.gradcheck`. Standard library
+only: this module also runs in the browser, on Pyodide.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import random
+import re
+from typing import NamedTuple
+
+from . import derive, evaluate_pure, parse
+
+__all__ = ["Verdict", "parse_shapes", "parse_wrt", "dimension_sizes", "random_env", "diagnose", "check_answer"]
+
+PRIMES = (3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47)
+MAX_DIM = 64  # an integer dimension larger than this would make the in-page check slow
+ACTIVATIONS = ("sigmoid", "tanh", "relu")
+RTOL = 1e-8
+_NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*\Z")
+
+
+class Verdict(NamedTuple):
+    """The outcome of :func:`check_answer`: ``right``, a diagnosis ``kind`` and a message in words."""
+
+    right: bool
+    kind: str
+    message: str
+
+
+def parse_shapes(text: str) -> dict:
+    """Read ``name: dim, dim`` lines into ``{name: (dim, dim)}``; dims are names or integers.
+
+    Examples
+    --------
+    >>> parse_shapes("X: n, p\\nb: 1, q")
+    {'X': ('n', 'p'), 'b': (1, 'q')}
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"shapes must be text; got {type(text).__name__}")
+    shapes = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        name, colon, dims = line.partition(":")
+        name = name.strip()
+        if not colon or not _NAME.match(name):
+            raise ValueError(f"line {number} ({line!r}): write one variable per line as `name: rows, columns`")
+        if name in shapes:
+            raise ValueError(f"line {number}: {name!r} is given a shape twice")
+        parts = [p.strip() for p in dims.split(",")]
+        if len(parts) != 2 or not all(parts):
+            raise ValueError(f"line {number} ({line!r}): a shape is two dimensions, rows and columns, "
+                             f"such as `{name}: n, p`")
+        shapes[name] = tuple(_dim(p, number) for p in parts)
+    if not shapes:
+        raise ValueError("no shapes given: write one variable per line as `name: rows, columns`")
+    return shapes
+
+
+def _dim(text: str, number: int):
+    if text.isdigit():
+        value = int(text)
+        if not 1 <= value <= MAX_DIM:
+            raise ValueError(f"line {number}: dimension {value} must be between 1 and {MAX_DIM} here; "
+                             "use a name such as n for a size of any value")
+        return value
+    if not _NAME.match(text):
+        raise ValueError(f"line {number}: dimension {text!r} must be a name (such as n) or a whole number")
+    return text
+
+
+def parse_wrt(text: str, shapes: dict) -> list:
+    """Comma-separated variable names, each of which must have a shape."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise ValueError("name at least one variable to differentiate with respect to, such as W")
+    for name in names:
+        if name not in shapes:
+            raise ValueError(f"{name!r} has no shape; the variables are {', '.join(shapes)}")
+    if len(set(names)) != len(names):
+        raise ValueError("a variable is named twice")
+    return names
+
+
+def dimension_sizes(shapes: dict) -> dict:
+    """Distinct primes for the named dimensions, skipping the integers already in ``shapes``.
+
+    >>> dimension_sizes({"X": ("n", "p"), "b": (1, "p"), "W": ("p", 3)})
+    {'n': 5, 'p': 7}
+    """
+    fixed = {d for shape in shapes.values() for d in shape if isinstance(d, int)}
+    free = (p for p in PRIMES if p not in fixed)
+    sizes = {}
+    for shape in shapes.values():
+        for d in shape:
+            if isinstance(d, str) and d not in sizes:
+                sizes[d] = next(free)
+    return sizes
+
+
+def random_env(shapes: dict, sizes: dict, rng: random.Random, positive: bool = False) -> dict:
+    """A random matrix (list of lists) for each variable: normal, or uniform in (0.5, 1.5)."""
+    draw = (lambda: rng.uniform(0.5, 1.5)) if positive else (lambda: rng.gauss(0.0, 1.0))
+    env = {}
+    for name, shape in shapes.items():
+        rows, cols = (sizes.get(d, d) for d in shape)
+        env[name] = [[draw() for _ in range(cols)] for _ in range(rows)]
+    return env
+
+
+def _shape(m) -> tuple:
+    return (len(m), len(m[0]))
+
+
+def _transpose(m) -> list:
+    return [list(col) for col in zip(*m)]
+
+
+def _flat(m) -> list:
+    return [x for row in m for x in row]
+
+
+def _close(a, b) -> bool:
+    fa, fb = _flat(a), _flat(b)
+    scale = max([1.0] + [abs(x) for x in fb])
+    return len(fa) == len(fb) and all(abs(x - y) <= RTOL * scale for x, y in zip(fa, fb))
+
+
+def _dims(shape) -> str:
+    return "×".join(str(d) for d in shape)
+
+
+def diagnose(candidate, truth, name: str, *, sizes: dict, alternatives=()) -> Verdict:
+    """Compare ``candidate`` with the true gradient ``truth`` (both lists of lists).
+
+    ``sizes`` maps dimension names to their sizes (a factor 1/size is then named);
+    ``alternatives`` are ``(kind, what, matrix)``: known wrong gradients, such as the one
+    with an activation's derivative left out, recognised when the candidate equals one.
+
+    Examples
+    --------
+    >>> T = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
+    >>> diagnose(T, T, "W", sizes={}).kind
+    'right'
+    >>> diagnose([[-x for x in row] for row in T], T, "W", sizes={}).kind
+    'sign flipped'
+    >>> diagnose([[1.0, 4.0], [2.0, 5.0], [3.0, 6.0]], T, "W", sizes={}).kind
+    'wrong shape, its transpose is right'
+    """
+    grad = f"∂L/∂{name}"
+    got, want = _shape(candidate), _shape(truth)
+    if not all(math.isfinite(x) for x in _flat(candidate)):
+        return Verdict(False, "not finite", f"Wrong: your gradient has NaN or infinite entries where {grad} has none.")
+    if got != want:
+        head = f"Wrong shape: yours is {_dims(got)}, {grad} is {_dims(want)}, the shape of {name}."
+        if got == want[::-1] and _close(_transpose(candidate), truth):
+            return Verdict(False, "wrong shape, its transpose is right",
+                           head + " Its transpose is right: a gradient has the shape of its variable, "
+                           "so transpose yours (or swap the factors of the product and transpose each).")
+        if want[0] == 1 and got[1] == want[1] and _close([[sum(c) for c in zip(*candidate)]], truth):
+            return Verdict(False, "not summed over the batch",
+                           head + f" Summed over its {got[0]} rows, the samples of the batch, it is right: "
+                           f"{name} is shared by every sample, so its gradient sums their contributions "
+                           f"(multiply by a row of ones on the left, 1ᵀ).")
+        if want[1] == 1 and got[0] == want[0] and _close([[sum(r)] for r in candidate], truth):
+            return Verdict(False, "not summed over the batch",
+                           head + f" Summed over its {got[1]} columns it is right: {name} is broadcast "
+                           "across them, so its gradient sums their contributions (multiply by a column "
+                           "of ones on the right, 1).")
+        return Verdict(False, "wrong shape",
+                       head + " Neither its transpose nor a sum over its rows or columns is the gradient.")
+    if _close(candidate, truth):
+        return Verdict(True, "right", f"Right: your gradient equals {grad}.")
+    if got[0] == got[1] and _close(candidate, _transpose(truth)):
+        return Verdict(False, "transposed", f"Wrong: yours is the transpose of {grad} (the shapes agree only "
+                       "because it is square).")
+    for kind, what, value in alternatives:
+        if _close(candidate, value):
+            return Verdict(False, kind, f"Wrong: yours is {grad} {what}.")
+    fc, ft = _flat(candidate), _flat(truth)
+    tt = sum(t * t for t in ft)
+    if tt == 0.0:
+        return Verdict(False, "unrelated", f"Wrong: {grad} is zero at this point and yours is not.")
+    k = sum(c * t for c, t in zip(fc, ft)) / tt
+    if abs(k) > 1e-12 and _close(candidate, [[k * t for t in row] for row in truth]):
+        if abs(k + 1) < 1e-6:
+            return Verdict(False, "sign flipped", f"Wrong: the sign is flipped, yours is −{grad}.")
+        for dim, size in sizes.items():
+            if abs(k * size - 1) < 1e-6:
+                return Verdict(False, "off by 1/n", f"Wrong: yours is {grad} divided by {dim} (= {size} here): "
+                               "a mean where the expression sums, so drop the 1/" + dim + ".")
+            if abs(k - size) < 1e-6 * size:
+                return Verdict(False, "off by 1/n", f"Wrong: yours is {grad} times {dim} (= {size} here): "
+                               f"the expression takes a mean, so divide by {dim}.")
+        return Verdict(False, "off by a factor", f"Wrong: yours is {k:.6g} times {grad}; find the constant "
+                       f"factor (1/k = {1 / k:.6g}).")
+    if not any(fc):
+        return Verdict(False, "unrelated", f"Wrong: yours is zero where {grad} is not.")
+    return Verdict(False, "unrelated", f"Wrong: yours is not {grad}, nor its transpose, a multiple of it, or "
+                   "it with a sum or an activation's derivative missing; a term is likely wrong, or a matrix "
+                   "product stands where an element-wise one belongs.")
+
+
+def _forward_names(d, shapes: dict) -> dict:
+    """Forward intermediates the candidate may use (``S`` for ``sigmoid(...)``): name -> node."""
+    found = {}
+    for step in getattr(d, "forward", ()):
+        name, node = step.name, getattr(step, "node", None)
+        if node is not None and _NAME.match(name) and name not in shapes:
+            found[name] = node
+    return found
+
+
+def _missing_derivatives(expr: str, shapes: dict, name: str, env: dict) -> list:
+    """The gradient with each activation's derivative left out (``sigmoid(A)`` passes dA through).
+
+    ``f(A)`` becomes ``A + C`` with the constant ``C = f(A) - A`` at this point: the values
+    stay the same, and the derivative through that node becomes the identity.
+    """
+    def activations(tree):
+        return [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+                and n.func.id in ACTIVATIONS and len(n.args) == 1 and not n.keywords]
+
+    count = len(activations(ast.parse(expr, mode="eval")))
+    choices = [[i] for i in range(count)] + ([list(range(count))] if count > 1 else [])
+    out = []
+    for choice in choices:
+        tree = ast.parse(expr, mode="eval")  # a fresh tree: the swap below edits it
+        chosen = [activations(tree)[i] for i in choice]
+        extra_shapes, extra_env, swap = {}, {}, {}
+        for i, call in enumerate(chosen):
+            const = f"c{i}_"
+            while const in shapes:
+                const += "_"
+            inner = ast.unparse(call.args[0])
+            extra_shapes[const] = parse(inner, shapes).shape
+            extra_env[const] = evaluate_pure(parse(f"{call.func.id}({inner}) - ({inner})", shapes), env)
+            swap[id(call)] = ast.BinOp(call.args[0], ast.Add(), ast.Name(const, ast.Load()))
+        what = " and ".join(f"{c.func.id}′ at {ast.unparse(c)}" for c in chosen)
+        rewritten = ast.unparse(_Swap(swap).visit(tree))
+        grad = derive(rewritten, shapes={**shapes, **extra_shapes}, wrt=[name]).gradient_expressions[name]
+        out.append(("missing sigma'", f"without the derivative {what}: an element-wise activation multiplies "
+                    "its incoming gradient by its derivative, element by element",
+                    evaluate_pure(grad, {**env, **extra_env})))
+    return out
+
+
+class _Swap(ast.NodeTransformer):
+    def __init__(self, swap):
+        self.swap = swap
+
+    def visit_Call(self, node):
+        if id(node) in self.swap:
+            return self.swap[id(node)]
+        return self.generic_visit(node)
+
+
+def check_answer(d, expr: str, shapes: dict, name: str, candidate: str, *, seed: int = 0) -> Verdict:
+    """Is ``candidate`` the gradient of ``expr`` with respect to ``name``? A :class:`Verdict`.
+
+    ``d`` is ``derive(expr, shapes=shapes, wrt=[name, ...])``. The candidate may use the
+    variables and the derivation's forward names. Raises ``ValueError`` (naming what is
+    wrong) when the candidate does not parse or its products do not conform.
+    """
+    if not isinstance(candidate, str) or not candidate.strip():
+        raise ValueError("write your gradient as an expression, such as X.T @ G")
+    forward = _forward_names(d, shapes)
+    node = parse(candidate, {**shapes, **{k: v.shape for k, v in forward.items()}})
+    sizes = dimension_sizes(shapes)
+    rng = random.Random(seed)
+    for positive in (False, True):  # log or sqrt of a negative entry: draw positive matrices instead
+        env = random_env(shapes, sizes, rng, positive)
+        try:
+            truth = evaluate_pure(d.gradient_expressions[name], env)
+            values = {k: evaluate_pure(v, env) for k, v in forward.items()}
+            alternatives = _missing_derivatives(expr, shapes, name, env)
+        except (ValueError, OverflowError, ZeroDivisionError):
+            continue
+        if all(math.isfinite(x) for x in _flat(truth)):
+            break
+    else:
+        raise ValueError("the expression cannot be evaluated at random points (a log or a division by zero)")
+    try:
+        value = evaluate_pure(node, {**env, **values})
+    except (ValueError, OverflowError, ZeroDivisionError) as err:
+        return Verdict(False, "not finite", f"Wrong: your gradient cannot be evaluated at a random point ({err}).")
+    return diagnose(value, truth, name, sizes=sizes, alternatives=alternatives)

@@ -1,0 +1,134 @@
+"""What the in-page playground (docs/playground.md) calls: text in, plain data out.
+
+The page passes what the reader typed as strings (never as Python source) to
+:func:`derive_request` and :func:`answer_request`, which take and return JSON. Every error
+in the reader's input comes back as ``{"ok": False, "field": ..., "message": ...}``, the
+field naming the input to show it next to. Standard library only: this runs in Pyodide.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+
+from . import derive
+from .answer import check_answer, parse_shapes, parse_wrt
+
+__all__ = ["EXAMPLES", "derive_request", "answer_request", "run_derive", "run_answer", "examples_html"]
+
+#: The networks offered as examples: the three source questions, then gallery networks.
+EXAMPLES = [
+    {"name": "Sigmoid layer (question 1)", "expr": "sum(G * sigmoid(X @ W + b))",
+     "shapes": "X: n, p\nW: p, q\nb: 1, q\nG: n, q", "wrt": "W, b, X"},
+    {"name": "Linear map and dot product (question 2)", "expr": "sum((X @ W + b) @ y)",
+     "shapes": "X: 1, m\nW: m, 10\nb: 1, 10\ny: 10, 1", "wrt": "W, b, X, y"},
+    {"name": "Two-layer softmax network (question 3)",
+     "expr": "-mean(sum(Y * log_softmax(sigmoid(X @ W1 + b1) @ W2 + b2), axis=1))",
+     "shapes": "X: n, d\nW1: d, h\nb1: 1, h\nW2: h, k\nb2: 1, k\nY: n, k", "wrt": "W1, b1, W2, b2, X"},
+    {"name": "tanh layer", "expr": "sum(G * tanh(X @ W + b))",
+     "shapes": "X: n, p\nW: p, q\nb: 1, q\nG: n, q", "wrt": "W, b, X"},
+    {"name": "Linear regression, mean squared error", "expr": "mean((X @ w + b - y) ** 2)",
+     "shapes": "X: n, p\nw: p, 1\nb: 1, 1\ny: n, 1", "wrt": "w, b"},
+    {"name": "Residual block", "expr": "sum(G * (X + relu(X @ W1) @ W2))",
+     "shapes": "X: n, p\nW1: p, h\nW2: h, p\nG: n, p", "wrt": "W1, W2, X"},
+    {"name": "Autoencoder with tied weights", "expr": "sum(G * (sigmoid(X @ W) @ W.T))",
+     "shapes": "X: n, p\nW: p, h\nG: n, p", "wrt": "W, X"},
+    {"name": "Attention head", "expr": "sum(G * (softmax(Q @ K.T / 4) @ V))",
+     "shapes": "Q: n, d\nK: m, d\nV: m, e\nG: n, e", "wrt": "Q, K, V"},
+]
+
+
+def _error(field: str, err: Exception) -> dict:
+    return {"ok": False, "field": field, "message": str(err)}
+
+
+def run_derive(expr: str, shapes: str, wrt: str, *, seed: int = 0) -> dict:
+    """Derive ``expr`` and check every step; a dict for the page.
+
+    Returns ``{"ok": True, "latex", "text", "steps", "check"}`` or, for an error in the
+    input, ``{"ok": False, "field", "message"}`` with field one of ``"expr"``,
+    ``"shapes"`` and ``"wrt"``.
+    """
+    try:
+        shape_map = parse_shapes(shapes)
+    except ValueError as err:
+        return _error("shapes", err)
+    try:
+        names = parse_wrt(wrt, shape_map)
+    except ValueError as err:
+        return _error("wrt", err)
+    try:
+        d = derive(expr, shapes=shape_map, wrt=names)
+    except ValueError as err:
+        return _error("expr", err)
+    report = d.check_pure(seed=seed)
+    return {
+        "ok": True,
+        "latex": d.latex(),
+        "text": d.text(),
+        "steps": [{"name": s.name, "shape": [str(x) for x in s.shape], "text": s.text} for s in d.steps],
+        "check": _check_dict(report),
+    }
+
+
+def _check_dict(report) -> dict:
+    return {"passed": bool(getattr(report, "passed", True)), "text": str(report)}
+
+
+def run_answer(expr: str, shapes: str, wrt: str, answer_wrt: str, answer_expr: str, *, seed: int = 0) -> dict:
+    """Check the reader's gradient ``answer_expr`` of ``expr`` with respect to ``answer_wrt``.
+
+    Returns ``{"ok": True, "verdict": "right" | "wrong", "kind", "message"}`` or an input
+    error as :func:`run_derive` does (field ``"answer-wrt"`` or ``"answer-expr"`` for the
+    answer's own inputs).
+    """
+    try:
+        shape_map = parse_shapes(shapes)
+    except ValueError as err:
+        return _error("shapes", err)
+    name = answer_wrt.strip()
+    if name not in shape_map:
+        known = ", ".join(shape_map)
+        return _error("answer-wrt", ValueError(f"{name!r} is not a variable of the expression; the variables are {known}"))
+    try:
+        d = derive(expr, shapes=shape_map, wrt=[name])
+    except ValueError as err:
+        return _error("expr", err)
+    try:
+        verdict = check_answer(d, expr, shape_map, name, answer_expr, seed=seed)
+    except ValueError as err:
+        return _error("answer-expr", err)
+    return {"ok": True, "verdict": "right" if verdict.right else "wrong",
+            "kind": verdict.kind, "message": verdict.message}
+
+
+def derive_request(payload: str) -> str:
+    """JSON in ``{"expr", "shapes", "wrt"}``, JSON out: :func:`run_derive`'s dict."""
+    data = json.loads(payload)
+    return json.dumps(run_derive(str(data["expr"]), str(data["shapes"]), str(data["wrt"])))
+
+
+def answer_request(payload: str) -> str:
+    """JSON in ``{"expr", "shapes", "wrt", "answer_wrt", "answer_expr"}``, JSON out."""
+    data = json.loads(payload)
+    return json.dumps(run_answer(str(data["expr"]), str(data["shapes"]), str(data.get("wrt", "")),
+                                 str(data["answer_wrt"]), str(data["answer_expr"])))
+
+
+class _HTML:
+    def __init__(self, text: str):
+        self.text = text
+
+    def _repr_html_(self) -> str:
+        return self.text
+
+
+def examples_html():
+    """The examples as a list for the page, with their data for the page's buttons."""
+    items = "".join(
+        f"<li><strong>{html.escape(e['name'])}</strong>: <code>{html.escape(e['expr'])}</code></li>"
+        for e in EXAMPLES
+    )
+    data = json.dumps(EXAMPLES).replace("<", "\\u003c")
+    return _HTML(f'<ul class="pg-example-list">{items}</ul>'
+                 f'<script type="application/json" id="pg-examples-data">{data}</script>')
