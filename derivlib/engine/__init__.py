@@ -37,6 +37,8 @@ def _shape(t, shapes):
         return (1, 1)
     if isinstance(t, ast.Call):
         return _shape(t.args[0], shapes)
+    if isinstance(t, ast.UnaryOp):
+        return _shape(t.operand, shapes)
     if isinstance(t, ast.BinOp):
         a, b = _shape(t.left, shapes), _shape(t.right, shapes)
         if isinstance(t.op, ast.MatMult):
