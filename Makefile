@@ -65,8 +65,9 @@ mutate-unit: $(STAMP)
 	$(BIN)/python tools/mutate.py --unit-only
 
 ## bench: benchmarks; JSON and plots under _build/benchmarks/
-bench: $(VENV)/.bench
+bench: $(VENV)/.bench docs
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/playground.py
 
 clean:
 	rm -rf _build
