@@ -152,7 +152,7 @@ def test_an_example_derives_typesets_and_checks(session, button, grads):
     output = page.locator("#derive-output")
     assert output.locator("mjx-container").count() > 0, "the derivation was not typeset"
     assert output.locator("mjx-merror").count() == 0, "MathJax reported a TeX error"
-    text = output.locator("details pre").inner_text()
+    text = output.locator("details pre").text_content()
     for name in grads:
         assert f"G_{name}" in text or f"∂L/∂{name}" in text, (name, text)
     assert output.locator(".pg-check.pg-passed").count() == 1
