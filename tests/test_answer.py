@@ -110,3 +110,78 @@ def test_dimension_sizes_are_distinct_primes_avoiding_given_numbers():
 def test_random_env_has_each_variables_shape():
     env = random_env({"X": ("n", 2), "b": (1, "n")}, {"n": 3}, random.Random(0))
     assert [len(env["X"]), len(env["X"][0]), len(env["b"]), len(env["b"][0])] == [3, 2, 1, 3]
+
+
+# -- the whole check, through the engine ---------------------------------------------------
+
+SIGMOID = ("sum(G * sigmoid(X @ W + b))", "X: n, p\nW: p, q\nb: 1, q\nG: n, q")
+REGRESSION = ("mean((X @ w + b - y) ** 2)", "X: n, p\nw: p, 1\nb: 1, 1\ny: n, 1")
+TWO_LAYER = ("-mean(sum(Y * log_softmax(sigmoid(X @ W1 + b1) @ W2 + b2), axis=1))",
+             "X: n, d\nW1: d, h\nb1: 1, h\nW2: h, k\nb2: 1, k\nY: n, k")
+DELTA = "G * S * (1 - S)"
+DELTA2 = "(Yhat * sum(Y, axis=1) - Y) / n"  # the two-layer output's adjoint, for any target rows
+
+ANSWERS = [
+    pytest.param(SIGMOID, "W", f"X.T @ ({DELTA})", "right", id="sigmoid-W-right"),
+    pytest.param(SIGMOID, "W", "X.T @ (G * sigmoid(X @ W + b) * (1 - sigmoid(X @ W + b)))", "right",
+                 id="sigmoid-W-right-without-names"),
+    pytest.param(SIGMOID, "b", f"sum({DELTA}, axis=0)", "right", id="sigmoid-b-right"),
+    pytest.param(SIGMOID, "X", f"({DELTA}) @ W.T", "right", id="sigmoid-X-right"),
+    pytest.param(SIGMOID, "W", f"({DELTA}).T @ X", "wrong shape, its transpose is right", id="sigmoid-W-transposed"),
+    pytest.param(SIGMOID, "W", "X.T @ G", "missing sigma'", id="sigmoid-W-missing-sigma-prime"),
+    pytest.param(SIGMOID, "b", DELTA, "not summed over the batch", id="sigmoid-b-not-summed"),
+    pytest.param(SIGMOID, "X", f"-({DELTA}) @ W.T", "sign flipped", id="sigmoid-X-sign"),
+    pytest.param(SIGMOID, "W", f"X.T @ ({DELTA}) / n", "off by 1/n", id="sigmoid-W-divided-by-n"),
+    pytest.param(SIGMOID, "W", f"2 * X.T @ ({DELTA})", "off by a factor", id="sigmoid-W-factor-2"),
+    pytest.param(SIGMOID, "W", f"X.T @ ({DELTA} * S)", "unrelated", id="sigmoid-W-unrelated"),
+    pytest.param(REGRESSION, "w", "2 * X.T @ (X @ w + b - y) / n", "right", id="regression-w-right"),
+    pytest.param(REGRESSION, "w", "2 * X.T @ (X @ w + b - y)", "off by 1/n", id="regression-w-times-n"),
+    pytest.param(TWO_LAYER, "W2", f"S.T @ ({DELTA2})", "right", id="two-layer-W2-right"),
+    pytest.param(TWO_LAYER, "W1", f"X.T @ (({DELTA2}) @ W2.T * S * (1 - S))", "right", id="two-layer-W1-right"),
+    pytest.param(TWO_LAYER, "W1", f"X.T @ (({DELTA2}) @ W2.T)", "missing sigma'", id="two-layer-W1-missing-sigma-prime"),
+    pytest.param(TWO_LAYER, "W1", f"X.T @ (({DELTA2}) @ W1.T * S * (1 - S))", None, id="two-layer-W1-wrong-weight"),
+]
+
+
+def _run(network, wrt, answer):
+    from derivlib.engine.playground import run_answer
+
+    expr, shapes = network
+    return run_answer(expr, shapes, "", wrt, answer)
+
+
+@pytest.mark.parametrize(("network", "wrt", "answer", "kind"), ANSWERS)
+def test_check_answer_diagnoses_through_the_engine(network, wrt, answer, kind):
+    result = _run(network, wrt, answer)
+    if kind is None:  # W1.T where W2.T belongs does not conform: shown next to the answer
+        assert (result["ok"], result["field"]) == (False, "answer-expr"), result
+        assert "W1.T" in result["message"], result
+    else:
+        assert (result["ok"], result["kind"]) == (True, kind), result
+        assert result["verdict"] == ("right" if kind == "right" else "wrong")
+
+
+@pytest.mark.parametrize(("field", "expr", "shapes", "wrt", "words"), [
+    pytest.param("shapes", SIGMOID[0], "X n p", "W", "line 1", id="shape-line"),
+    pytest.param("wrt", SIGMOID[0], SIGMOID[1], "W, Q", "'Q' has no shape", id="wrt-unknown"),
+    pytest.param("expr", "sum(G * sigmoid(X @ W.T + b))", SIGMOID[1], "W", "X @ W.T", id="not-conforming"),
+    pytest.param("expr", "__import__('os').system('true')", SIGMOID[1], "W", "", id="no-calls-but-the-engine's"),
+])
+def test_run_derive_puts_an_input_error_next_to_its_input(field, expr, shapes, wrt, words):
+    from derivlib.engine.playground import run_derive
+
+    result = run_derive(expr, shapes, wrt)
+    assert (result["ok"], result["field"]) == (False, field), result
+    assert words in result["message"]
+
+
+def test_the_requests_take_and_give_json():
+    import json
+
+    from derivlib.engine.playground import answer_request, derive_request
+
+    derived = json.loads(derive_request(json.dumps({"expr": SIGMOID[0], "shapes": SIGMOID[1], "wrt": "W, b"})))
+    assert derived["ok"] and derived["check"]["passed"]
+    answered = json.loads(answer_request(json.dumps({"expr": SIGMOID[0], "shapes": SIGMOID[1], "wrt": "W",
+                                                     "answer_wrt": "W", "answer_expr": "X.T @ G"})))
+    assert answered["kind"] == "missing sigma'"

@@ -28,11 +28,33 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*\Z")
 
 
 class Verdict(NamedTuple):
-    """The outcome of :func:`check_answer`: ``right``, a diagnosis ``kind`` and a message in words."""
+    """The outcome of :func:`check_answer`.
+
+    ``right``; ``kind``, the playground's diagnosis (one of :data:`KINDS`); ``message``, in
+    words; ``diagnosis``, the value of the :class:`derivlib.diagnosis.Diagnosis` that
+    :func:`derivlib.check.gradcheck` gives the same wrong gradient (None when right).
+    """
 
     right: bool
     kind: str
     message: str
+    diagnosis: str | None = None
+
+
+#: The playground's kinds and the gradcheck Diagnosis (its value) each corresponds to.
+KINDS = {
+    "right": None,
+    "wrong shape, its transpose is right": "shape-transposed",
+    "not summed over the batch": "shape-not-summed",
+    "wrong shape": "shape-unrelated",
+    "transposed": "transposed",
+    "sign flipped": "sign-flipped",
+    "off by 1/n": "mean-where-sum",  # yours / n; yours * n is a "constant-factor" for gradcheck
+    "off by a factor": "constant-factor",
+    "missing sigma'": "wrong-values",
+    "unrelated": "wrong-values",
+    "not finite": "not-finite",
+}
 
 
 def parse_shapes(text: str) -> dict:
@@ -139,6 +161,10 @@ def _dims(shape) -> str:
     return "×".join(str(d) for d in shape)
 
 
+def _wrong(kind: str, message: str, diagnosis: str | None = None) -> Verdict:
+    return Verdict(False, kind, message, diagnosis or KINDS[kind])
+
+
 def diagnose(candidate, truth, name: str, *, sizes: dict, alternatives=()) -> Verdict:
     """Compare ``candidate`` with the true gradient ``truth`` (both lists of lists).
 
@@ -159,65 +185,68 @@ def diagnose(candidate, truth, name: str, *, sizes: dict, alternatives=()) -> Ve
     grad = f"∂L/∂{name}"
     got, want = _shape(candidate), _shape(truth)
     if not all(math.isfinite(x) for x in _flat(candidate)):
-        return Verdict(False, "not finite", f"Wrong: your gradient has NaN or infinite entries where {grad} has none.")
+        return _wrong("not finite", f"Wrong: your gradient has NaN or infinite entries where {grad} has none.")
     if got != want:
         head = f"Wrong shape: yours is {_dims(got)}, {grad} is {_dims(want)}, the shape of {name}."
         if got == want[::-1] and _close(_transpose(candidate), truth):
-            return Verdict(False, "wrong shape, its transpose is right",
-                           head + " Its transpose is right: a gradient has the shape of its variable, "
-                           "so transpose yours (or swap the factors of the product and transpose each).")
+            return _wrong("wrong shape, its transpose is right",
+                          head + " Its transpose is right: a gradient has the shape of its variable, "
+                          "so transpose yours (or swap the factors of the product and transpose each).")
         if want[0] == 1 and got[1] == want[1] and _close([[sum(c) for c in zip(*candidate)]], truth):
-            return Verdict(False, "not summed over the batch",
-                           head + f" Summed over its {got[0]} rows, the samples of the batch, it is right: "
-                           f"{name} is shared by every sample, so its gradient sums their contributions "
-                           f"(multiply by a row of ones on the left, 1ᵀ).")
+            return _wrong("not summed over the batch",
+                          head + f" Summed over its {got[0]} rows, the samples of the batch, it is right: "
+                          f"{name} is shared by every sample, so its gradient sums their contributions "
+                          f"(multiply by a row of ones on the left, 1ᵀ).")
+        if want[0] == 1 and got[1] == want[1] and _close([[sum(c) / got[0] for c in zip(*candidate)]], truth):
+            return _wrong("not summed over the batch",
+                          head + f" Averaged over its {got[0]} rows, the samples of the batch, it is right: "
+                          f"{name} is shared by every sample, and the expression takes the mean over them "
+                          f"(multiply by a row of ones on the left, 1ᵀ, and divide by {got[0]}).",
+                          "shape-unrelated")
         if want[1] == 1 and got[0] == want[0] and _close([[sum(r)] for r in candidate], truth):
-            return Verdict(False, "not summed over the batch",
-                           head + f" Summed over its {got[1]} columns it is right: {name} is broadcast "
-                           "across them, so its gradient sums their contributions (multiply by a column "
-                           "of ones on the right, 1).")
-        return Verdict(False, "wrong shape",
-                       head + " Neither its transpose nor a sum over its rows or columns is the gradient.")
+            return _wrong("not summed over the batch",
+                          head + f" Summed over its {got[1]} columns it is right: {name} is broadcast "
+                          "across them, so its gradient sums their contributions (multiply by a column "
+                          "of ones on the right, 1).")
+        return _wrong("wrong shape",
+                      head + " Neither its transpose nor a sum over its rows or columns is the gradient.")
     if _close(candidate, truth):
         return Verdict(True, "right", f"Right: your gradient equals {grad}.")
     if got[0] == got[1] and _close(candidate, _transpose(truth)):
-        return Verdict(False, "transposed", f"Wrong: yours is the transpose of {grad} (the shapes agree only "
-                       "because it is square).")
+        return _wrong("transposed", f"Wrong: yours is the transpose of {grad} (the shapes agree only "
+                      "because it is square).")
     for kind, what, value in alternatives:
         if _close(candidate, value):
-            return Verdict(False, kind, f"Wrong: yours is {grad} {what}.")
+            return _wrong(kind, f"Wrong: yours is {grad} {what}.")
     fc, ft = _flat(candidate), _flat(truth)
     tt = sum(t * t for t in ft)
     if tt == 0.0:
-        return Verdict(False, "unrelated", f"Wrong: {grad} is zero at this point and yours is not.")
+        return _wrong("unrelated", f"Wrong: {grad} is zero at this point and yours is not.",
+                      "true-gradient-zero")
     k = sum(c * t for c, t in zip(fc, ft)) / tt
     if abs(k) > 1e-12 and _close(candidate, [[k * t for t in row] for row in truth]):
         if abs(k + 1) < 1e-6:
-            return Verdict(False, "sign flipped", f"Wrong: the sign is flipped, yours is −{grad}.")
+            return _wrong("sign flipped", f"Wrong: the sign is flipped, yours is −{grad}.")
         for dim, size in sizes.items():
             if abs(k * size - 1) < 1e-6:
-                return Verdict(False, "off by 1/n", f"Wrong: yours is {grad} divided by {dim} (= {size} here): "
-                               "a mean where the expression sums, so drop the 1/" + dim + ".")
+                return _wrong("off by 1/n", f"Wrong: yours is {grad} divided by {dim} (= {size} here): "
+                              "a mean where the expression sums, so drop the 1/" + dim + ".")
             if abs(k - size) < 1e-6 * size:
-                return Verdict(False, "off by 1/n", f"Wrong: yours is {grad} times {dim} (= {size} here): "
-                               f"the expression takes a mean, so divide by {dim}.")
-        return Verdict(False, "off by a factor", f"Wrong: yours is {k:.6g} times {grad}; find the constant "
-                       f"factor (1/k = {1 / k:.6g}).")
+                return _wrong("off by 1/n", f"Wrong: yours is {grad} times {dim} (= {size} here): "
+                              f"the expression takes a mean, so divide by {dim}.", "constant-factor")
+        return _wrong("off by a factor", f"Wrong: yours is {k:.6g} times {grad}; find the constant "
+                      f"factor (1/k = {1 / k:.6g}).")
     if not any(fc):
-        return Verdict(False, "unrelated", f"Wrong: yours is zero where {grad} is not.")
-    return Verdict(False, "unrelated", f"Wrong: yours is not {grad}, nor its transpose, a multiple of it, or "
-                   "it with a sum or an activation's derivative missing; a term is likely wrong, or a matrix "
-                   "product stands where an element-wise one belongs.")
+        return _wrong("unrelated", f"Wrong: yours is zero where {grad} is not.", "zero")
+    return _wrong("unrelated", f"Wrong: yours is not {grad}, nor its transpose, a multiple of it, or "
+                  "it with a sum or an activation's derivative missing; a term is likely wrong, or a matrix "
+                  "product stands where an element-wise one belongs.")
 
 
 def _forward_names(d, shapes: dict) -> dict:
     """Forward intermediates the candidate may use (``S`` for ``sigmoid(...)``): name -> node."""
-    found = {}
-    for step in getattr(d, "forward", ()):
-        name, node = step.name, getattr(step, "node", None)
-        if node is not None and _NAME.match(name) and name not in shapes:
-            found[name] = node
-    return found
+    return {step.name: step.node for step in d.forward_steps
+            if _NAME.match(step.name) and step.name not in shapes and step.name != "L"}
 
 
 def _missing_derivatives(expr: str, shapes: dict, name: str, env: dict) -> list:
@@ -268,14 +297,25 @@ def check_answer(d, expr: str, shapes: dict, name: str, candidate: str, *, seed:
     """Is ``candidate`` the gradient of ``expr`` with respect to ``name``? A :class:`Verdict`.
 
     ``d`` is ``derive(expr, shapes=shapes, wrt=[name, ...])``. The candidate may use the
-    variables and the derivation's forward names. Raises ``ValueError`` (naming what is
+    variables, the derivation's forward names (``S``) and the dimensions' names as numbers. Raises ``ValueError`` (naming what is
     wrong) when the candidate does not parse or its products do not conform.
     """
     if not isinstance(candidate, str) or not candidate.strip():
         raise ValueError("write your gradient as an expression, such as X.T @ G")
     forward = _forward_names(d, shapes)
-    node = parse(candidate, {**shapes, **{k: v.shape for k, v in forward.items()}})
     sizes = dimension_sizes(shapes)
+    named = {**shapes, **{k: v.shape for k, v in forward.items()}}
+    numbers = {}
+    try:
+        node = parse(candidate, named)
+    except ValueError:
+        # a dimension's name is also a number (X.T @ D / n): then the shapes are numbers
+        used = {n.id for n in ast.walk(ast.parse(candidate, mode="eval")) if isinstance(n, ast.Name)}
+        numbers = {dim: [[float(size)]] for dim, size in sizes.items() if dim in used and dim not in named}
+        if not numbers:
+            raise
+        sized = {k: tuple(sizes.get(x, x) for x in v) for k, v in named.items()}
+        node = parse(candidate, {**sized, **{k: (1, 1) for k in numbers}})
     rng = random.Random(seed)
     for positive in (False, True):  # log or sqrt of a negative entry: draw positive matrices instead
         env = random_env(shapes, sizes, rng, positive)
@@ -290,7 +330,7 @@ def check_answer(d, expr: str, shapes: dict, name: str, candidate: str, *, seed:
     else:
         raise ValueError("the expression cannot be evaluated at random points (a log or a division by zero)")
     try:
-        value = evaluate_pure(node, {**env, **values})
+        value = evaluate_pure(node, {**env, **values, **numbers})
     except (ValueError, OverflowError, ZeroDivisionError) as err:
-        return Verdict(False, "not finite", f"Wrong: your gradient cannot be evaluated at a random point ({err}).")
+        return _wrong("not finite", f"Wrong: your gradient cannot be evaluated at a random point ({err}).")
     return diagnose(value, truth, name, sizes=sizes, alternatives=alternatives)

@@ -72,7 +72,7 @@ def run_derive(expr: str, shapes: str, wrt: str, *, seed: int = 0) -> dict:
 
 
 def _check_dict(report) -> dict:
-    return {"passed": bool(getattr(report, "passed", True)), "text": str(report)}
+    return {"passed": bool(report.ok), "text": str(report)}
 
 
 def run_answer(expr: str, shapes: str, wrt: str, answer_wrt: str, answer_expr: str, *, seed: int = 0) -> dict:
