@@ -96,6 +96,7 @@
     const started = performance.now();
     const output = $("derive-output");
     delete output.dataset.state;
+    delete output.dataset.steps;
     clearErrors(Object.values(FIELDS));
     const request = JSON.stringify({ expr: $("derive-expr").value, shapes: $("derive-shapes").value, wrt: $("derive-wrt").value });
     try {
@@ -117,6 +118,7 @@
         if (MathJax.typesetClear) MathJax.typesetClear([output]);
         await MathJax.typesetPromise([output]);
       }
+      output.dataset.steps = result.steps.map((step) => step.name).join(" ");
       finish(output, result.check.passed ? "done" : "error", started);
     } catch (err) {
       failure(output, `The playground could not run: ${err.message}`);
