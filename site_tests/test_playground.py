@@ -75,7 +75,7 @@ def session(base_url):
         with sync_playwright() as pw:
             context = pw.chromium.launch_persistent_context(
                 profile, executable_path=str(CHROMIUM), headless=True, args=ARGS,
-                viewport={"width": 1280, "height": 900}, service_workers="block")
+                viewport={"width": 1280, "height": 3200}, service_workers="block")  # tall: no fixed bars in the pictures
             context.set_default_timeout(TIMEOUT)
 
             def route(route_):
@@ -103,9 +103,11 @@ def session(base_url):
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def _shot(page, name):
+def _shot(page, name, selector):
+    """A picture of the playground block that holds ``selector``, as a reader sees it."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"playground-{name}.png"), full_page=True, animations="disabled")
+    page.locator(".playground", has=page.locator(selector)).screenshot(
+        path=str(SCREENSHOTS / f"playground-{name}.png"), animations="disabled")
 
 
 def _fill(page, expr, shapes, wrt):
@@ -157,7 +159,7 @@ def test_an_example_derives_typesets_and_checks(session, button, grads):
     assert output.locator("details pre").text_content().startswith("forward")
     check = output.locator(".pg-check.pg-passed")
     assert check.count() == 1 and "adjoints against finite differences" in check.inner_text()
-    _shot(page, f"derive-{button.removeprefix('example-')}")
+    _shot(page, f"derive-{button.removeprefix('example-')}", "#derive-output")
 
 
 ANSWERS = [
@@ -177,7 +179,7 @@ def test_an_answer_gets_its_diagnosis(session, expr, shapes, wrt, answer, verdic
     _fill(page, expr, shapes, wrt)
     state, got_verdict, got_kind, text = _answer(page, wrt, answer)
     assert (state, got_verdict, got_kind) == ("done", verdict, kind), text
-    _shot(page, f"answer-{request.node.callspec.id}")
+    _shot(page, f"answer-{request.node.callspec.id}", "#answer-output")
 
 
 def test_a_product_that_does_not_conform_is_named_next_to_the_input(session):
@@ -186,7 +188,7 @@ def test_a_product_that_does_not_conform_is_named_next_to_the_input(session):
     assert _derive(page) == "error"
     message = page.inner_text("#derive-expr-error")
     assert "X @ W.T" in message and "n×p" in message.replace(" ", "") or "(n, p)" in message, message
-    _shot(page, "error-conform")
+    _shot(page, "error-conform", "#derive-output")
 
 
 @pytest.mark.parametrize("expr", [

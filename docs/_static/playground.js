@@ -113,7 +113,7 @@
       check.textContent = result.check.text;
       const details = element("details", "pg-text");
       details.append(element("summary", null, "The derivation as plain text"), element("pre", null, result.text));
-      output.replaceChildren(element("p", "pg-heading", "The derivation, each step with its shape:"), math, check, details);
+      output.replaceChildren(element("p", "pg-heading", "The derivation, each step with its shape, its differential and the identity used (wide lines scroll sideways):"), math, check, details);
       if (window.MathJax && MathJax.typesetPromise) {
         if (MathJax.typesetClear) MathJax.typesetClear([output]);
         await MathJax.typesetPromise([output]);
