@@ -75,6 +75,8 @@ def _round(pw, base: str) -> dict:
         wall = time.perf_counter() - t0
         assert page.get_attribute("#derive-output", "data-state") == "done"
         first = float(page.get_attribute("#derive-output", "data-seconds"))
+        # seconds from the click to: start, Pyodide's loader imported, Python started, engine unpacked, ready
+        stages = [float(x) for x in page.get_attribute("#pg-status", "data-stages").split()]
         transferred = sum(v for k, v in sizes.items() if k not in before)
         after = {}
         for button in page.locator("button.pg-example").all():
@@ -88,9 +90,10 @@ def _round(pw, base: str) -> dict:
         page.fill("#answer-expr", "X.T @ G")
         page.click("#answer-check")
         page.wait_for_selector("#answer-output[data-state]")
+        assert page.get_attribute("#answer-output", "data-kind") == "missing sigma'", page.inner_text("#answer-output")
         answer = float(page.get_attribute("#answer-output", "data-seconds"))
         context.close()
-        return {"first_seconds": first, "first_wall_seconds": wall, "first_transferred_bytes": transferred,
+        return {"first_seconds": first, "first_wall_seconds": wall, "first_stages_seconds": stages, "first_transferred_bytes": transferred,
                 "next_seconds": after, "answer_seconds": answer}
     finally:
         shutil.rmtree(profile, ignore_errors=True)

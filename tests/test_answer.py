@@ -185,3 +185,15 @@ def test_the_requests_take_and_give_json():
     answered = json.loads(answer_request(json.dumps({"expr": SIGMOID[0], "shapes": SIGMOID[1], "wrt": "W",
                                                      "answer_wrt": "W", "answer_expr": "X.T @ G"})))
     assert answered["kind"] == "missing sigma'"
+
+
+def test_the_playground_runs_without_numpy():
+    """What the browser runs imports only the standard library (numpy is blocked here)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['numpy'] = None\n"
+            "from derivlib.engine.playground import run_answer, run_derive\n"
+            f"assert run_derive({SIGMOID[0]!r}, {SIGMOID[1]!r}, 'W, b, X')['check']['passed']\n"
+            f"assert run_answer({SIGMOID[0]!r}, {SIGMOID[1]!r}, '', 'W', 'X.T @ G')['kind'] == \"missing sigma'\"\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
