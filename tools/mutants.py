@@ -99,7 +99,7 @@ CATALOGUE = [
     # -- two-layer network (source 002) ---------------------------------------------
     Mutant(
         "tl-yhat-minus-y", TL,
-        "D2 = (Yhat * Y.sum(axis=1, keepdims=True) - Y) / n",
+        "D2 = (Yhat * U.sum(axis=1, keepdims=True) - U) * (c / n)",
         "D2 = (Yhat - Y) / n",
         "dL/dΘ = ŷ − y used whatever the target rows sum to",
     ),
@@ -118,14 +118,14 @@ CATALOGUE = [
     ),
     Mutant(
         "tl-grad-sum-loss-mean", TL,
-        "D2 = (Yhat * Y.sum(axis=1, keepdims=True) - Y) / n",
-        "D2 = Yhat * Y.sum(axis=1, keepdims=True) - Y",
+        "D2 = (Yhat * U.sum(axis=1, keepdims=True) - U) * (c / n)",
+        "D2 = (Yhat * U.sum(axis=1, keepdims=True) - U) * c",
         "mean loss, summed gradient: the 1/n dropped in backward",
     ),
     Mutant(
         "tl-loss-sum-grad-mean", TL,
-        "return float(-(Y * log_softmax(Theta)).sum() / X.shape[0])",
-        "return float(-(Y * log_softmax(Theta)).sum())",
+        "cross_entropy(Theta, Y / X.shape[0])",
+        "cross_entropy(Theta, Y)",
         "summed loss, mean gradient: the 1/n dropped in forward",
     ),
     Mutant(
@@ -136,9 +136,9 @@ CATALOGUE = [
     ),
     Mutant(
         "tl-log-of-softmax", TL,
-        ("from .primitives import log_softmax, sigmoid",
-         "return float(-(Y * log_softmax(Theta)).sum() / X.shape[0])"),
-        ("from .primitives import log_softmax, sigmoid, softmax",
+        ("from .primitives import cross_entropy, log_softmax, sigmoid",
+         "return float(cross_entropy(Theta, Y / X.shape[0]).sum())"),
+        ("from .primitives import cross_entropy, log_softmax, sigmoid, softmax",
          "return float(-(Y * np.log(softmax(Theta))).sum() / X.shape[0])"),
         "loss computed as log(softmax(Θ)): −inf and NaN once a probability underflows",
     ),
@@ -175,8 +175,8 @@ CATALOGUE = [
     ),
     Mutant(
         "pr-cross-entropy-axis", PR,
-        "return -(y * logp).sum(axis=1)",
-        "return -(y * logp).sum(axis=0)",
+        "return terms.sum(axis=1) + y.sum(axis=1) * lse",
+        "return terms.sum(axis=0) + y.sum(axis=1) * lse",
         "cross-entropy summed over the batch axis instead of the classes",
     ),
     # -- the checker itself ----------------------------------------------------------
