@@ -197,3 +197,45 @@ def test_the_playground_runs_without_numpy():
             f"assert run_derive({SIGMOID[0]!r}, {SIGMOID[1]!r}, 'W, b, X')['check']['passed']\n"
             f"assert run_answer({SIGMOID[0]!r}, {SIGMOID[1]!r}, '', 'W', 'X.T @ G')['kind'] == \"missing sigma'\"\n")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# -- the same wrong answers through derivlib.check.gradcheck: the same kind ---------------
+
+def _sigmoid_point():
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    X, W, b, G = (rng.standard_normal(s) for s in ((3, 5), (5, 7), (1, 7), (3, 7)))
+    S = 1 / (1 + np.exp(-(X @ W + b)))
+    return {"X": X, "W": W, "b": b, "G": G, "S": S, "D": G * S * (1 - S)}
+
+
+def _sigmoid_loss(X, W, b, G):
+    import numpy as np
+
+    return float(np.sum(G / (1 + np.exp(-(X @ W + b)))))
+
+
+# (which gradient, the wrong answer in the playground's syntax, the same answer in numpy)
+SAME_ANSWERS = [
+    pytest.param("W", f"({DELTA}).T @ X", lambda v: v["D"].T @ v["X"], id="transposed"),
+    pytest.param("W", "X.T @ G", lambda v: v["X"].T @ v["G"], id="missing-sigma-prime"),
+    pytest.param("b", DELTA, lambda v: v["D"], id="not-summed"),
+    pytest.param("X", f"-({DELTA}) @ W.T", lambda v: -v["D"] @ v["W"].T, id="sign"),
+    pytest.param("W", f"X.T @ ({DELTA}) / n", lambda v: v["X"].T @ v["D"] / 3, id="divided-by-n"),
+    pytest.param("W", f"2 * X.T @ ({DELTA})", lambda v: 2 * v["X"].T @ v["D"], id="factor-2"),
+    pytest.param("W", f"X.T @ ({DELTA} * S)", lambda v: v["X"].T @ (v["D"] * v["S"]), id="unrelated"),
+]
+
+
+@pytest.mark.parametrize(("wrt", "answer", "numpy_answer"), SAME_ANSWERS)
+def test_the_diagnosis_is_gradchecks_kind(wrt, answer, numpy_answer):
+    from derivlib.check import GradCheckError, gradcheck
+
+    point = _sigmoid_point()
+    names = ["X", "W", "b", "G"]
+    grads = [numpy_answer(point) if name == wrt else None for name in names]
+    with pytest.raises(GradCheckError) as caught:
+        gradcheck(_sigmoid_loss, [point[name] for name in names], grads)
+    ours = _run(SIGMOID, wrt, answer)
+    assert ours["diagnosis"] == caught.value.kind.value, (ours, caught.value.diagnosis)

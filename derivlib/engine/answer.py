@@ -16,6 +16,7 @@ import random
 import re
 from typing import NamedTuple
 
+from ..diagnosis import Diagnosis
 from . import derive, evaluate_pure, parse
 
 __all__ = ["Verdict", "parse_shapes", "parse_wrt", "dimension_sizes", "random_env", "diagnose", "check_answer"]
@@ -31,29 +32,31 @@ class Verdict(NamedTuple):
     """The outcome of :func:`check_answer`.
 
     ``right``; ``kind``, the playground's diagnosis (one of :data:`KINDS`); ``message``, in
-    words; ``diagnosis``, the value of the :class:`derivlib.diagnosis.Diagnosis` that
+    words; ``diagnosis``, the :class:`derivlib.diagnosis.Diagnosis` that
     :func:`derivlib.check.gradcheck` gives the same wrong gradient (None when right).
     """
 
     right: bool
     kind: str
     message: str
-    diagnosis: str | None = None
+    diagnosis: Diagnosis | None = None
 
 
-#: The playground's kinds and the gradcheck Diagnosis (its value) each corresponds to.
+#: The playground's kinds and the gradcheck :class:`~derivlib.diagnosis.Diagnosis` of each.
+#: Two are finer than gradcheck's: "missing sigma'" (gradcheck: wrong values) and
+#: "off by 1/n" when yours is n times the gradient (gradcheck: a constant factor).
 KINDS = {
     "right": None,
-    "wrong shape, its transpose is right": "shape-transposed",
-    "not summed over the batch": "shape-not-summed",
-    "wrong shape": "shape-unrelated",
-    "transposed": "transposed",
-    "sign flipped": "sign-flipped",
-    "off by 1/n": "mean-where-sum",  # yours / n; yours * n is a "constant-factor" for gradcheck
-    "off by a factor": "constant-factor",
-    "missing sigma'": "wrong-values",
-    "unrelated": "wrong-values",
-    "not finite": "not-finite",
+    "wrong shape, its transpose is right": Diagnosis.SHAPE_TRANSPOSED,
+    "not summed over the batch": Diagnosis.SHAPE_NOT_SUMMED,
+    "wrong shape": Diagnosis.SHAPE_UNRELATED,
+    "transposed": Diagnosis.TRANSPOSED,
+    "sign flipped": Diagnosis.SIGN_FLIPPED,
+    "off by 1/n": Diagnosis.MEAN_WHERE_SUM,
+    "off by a factor": Diagnosis.CONSTANT_FACTOR,
+    "missing sigma'": Diagnosis.WRONG_VALUES,
+    "unrelated": Diagnosis.WRONG_VALUES,
+    "not finite": Diagnosis.NOT_FINITE,
 }
 
 
@@ -161,7 +164,7 @@ def _dims(shape) -> str:
     return "×".join(str(d) for d in shape)
 
 
-def _wrong(kind: str, message: str, diagnosis: str | None = None) -> Verdict:
+def _wrong(kind: str, message: str, diagnosis: Diagnosis | None = None) -> Verdict:
     return Verdict(False, kind, message, diagnosis or KINDS[kind])
 
 
@@ -202,7 +205,7 @@ def diagnose(candidate, truth, name: str, *, sizes: dict, alternatives=()) -> Ve
                           head + f" Averaged over its {got[0]} rows, the samples of the batch, it is right: "
                           f"{name} is shared by every sample, and the expression takes the mean over them "
                           f"(multiply by a row of ones on the left, 1ᵀ, and divide by {got[0]}).",
-                          "shape-unrelated")
+                          Diagnosis.SHAPE_UNRELATED)
         if want[1] == 1 and got[0] == want[0] and _close([[sum(r)] for r in candidate], truth):
             return _wrong("not summed over the batch",
                           head + f" Summed over its {got[1]} columns it is right: {name} is broadcast "
@@ -222,7 +225,7 @@ def diagnose(candidate, truth, name: str, *, sizes: dict, alternatives=()) -> Ve
     tt = sum(t * t for t in ft)
     if tt == 0.0:
         return _wrong("unrelated", f"Wrong: {grad} is zero at this point and yours is not.",
-                      "true-gradient-zero")
+                      Diagnosis.TRUE_GRADIENT_ZERO)
     k = sum(c * t for c, t in zip(fc, ft)) / tt
     if abs(k) > 1e-12 and _close(candidate, [[k * t for t in row] for row in truth]):
         if abs(k + 1) < 1e-6:
@@ -233,11 +236,11 @@ def diagnose(candidate, truth, name: str, *, sizes: dict, alternatives=()) -> Ve
                               "a mean where the expression sums, so drop the 1/" + dim + ".")
             if abs(k - size) < 1e-6 * size:
                 return _wrong("off by 1/n", f"Wrong: yours is {grad} times {dim} (= {size} here): "
-                              f"the expression takes a mean, so divide by {dim}.", "constant-factor")
+                              f"the expression takes a mean, so divide by {dim}.", Diagnosis.CONSTANT_FACTOR)
         return _wrong("off by a factor", f"Wrong: yours is {k:.6g} times {grad}; find the constant "
                       f"factor (1/k = {1 / k:.6g}).")
     if not any(fc):
-        return _wrong("unrelated", f"Wrong: yours is zero where {grad} is not.", "zero")
+        return _wrong("unrelated", f"Wrong: yours is zero where {grad} is not.", Diagnosis.ZERO)
     return _wrong("unrelated", f"Wrong: yours is not {grad}, nor its transpose, a multiple of it, or "
                   "it with a sum or an activation's derivative missing; a term is likely wrong, or a matrix "
                   "product stands where an element-wise one belongs.")

@@ -98,8 +98,8 @@ def run_answer(expr: str, shapes: str, wrt: str, answer_wrt: str, answer_expr: s
         verdict = check_answer(d, expr, shape_map, name, answer_expr, seed=seed)
     except ValueError as err:
         return _error("answer-expr", err)
-    return {"ok": True, "verdict": "right" if verdict.right else "wrong",
-            "kind": verdict.kind, "message": verdict.message}
+    return {"ok": True, "verdict": "right" if verdict.right else "wrong", "kind": verdict.kind,
+            "diagnosis": verdict.diagnosis.value if verdict.diagnosis else None, "message": verdict.message}
 
 
 def derive_request(payload: str) -> str:
