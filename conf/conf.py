@@ -22,10 +22,11 @@ sys.path.insert(0, str(ROOT / "conf"))  # this folder's extension modules
 
 
 def _source_hash() -> str:
-    """SHA-256 (first 16 hex digits) of every derivlib/*.py file, names and contents."""
+    """SHA-256 (first 16 hex digits) of every derivlib/**/*.py file, names and contents."""
     digest = hashlib.sha256()
-    for path in sorted((ROOT / "derivlib").glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in sorted((ROOT / "derivlib").rglob("*.py")):
+        name = path.relative_to(ROOT / "derivlib").as_posix()
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
 

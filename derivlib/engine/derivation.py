@@ -47,7 +47,7 @@ class Step(NamedTuple):
     def text(self):
         """The line as Unicode text: ``Δ = G ∘ S ∘ (1 − S)   n×q   dS = ...; identity``."""
         why = "; ".join(s for s in (self.differential, self.identity) if s)
-        return f"{self.symbol} = {self.expression}".ljust(28) + "  " + fmt_shape(self.shape).ljust(6) + (
+        return _pad(f"{self.symbol} = {self.expression}", 28) + "  " + fmt_shape(self.shape).ljust(6) + (
             "  " + why if why else "")
 
     @property
@@ -135,17 +135,11 @@ def _simple(node):
 class Derivation:
     """The derivation of one expression: steps, renderings, evaluation and checks.
 
-    Attributes
-    ----------
-    expr : str
-    shapes : dict
-    wrt : list of str
-    root : Node
-        The loss.
-    steps : list of Step
-        Forward steps, then backward steps.
-    gradient_expressions : dict
-        Variable name -> the node of its gradient (evaluate with :func:`evaluate_pure`).
+    Made by :func:`derive`. ``steps`` lists the forward steps (``forward_steps``) then the
+    backward steps (``backward_steps``), each a :class:`Step`; ``wrt`` the variables
+    differentiated; ``root`` the loss node; ``gradient_expressions`` maps each variable of
+    ``wrt`` to the node of its gradient, which :func:`evaluate_pure` evaluates on lists
+    of lists (to compare an answer typed by a reader on the same inputs).
     """
 
     def __init__(self, expr, shapes, root, wrt):
@@ -330,10 +324,19 @@ class Derivation:
         lines += ["  " + s.text for s in self.backward_steps]
         return "\n".join(lines)
 
-    def latex(self):
-        """The derivation as one LaTeX ``aligned`` block: each line with its shape and why."""
-        rows = [r"&\textbf{forward} \\"] + [s.latex + r" \\" for s in self.forward_steps]
-        rows += [r"&\textbf{backward} \\"] + [s.latex + r" \\" for s in self.backward_steps]
+    def latex(self, why=True):
+        """The derivation as one LaTeX ``aligned`` block, each line with its shape.
+
+        With ``why``, each backward line also shows the differential and the identity.
+        """
+        def line(s):
+            if why:
+                return s.latex + r" \\"
+            shape = r" \times ".join(str(d) for d in s.shape)
+            return f"{s.symbol_latex} &= {s.expression_latex} && {shape}" + r" \\"
+
+        rows = [r"&\textbf{forward} \\"] + [line(s) for s in self.forward_steps]
+        rows += [r"&\textbf{backward} \\"] + [line(s) for s in self.backward_steps]
         return "\\begin{aligned}\n" + "\n".join(rows) + "\n\\end{aligned}"
 
     def closed_form(self, name):
@@ -374,6 +377,23 @@ class Derivation:
 
         return gradients(self, values)
 
+    def loss(self, values):
+        """The loss (a float) on numpy arrays."""
+        from .numeric import loss
+
+        return loss(self, values)
+
+    def random_inputs(self, sizes=None, seed=0):
+        """A random point as numpy arrays (the check's): dict variable -> array.
+
+        Dimensions get ``sizes`` or distinct primes; entries are standard normal, or
+        uniform in [0.5, 2] for a variable that must be positive (under log or sqrt).
+        """
+        from .numeric import random_arrays
+        from .pure import default_sizes
+
+        return random_arrays(self, default_sizes(self, sizes), seed)
+
     def evaluate(self, values):
         """Every step's value on numpy arrays: dict step name -> array."""
         from .numeric import evaluate_steps
@@ -406,6 +426,14 @@ class Derivation:
 
     def __repr__(self):
         return f"<Derivation of {self.expr.strip()!r} with respect to {', '.join(self.wrt)}>"
+
+
+def _pad(s, width):
+    """Pad to a display width: combining marks (the hat of Ŷ) take no column."""
+    import unicodedata
+
+    shown = sum(1 for ch in s if not unicodedata.combining(ch))
+    return s + " " * max(0, width - shown)
 
 
 def _trivial(t):

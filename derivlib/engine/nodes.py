@@ -11,6 +11,7 @@ dimension factors are pulled out in front (``scale``), products with ones are dr
 from __future__ import annotations
 
 import re
+import unicodedata
 from fractions import Fraction
 
 __all__ = ["Node", "Sym", "Coef", "ExpressionError"]
@@ -46,7 +47,7 @@ class Sym:
     def __init__(self, ident, text=None, latex=None):
         self.ident = ident
         auto_text, auto_latex = _spell(ident)
-        self.text = text or auto_text
+        self.text = unicodedata.normalize("NFC", text or auto_text)  # Ŷ as one character
         self.latex = latex or auto_latex
 
     def __repr__(self):
@@ -354,6 +355,11 @@ def mk_sub(a, b):
 
 def mk_sum(a, axis):
     c, a = split(a)
+    if a.op == "matmul" and axis in (0, None) and is_ones(a.args[0]) and a.args[0].shape[1] == 1:
+        # the column sums of 1B (B a row repeated r times) are r B
+        return mk_scale(c * Coef.of_dim(a.shape[0]), mk_sum(a.args[1], None if axis is None else 0))
+    if a.op == "matmul" and axis in (1, None) and is_ones(a.args[1]) and a.args[1].shape[0] == 1:
+        return mk_scale(c * Coef.of_dim(a.shape[1]), mk_sum(a.args[0], None if axis is None else 1))
     if axis is None:
         shape, done = (1, 1), a.shape == (1, 1)
     elif axis == 0:

@@ -10,7 +10,7 @@ from typing import NamedTuple
 from .evaluate import bind_sizes, evaluate
 from .pure import N_DIRECTIONS, checked_steps, default_sizes, positive_variables
 
-__all__ = ["gradients", "evaluate_steps", "check", "CheckReport"]
+__all__ = ["gradients", "loss", "evaluate_steps", "check", "CheckReport", "random_arrays"]
 
 
 def _arrays(d, values):
@@ -45,6 +45,15 @@ def evaluate_steps(d, values):
     cache = {}
     with np.errstate(all="raise"):
         return {s.name: evaluate(s.node, env, sizes, np, cache) for s in d.steps}
+
+
+def loss(d, values):
+    """The loss on arrays, a float."""
+    import numpy as np
+
+    env, sizes = _arrays(d, values)
+    with np.errstate(all="raise"):
+        return float(evaluate(d.root, env, sizes, np)[0, 0])
 
 
 def gradients(d, values):

@@ -29,7 +29,7 @@ def check_shapes(shapes):
     out = {}
     for name, shape in shapes.items():
         if not (isinstance(name, str) and name.isidentifier()) or name in FUNCTIONS:
-            raise ValueError(f"shapes: variable names must be Python identifiers other than the functions "
+            raise ExpressionError(f"shapes: variable names must be Python identifiers other than the functions "
                              f"{', '.join(FUNCTIONS)}; got {name!r}")
         if isinstance(shape, str):
             shape = tuple(d.strip() for d in shape.split(",")) if shape.strip() else ()
@@ -41,20 +41,20 @@ def check_shapes(shapes):
         if shape == ():
             shape = (1, 1)
         if len(shape) != 2:
-            raise ValueError(f"shapes[{name!r}] must have two dimensions (a row is (1, q), a number () or "
+            raise ExpressionError(f"shapes[{name!r}] must have two dimensions (a row is (1, q), a number () or "
                              f"(1, 1)); got {shape!r}")
         dims = []
         for d in shape:
             if isinstance(d, str) and d.isdigit():
                 d = int(d)
             if isinstance(d, bool) or not (isinstance(d, int) and d >= 1 or isinstance(d, str) and d.isidentifier()):
-                raise ValueError(f"shapes[{name!r}]: each dimension must be a name like 'n' or a whole number "
+                raise ExpressionError(f"shapes[{name!r}]: each dimension must be a name like 'n' or a whole number "
                                  f">= 1; got {d!r}")
             dims.append(d)
         out[name] = tuple(dims)
     for name in out:
         if any(name in s for s in out.values()):
-            raise ValueError(f"shapes: {name!r} is both a variable and a dimension name")
+            raise ExpressionError(f"shapes: {name!r} is both a variable and a dimension name")
     return out
 
 

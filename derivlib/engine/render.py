@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .nodes import superscript
+from .nodes import Node, superscript
 
 __all__ = ["text", "latex", "source"]
 
@@ -80,6 +80,8 @@ def _coef(c, core_pair, t):
             s = (rf"\frac{{{s}}}{{{d}}}" if t is LATEX else s + "/" + (d if len(den) == 1 else f"({d})"))
         return (minus + s, NEG if minus else (MUL if den else ATOM))
     s = "".join(num)
+    if core_pair[1] == SUMP and den and not s:  # X1/q: a juxtaposition needs no parentheses
+        core_pair = (core_pair[0], ATOM)
     body = _par(core_pair, JUXT if s else MUL, t, strict=not s and bool(den))
     if s:
         body = (s + " " + body) if t is LATEX else s + body
@@ -123,6 +125,9 @@ def _walk(node, t, top=False):
         return left + (" + " if op == "add" else (" − " if t is TEXT else " - ")) + right, ADD
     if op == "mul":
         return _par(args[0], MUL, t) + t["circ"] + _par(args[1], MUL, t, strict=True), MUL
+    if op == "div" and node.args[0].op == "neg" and node.args[0].name is None:  # −A/n, not (−A)/n
+        inner = _walk(Node("div", (node.args[0].args[0], node.args[1]), node.shape), t)
+        return t["minus"] + _par(inner, MUL, t), NEG
     if op == "div":
         scalar = node.args[1].shape == (1, 1)
         if t is LATEX and scalar:
@@ -132,7 +137,8 @@ def _walk(node, t, top=False):
     if op == "neg":
         return t["minus"] + _par(args[0], MUL, t), NEG
     if op == "matmul":
-        return _juxt(_par(args[0], JUXT, t), _par(args[1], JUXT, t, strict=True), t), JUXT
+        right = _par(args[1], JUXT, t, strict=node.args[1].op != "matmul")  # (AB)C = A(BC)
+        return _juxt(_par(args[0], JUXT, t), right, t), JUXT
     if op == "T":
         return _par(args[0], ATOM, t) + t["T"], POSTFIX
     if op == "pow":
@@ -163,9 +169,11 @@ def _broadcast(pair, arg, shape, t):
     """An operand of + or − as broadcast: 1b for a row, c1ᵀ for a column."""
     if arg.shape == tuple(shape) or arg.shape == (1, 1):
         return pair
+    if pair[1] == SUMP:  # 1(1ᵀA) and (A1)1ᵀ need no parentheses
+        pair = (pair[0], ATOM)
     if arg.shape[0] != shape[0]:
-        return _juxt(t["one"], _par(pair, SUMP, t), t), JUXT
-    left = _par(pair, SUMP, t)
+        return _juxt(t["one"], _par(pair, JUXT, t), t), JUXT
+    left = _par(pair, JUXT, t)
     return left + (" " if t is TEXT and left.endswith("1") else "") + _juxt("", t["ones_row"], t).strip(), JUXT
 
 
