@@ -138,11 +138,11 @@ def test_python_is_not_loaded_before_the_first_click(session):
 
 
 EXAMPLES = [
-    pytest.param("example-sigmoid-layer-question-1", ["W", "b", "X"], id="source-sigmoid-layer"),
-    pytest.param("example-linear-map-and-dot-product-question-2", ["W", "b", "X"], id="source-linear-dot"),
-    pytest.param("example-two-layer-softmax-network-question-3", ["W1", "b1", "W2", "b2", "X"], id="source-two-layer"),
-    pytest.param("example-attention-head", ["Q", "K", "V"], id="gallery-attention"),
-    pytest.param("example-residual-block", ["W1", "W2", "X"], id="gallery-residual"),
+    pytest.param("example-sigmoid_layer", ["W", "b", "X"], id="source-sigmoid-layer"),
+    pytest.param("example-linear_dot", ["x", "W", "b", "y"], id="source-linear-dot"),
+    pytest.param("example-two_layer", ["X", "W1", "b1", "W2", "b2"], id="source-two-layer"),
+    pytest.param("example-attention", ["Q", "K", "V"], id="gallery-attention"),
+    pytest.param("example-residual_block", ["X", "W1", "W2"], id="gallery-residual"),
 ]
 
 

@@ -239,3 +239,30 @@ def test_the_diagnosis_is_gradchecks_kind(wrt, answer, numpy_answer):
         gradcheck(_sigmoid_loss, [point[name] for name in names], grads)
     ours = _run(SIGMOID, wrt, answer)
     assert ours["diagnosis"] == caught.value.kind.value, (ours, caught.value.diagnosis)
+
+
+
+
+def _example(key):
+    from derivlib.engine.playground import EXAMPLES
+
+    return next((e["expr"], e["shapes"]) for e in EXAMPLES if e["key"] == key)
+
+
+@pytest.mark.parametrize(("key", "wrt", "answer", "kind"), [
+    pytest.param("two_layer", "W2", "H.T @ (Yhat - Y) / n", "right only if the rows of the target sum to 1",
+                 id="two-layer-one-hot-formula"),
+    pytest.param("two_layer", "W2", "H.T @ (Yhat - Y)", "off by 1/n", id="two-layer-one-hot-formula-times-n"),
+    pytest.param("two_layer", "W1", "X.T @ ((Yhat * sum(Y, axis=1) - Y) / n @ W2.T)", "missing sigma'",
+                 id="two-layer-named-steps-missing-sigma-prime"),
+    pytest.param("logistic_regression", "w", "X.T @ ((P - y) / (P * (1 - P))) / n", "missing sigma'",
+                 id="logistic-missing-sigma-prime"),
+    pytest.param("logistic_regression", "w", "X.T @ (P - y) / n", "right", id="logistic-right"),
+    pytest.param("attention", "V", "G.T @ softmax(Q @ K.T / c)", "wrong shape, its transpose is right",
+                 id="attention-V-transposed"),
+    pytest.param("relu_three_layer", "W3", "H2.T @ (softmax(H2 @ W3 + b3) * sum(Y, axis=1) - Y) / n", "right",
+                 id="relu-W3-right"),
+])
+def test_check_answer_on_the_gallery(key, wrt, answer, kind):
+    result = _run(_example(key), wrt, answer)
+    assert (result["ok"], result["kind"]) == (True, kind), result

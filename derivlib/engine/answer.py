@@ -11,6 +11,7 @@ only: this module also runs in the browser, on Pyodide.
 from __future__ import annotations
 
 import ast
+import copy
 import math
 import random
 import re
@@ -18,6 +19,7 @@ from typing import NamedTuple
 
 from ..diagnosis import Diagnosis
 from . import derive, evaluate_pure, parse
+from .pure import positive_variables
 
 __all__ = ["Verdict", "parse_shapes", "parse_wrt", "dimension_sizes", "random_env", "diagnose", "check_answer"]
 
@@ -56,6 +58,7 @@ KINDS = {
     "off by a factor": Diagnosis.CONSTANT_FACTOR,
     "missing sigma'": Diagnosis.WRONG_VALUES,
     "unrelated": Diagnosis.WRONG_VALUES,
+    "right only if the rows of the target sum to 1": Diagnosis.WRONG_VALUES,
     "not finite": Diagnosis.NOT_FINITE,
 }
 
@@ -63,10 +66,12 @@ KINDS = {
 def parse_shapes(text: str) -> dict:
     """Read ``name: dim, dim`` lines into ``{name: (dim, dim)}``; dims are names or integers.
 
+    ``name: ()`` declares a number (a scalar).
+
     Examples
     --------
-    >>> parse_shapes("X: n, p\\nb: 1, q")
-    {'X': ('n', 'p'), 'b': (1, 'q')}
+    >>> parse_shapes("X: n, p\\nb: 1, q\\nc: ()")
+    {'X': ('n', 'p'), 'b': (1, 'q'), 'c': ()}
     """
     if not isinstance(text, str):
         raise TypeError(f"shapes must be text; got {type(text).__name__}")
@@ -81,10 +86,13 @@ def parse_shapes(text: str) -> dict:
             raise ValueError(f"line {number} ({line!r}): write one variable per line as `name: rows, columns`")
         if name in shapes:
             raise ValueError(f"line {number}: {name!r} is given a shape twice")
+        if dims.strip() == "()":  # a number
+            shapes[name] = ()
+            continue
         parts = [p.strip() for p in dims.split(",")]
         if len(parts) != 2 or not all(parts):
             raise ValueError(f"line {number} ({line!r}): a shape is two dimensions, rows and columns, "
-                             f"such as `{name}: n, p`")
+                             f"such as `{name}: n, p` (or `{name}: ()` for a number)")
         shapes[name] = tuple(_dim(p, number) for p in parts)
     if not shapes:
         raise ValueError("no shapes given: write one variable per line as `name: rows, columns`")
@@ -132,13 +140,19 @@ def dimension_sizes(shapes: dict) -> dict:
     return sizes
 
 
-def random_env(shapes: dict, sizes: dict, rng: random.Random, positive: bool = False) -> dict:
-    """A random matrix (list of lists) for each variable: normal, or uniform in (0.5, 1.5)."""
-    draw = (lambda: rng.uniform(0.5, 1.5)) if positive else (lambda: rng.gauss(0.0, 1.0))
+def random_env(shapes: dict, sizes: dict, rng: random.Random, positive=()) -> dict:
+    """A random matrix (list of lists) for each variable, a 1×1 one for a number (shape ``()``).
+
+    Entries are normal, or uniform in (0.5, 1.5) for the names in ``positive`` (or for every
+    name when ``positive`` is True).
+    """
     env = {}
     for name, shape in shapes.items():
-        rows, cols = (sizes.get(d, d) for d in shape)
-        env[name] = [[draw() for _ in range(cols)] for _ in range(rows)]
+        rows, cols = (sizes.get(d, d) for d in shape) if shape else (1, 1)
+        if positive is True or name in positive:
+            env[name] = [[rng.uniform(0.5, 1.5) for _ in range(cols)] for _ in range(rows)]
+        else:
+            env[name] = [[rng.gauss(0.0, 1.0) for _ in range(cols)] for _ in range(rows)]
     return env
 
 
@@ -252,56 +266,76 @@ def _forward_names(d, shapes: dict) -> dict:
             if _NAME.match(step.name) and step.name not in shapes and step.name != "L"}
 
 
+def _inline(expr: str) -> ast.expr:
+    """The loss of ``expr`` as one expression tree: ``H = f(A); g(H)`` becomes ``g(f(A))``."""
+    tree = ast.parse(expr.strip(), mode="exec")
+    bound = {}
+
+    class Substitute(ast.NodeTransformer):
+        def visit_Name(self, node):
+            return copy.deepcopy(bound[node.id]) if node.id in bound else node
+
+    for statement in tree.body[:-1]:  # the engine accepted expr: each is `name = expression`
+        bound[statement.targets[0].id] = Substitute().visit(statement.value)
+    return Substitute().visit(tree.body[-1].value)
+
+
+def _activations(tree) -> list:
+    return [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+            and n.func.id in ACTIVATIONS and len(n.args) == 1 and not n.keywords]
+
+
+class _StraightThrough(ast.NodeTransformer):
+    """``f(A)`` -> ``A + c`` for the calls named in ``consts`` (their text -> the constant's name)."""
+
+    def __init__(self, consts):
+        self.consts = consts
+
+    def visit_Call(self, node):
+        text = ast.unparse(node)
+        node = self.generic_visit(node)
+        if text in self.consts:
+            return ast.BinOp(node.args[0], ast.Add(), ast.Name(self.consts[text], ast.Load()))
+        return node
+
+
 def _missing_derivatives(expr: str, shapes: dict, name: str, env: dict) -> list:
-    """The gradient with each activation's derivative left out (``sigmoid(A)`` passes dA through).
+    """The gradient with an activation's derivative left out (``sigmoid(A)`` passes dA through).
 
-    ``f(A)`` becomes ``A + C`` with the constant ``C = f(A) - A`` at this point: the values
-    stay the same, and the derivative through that node becomes the identity.
+    Each activation ``f(A)`` in turn (every use of the same ``f(A)`` together), then all of
+    them, becomes ``A + C`` with the constant ``C = f(A) - A`` at this point: the values stay
+    the same, and the derivative through that node becomes the identity.
     """
-    def activations(tree):
-        return [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
-                and n.func.id in ACTIVATIONS and len(n.args) == 1 and not n.keywords]
-
-    count = len(activations(ast.parse(expr, mode="eval")))
-    choices = [[i] for i in range(count)] + ([list(range(count))] if count > 1 else [])
+    texts = list(dict.fromkeys(ast.unparse(c) for c in _activations(_inline(expr))))
+    choices = [[t] for t in texts] + ([texts] if len(texts) > 1 else [])
     out = []
     for choice in choices:
-        tree = ast.parse(expr, mode="eval")  # a fresh tree: the swap below edits it
-        chosen = [activations(tree)[i] for i in choice]
-        extra_shapes, extra_env, swap = {}, {}, {}
-        for i, call in enumerate(chosen):
+        consts, extra_shapes, extra_env = {}, {}, {}
+        for i, text in enumerate(choice):
             const = f"c{i}_"
             while const in shapes:
                 const += "_"
+            call = ast.parse(text, mode="eval").body
             inner = ast.unparse(call.args[0])
+            consts[text] = const
             extra_shapes[const] = parse(inner, shapes).shape
-            extra_env[const] = evaluate_pure(parse(f"{call.func.id}({inner}) - ({inner})", shapes), env)
-            swap[id(call)] = ast.BinOp(call.args[0], ast.Add(), ast.Name(const, ast.Load()))
-        what = " and ".join(f"{c.func.id}′ at {ast.unparse(c)}" for c in chosen)
-        rewritten = ast.unparse(_Swap(swap).visit(tree))
+            extra_env[const] = evaluate_pure(parse(f"{text} - ({inner})", shapes), env)
+        rewritten = ast.unparse(_StraightThrough(consts).visit(_inline(expr)))
         grad = derive(rewritten, shapes={**shapes, **extra_shapes}, wrt=[name]).gradient_expressions[name]
+        what = " and ".join(f"{t.partition('(')[0]}′ at {t}" for t in choice)
         out.append(("missing sigma'", f"without the derivative {what}: an element-wise activation multiplies "
                     "its incoming gradient by its derivative, element by element",
                     evaluate_pure(grad, {**env, **extra_env})))
     return out
 
 
-class _Swap(ast.NodeTransformer):
-    def __init__(self, swap):
-        self.swap = swap
-
-    def visit_Call(self, node):
-        if id(node) in self.swap:
-            return self.swap[id(node)]
-        return self.generic_visit(node)
-
-
 def check_answer(d, expr: str, shapes: dict, name: str, candidate: str, *, seed: int = 0) -> Verdict:
     """Is ``candidate`` the gradient of ``expr`` with respect to ``name``? A :class:`Verdict`.
 
     ``d`` is ``derive(expr, shapes=shapes, wrt=[name, ...])``. The candidate may use the
-    variables, the derivation's forward names (``S``) and the dimensions' names as numbers. Raises ``ValueError`` (naming what is
-    wrong) when the candidate does not parse or its products do not conform.
+    variables, the derivation's forward names (``S``) and the dimensions' names as numbers.
+    Raises ``ValueError`` (naming what is wrong) when the candidate does not parse or its
+    products do not conform.
     """
     if not isinstance(candidate, str) or not candidate.strip():
         raise ValueError("write your gradient as an expression, such as X.T @ G")
@@ -313,14 +347,16 @@ def check_answer(d, expr: str, shapes: dict, name: str, candidate: str, *, seed:
         node = parse(candidate, named)
     except ValueError:
         # a dimension's name is also a number (X.T @ D / n): then the shapes are numbers
-        used = {n.id for n in ast.walk(ast.parse(candidate, mode="eval")) if isinstance(n, ast.Name)}
+        used = {n.id for n in ast.walk(ast.parse(candidate.strip(), mode="exec")) if isinstance(n, ast.Name)}
         numbers = {dim: [[float(size)]] for dim, size in sizes.items() if dim in used and dim not in named}
         if not numbers:
             raise
         sized = {k: tuple(sizes.get(x, x) for x in v) for k, v in named.items()}
         node = parse(candidate, {**sized, **{k: (1, 1) for k in numbers}})
     rng = random.Random(seed)
-    for positive in (False, True):  # log or sqrt of a negative entry: draw positive matrices instead
+    # positive where the engine says so (log, sqrt, division by a variable); then, if the
+    # point is still outside the expression's domain, every variable positive
+    for positive in (positive_variables(d), True):
         env = random_env(shapes, sizes, rng, positive)
         try:
             truth = evaluate_pure(d.gradient_expressions[name], env)
@@ -336,4 +372,39 @@ def check_answer(d, expr: str, shapes: dict, name: str, candidate: str, *, seed:
         value = evaluate_pure(node, {**env, **values, **numbers})
     except (ValueError, OverflowError, ZeroDivisionError) as err:
         return _wrong("not finite", f"Wrong: your gradient cannot be evaluated at a random point ({err}).")
-    return diagnose(value, truth, name, sizes=sizes, alternatives=alternatives)
+    verdict = diagnose(value, truth, name, sizes=sizes, alternatives=alternatives)
+    if verdict.kind != "unrelated":
+        return verdict
+    # the textbook's softmax cross-entropy gradient assumes targets whose rows sum to 1
+    for target in _targets(expr, shapes):
+        probs = {**env, target: [[x / sum(row) for x in row] for row in random_env(shapes, sizes, rng, True)[target]]}
+        try:
+            at = {**probs, **{k: evaluate_pure(v, probs) for k, v in forward.items()}, **numbers}
+            there = diagnose(evaluate_pure(node, at), evaluate_pure(d.gradient_expressions[name], probs), name,
+                             sizes=sizes)
+        except (ValueError, OverflowError, ZeroDivisionError):
+            continue
+        assumes = (f"For any {target}, ∂L/∂{name} has the row sums of {target} where yours assumes 1: "
+                   f"write Ŷ ∘ ({target}1) (sum({target}, axis=1) in this syntax) for Ŷ.")
+        if there.right:
+            return _wrong("right only if the rows of the target sum to 1",
+                          f"Right only when each row of {target} sums to 1 (one-hot or probability targets). "
+                          + assumes)
+        if there.kind != "unrelated":
+            said = there.message.removeprefix("Wrong: ")
+            return there._replace(diagnosis=Diagnosis.WRONG_VALUES,  # gradcheck, at a general point
+                                  message=f"Wrong, even where each row of {target} sums to 1: {said} "
+                                  f"And {assumes[0].lower()}{assumes[1:]}")
+    return verdict
+
+
+def _targets(expr: str, shapes: dict) -> list:
+    """Variables multiplied element-wise with a log or log-softmax: cross-entropy targets."""
+    found = []
+    for node in ast.walk(_inline(expr)):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+            for a, b in ((node.left, node.right), (node.right, node.left)):
+                if (isinstance(a, ast.Name) and a.id in shapes and isinstance(b, ast.Call)
+                        and isinstance(b.func, ast.Name) and b.func.id in ("log_softmax", "log")):
+                    found.append(a.id)
+    return list(dict.fromkeys(found))

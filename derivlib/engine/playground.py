@@ -13,29 +13,22 @@ import json
 
 from . import derive
 from .answer import check_answer, parse_shapes, parse_wrt
+from .gallery import GALLERY, HAND
 
 __all__ = ["EXAMPLES", "derive_request", "answer_request", "run_derive", "run_answer", "examples_html"]
 
-#: The networks offered as examples: the three source questions, then gallery networks.
-EXAMPLES = [
-    {"name": "Sigmoid layer (question 1)", "expr": "sum(G * sigmoid(X @ W + b))",
-     "shapes": "X: n, p\nW: p, q\nb: 1, q\nG: n, q", "wrt": "W, b, X"},
-    {"name": "Linear map and dot product (question 2)", "expr": "sum((X @ W + b) @ y)",
-     "shapes": "X: 1, m\nW: m, 10\nb: 1, 10\ny: 10, 1", "wrt": "W, b, X, y"},
-    {"name": "Two-layer softmax network (question 3)",
-     "expr": "-mean(sum(Y * log_softmax(sigmoid(X @ W1 + b1) @ W2 + b2), axis=1))",
-     "shapes": "X: n, d\nW1: d, h\nb1: 1, h\nW2: h, k\nb2: 1, k\nY: n, k", "wrt": "W1, b1, W2, b2, X"},
-    {"name": "tanh layer", "expr": "sum(G * tanh(X @ W + b))",
-     "shapes": "X: n, p\nW: p, q\nb: 1, q\nG: n, q", "wrt": "W, b, X"},
-    {"name": "Linear regression, mean squared error", "expr": "mean((X @ w + b - y) ** 2)",
-     "shapes": "X: n, p\nw: p, 1\nb: 1, 1\ny: n, 1", "wrt": "w, b"},
-    {"name": "Residual block", "expr": "sum(G * (X + relu(X @ W1) @ W2))",
-     "shapes": "X: n, p\nW1: p, h\nW2: h, p\nG: n, p", "wrt": "W1, W2, X"},
-    {"name": "Autoencoder with tied weights", "expr": "sum(G * (sigmoid(X @ W) @ W.T))",
-     "shapes": "X: n, p\nW: p, h\nG: n, p", "wrt": "W, X"},
-    {"name": "Attention head", "expr": "sum(G * (softmax(Q @ K.T / 4) @ V))",
-     "shapes": "Q: n, d\nK: m, d\nV: m, e\nG: n, e", "wrt": "Q, K, V"},
-]
+_QUESTIONS = {"sigmoid_layer": 1, "linear_dot": 2, "two_layer": 3}
+
+
+def _example(e) -> dict:
+    question = _QUESTIONS.get(e.key)
+    shapes = "\n".join(f"{k}: {', '.join(str(d) for d in v) if v else '()'}" for k, v in e.shapes.items())
+    return {"key": e.key, "name": f"{e.title} (question {question})" if question else e.title,
+            "expr": e.expr, "shapes": shapes, "wrt": ", ".join(e.wrt)}
+
+
+#: The networks offered as examples: the three source questions, then the gallery.
+EXAMPLES = [_example(e) for e in HAND + GALLERY]
 
 
 def _error(field: str, err: Exception) -> dict:

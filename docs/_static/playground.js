@@ -166,10 +166,6 @@
     }
   }
 
-  function slug(name) {
-    return name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
-  }
-
   function examples() {
     const data = $("pg-examples-data");
     const box = $("pg-examples");
@@ -178,7 +174,7 @@
     for (const example of JSON.parse(data.textContent)) {
       const button = element("button", "pg-example", example.name);
       button.type = "button";
-      button.id = `example-${slug(example.name)}`;
+      button.id = `example-${example.key}`;
       button.addEventListener("click", () => {
         $("derive-expr").value = example.expr;
         $("derive-shapes").value = example.shapes;
