@@ -37,11 +37,17 @@
       });
     const { loadPyodide } = await import(new URL("pyodide/pyodide.mjs", STATIC).href);
     status(1, "Starting Python…");
-    const pyodide = await loadPyodide({
+    // a missing or broken file can leave loadPyodide waiting forever: give up after a minute
+    let timer;
+    const giveUp = new Promise((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error("Python did not start within 60 s (a file of the site may be missing)")), 60_000);
+    });
+    const pyodide = await Promise.race([giveUp, loadPyodide({
       indexURL: new URL("pyodide/", STATIC).href,
       stdout: (line) => console.log(line),
       stderr: (line) => console.log(line),
-    });
+    })]).finally(() => clearTimeout(timer));
     status(2, `Python started (${seconds()} s); loading derivlib's engine…`);
     pyodide.unpackArchive(await engineZip, "zip", { extractDir: "/home/pyodide/site" });
     status(3, "Importing the engine…");
