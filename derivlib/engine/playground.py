@@ -65,7 +65,9 @@ def run_derive(expr: str, shapes: str, wrt: str, *, seed: int = 0) -> dict:
 
 
 def _check_dict(report) -> dict:
-    return {"passed": bool(report.ok), "text": str(report)}
+    return {"passed": bool(report.ok), "text": str(report).splitlines()[0],
+            "steps": [{"symbol": s.symbol, "rel_error": f"{s.max_rel_error:.0e}", "ok": bool(s.ok)}
+                      for s in report.steps]}
 
 
 def run_answer(expr: str, shapes: str, wrt: str, answer_wrt: str, answer_expr: str, *, seed: int = 0) -> dict:

@@ -124,8 +124,15 @@
         return;
       }
       const math = element("div", "math notranslate nohighlight", `\\[${result.latex}\\]`);
-      const check = element("p", result.check.passed ? "pg-check pg-passed" : "pg-check pg-failed");
-      check.textContent = result.check.text;
+      const check = element("div", result.check.passed ? "pg-check pg-passed" : "pg-check pg-failed");
+      check.append(element("p", null, result.check.text + (result.check.passed ? ": every step is right." : ".")));
+      const steps = element("ul", "pg-check-steps");
+      for (const step of result.check.steps) {
+        const item = element("li", step.ok ? "pg-step-ok" : "pg-step-wrong",
+          `${step.symbol}: ${step.ok ? "✓" : "✗ wrong,"} rel. error ${step.rel_error}`);
+        steps.append(item);
+      }
+      check.append(steps);
       const details = element("details", "pg-text");
       details.append(element("summary", null, "The derivation as plain text"), element("pre", null, result.text));
       output.replaceChildren(element("p", "pg-heading", "The derivation, each step with its shape, its differential and the identity used (wide lines scroll sideways):"), math, check, details);
@@ -184,6 +191,7 @@
       button.addEventListener("click", () => {
         $("derive-expr").value = example.expr;
         $("derive-shapes").value = example.shapes;
+        $("derive-shapes").rows = Math.max(4, example.shapes.split("\n").length);
         $("derive-wrt").value = example.wrt;
         $("answer-wrt").value = example.wrt.split(",")[0].trim();
         clearErrors([...Object.values(FIELDS), "answer-wrt", "answer-expr"]);
