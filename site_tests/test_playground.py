@@ -35,7 +35,7 @@ SIGMOID = "sum(G * sigmoid(X @ W + b))"
 SIGMOID_SHAPES = "X: n, p\nW: p, q\nb: 1, q\nG: n, q"
 REGRESSION = "mean((X @ w + b - y) ** 2)"
 REGRESSION_SHAPES = "X: n, p\nw: p, 1\nb: 1, 1\ny: n, 1"
-DELTA = "G * sigmoid(X @ W + b) * (1 - sigmoid(X @ W + b))"
+DELTA = "G * S * (1 - S)"  # S: the sigmoid layer's output, a name the derivation shows
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
