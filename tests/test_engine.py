@@ -74,6 +74,12 @@ def test_steps_have_name_shape_latex_text():
     assert step.latex.startswith(r"G_{X} &= \Delta W^T && n \times p")
 
 
+def test_an_adjoint_that_is_an_intermediate_is_written_by_its_name():
+    d = derive("sum(G * sigmoid(X))", {"G": ("n", "p"), "X": ("n", "p")})
+    step = next(s for s in d.backward_steps if s.name == "G_G")
+    assert step.expression == "S" and "G_G = S  #" in d.numpy_source()
+
+
 def test_a_variable_used_twice_gets_a_step_that_adds_the_paths():
     d = _derive(EXAMPLES["residual_block"])
     kinds = [(s.kind, s.symbol) for s in d.backward_steps if s.of is d.variables["X"]]
@@ -390,3 +396,8 @@ def test_cli_prints_latex(capsys):
 def test_cli_reports_an_error(capsys):
     assert _cli("derive", "sum(W @ X)", "--shape", "X=n,p", "--shape", "W=p,q") == 2
     assert "matrix product of W (p×q) and X (n×p)" in capsys.readouterr().err
+
+
+def test_closed_form_substitutes_the_names_back():
+    d = _derive(EXAMPLES["sigmoid_layer"])
+    assert d.closed_form("W") == "Xᵀ(G ∘ σ(XW + 1b) ∘ (1 − σ(XW + 1b)))"

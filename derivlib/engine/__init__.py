@@ -19,7 +19,7 @@ Public names (stable; the in-browser playground builds on them):
 * :func:`evaluate_pure` ``(node_or_expr, env, shapes=None)``: the value of a node (or of an
   expression string, then with ``shapes``) on lists of lists of floats; ``env`` maps
   variable names to values.
-* :data:`RULES`, :func:`rules_table`: the rule table and its rows for display.
+* ``RULES`` and ``rules_table()``: the rule table and its rows for display.
 
 The modules that parse, derive, render and check in pure Python import only the standard
 library; :meth:`Derivation.gradients` and :meth:`Derivation.check` import numpy when

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .nodes import Coef, ExpressionError, Node, Sym, fmt_shape, ones, ref, split, var
+from .nodes import ExpressionError, Node, Sym, fmt_shape, mk_add, ones, ref, split, superscript, var
 from .parse import check_shapes, parse
 from .render import latex, source, text
 from .rules import ACTIVATIONS, LETTERS, RULES, identity
@@ -36,7 +36,7 @@ class Step(NamedTuple):
 
     @property
     def expression(self):
-        """The right-hand side, in Unicode text."""
+        """The right-hand side in Unicode text."""
         return text(self.node.args[0] if self.node.op == "let" else self.node)
 
     @property
@@ -45,14 +45,14 @@ class Step(NamedTuple):
 
     @property
     def text(self):
-        """The line as Unicode text: ``Δ = G ∘ S ∘ (1 − S)   n×q   dS = ...; identity``."""
+        """This line in Unicode text, e.g. ``Δ = G ∘ S ∘ (1 − S)   n×q   dS = ...; identity``."""
         why = "; ".join(s for s in (self.differential, self.identity) if s)
-        return _pad(f"{self.symbol} = {self.expression}", 28) + "  " + fmt_shape(self.shape).ljust(6) + (
-            "  " + why if why else "")
+        line = _pad(f"{self.symbol} = {self.expression}", 28) + "  " + fmt_shape(self.shape).ljust(6)
+        return (line + "  " + why) if why else line.rstrip()
 
     @property
     def latex(self):
-        """The line as LaTeX for an ``aligned`` block (``&`` before ``=`` and each column)."""
+        """This line in LaTeX, for an ``aligned`` block (``&`` before ``=`` and each column)."""
         why = r";\quad ".join(s for s in (self.differential_latex, self.identity_latex) if s)
         shape = r" \times ".join(str(d) for d in self.shape)
         return (f"{self.symbol_latex} &= {self.expression_latex} && {shape}"
@@ -248,8 +248,6 @@ class Derivation:
             else:
                 g = cs[0].expr
                 for c in cs[1:]:
-                    from .nodes import mk_add
-
                     g = mk_add(g, c.expr)
             named = n.name is not None
             backs = RULES[n.op].vjp(g, n, list(n.args))
@@ -273,11 +271,8 @@ class Derivation:
         else:
             parts = []
             for k, c in enumerate(cs, 1):
-                psym = Sym(f"{sym.ident}_path{k}", f"{sym.text}⁽{k}⁾".translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")),
-                           f"{sym.latex}^{{({k})}}")
+                psym = Sym(f"{sym.ident}_path{k}", f"{sym.text}⁽{superscript(k)}⁾", f"{sym.latex}^{{({k})}}")
                 parts.append(self._step("path", psym, n, c.expr, *self._why(n, c)))
-            from .nodes import mk_add
-
             total = None
             for p in parts:
                 r = ref(p.node)
@@ -292,6 +287,8 @@ class Derivation:
         return g if _simple(g) else ref(step.node)
 
     def _step(self, kind, sym, n, expr, dt="", dl="", it="", il=""):
+        if expr.name is not None:  # a named intermediate itself (G_G = S): write its name
+            expr = ref(expr)
         holder = Node("let", (expr,), expr.shape)
         holder.name = sym
         step = Step(kind, sym.ident, sym.text, sym.latex, n.shape, holder, n, dt, dl, it, il)
@@ -320,7 +317,7 @@ class Derivation:
     # -- renderings ----------------------------------------------------------------------------
     def text(self):
         """The derivation as Unicode text for a terminal."""
-        lines = [f"forward"] + ["  " + s.text for s in self.forward_steps] + ["", "backward"]
+        lines = ["forward"] + ["  " + s.text for s in self.forward_steps] + ["", "backward"]
         lines += ["  " + s.text for s in self.backward_steps]
         return "\n".join(lines)
 
@@ -356,7 +353,10 @@ class Derivation:
                       "    return x - m - np.log(np.exp(x - m).sum(axis=1, keepdims=True))", "", "",
                       "def _softmax(x):", "    return np.exp(_log_softmax(x))", "", ""]
         lines.append(f"def backward({', '.join(params)}):")
-        lines.append(f'    """Gradients of L = {self.expr.strip()} with respect to {", ".join(self.wrt)}."""')
+        lines.append(f'    """Gradients with respect to {", ".join(self.wrt)} of the loss L of')
+        parts = [p.strip() for p in self.expr.replace("\\\n", " ").replace("\n", ";").split(";") if p.strip()]
+        lines.append("    " + ";\n    ".join(parts))
+        lines.append('    """')
         bound = set()
         for v in params:
             shape = self.shapes[v]

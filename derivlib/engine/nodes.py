@@ -142,9 +142,9 @@ class Coef:
 class Node:
     """One operation of an expression, with its shape (two dimensions).
 
-    ``op`` names the rule in :data:`derivlib.engine.rules.RULES`; ``attr`` holds what the
-    operation needs besides its arguments (a variable's :class:`Sym`, a number, an axis, a
-    power, a :class:`Coef`, or for ``ref`` the node referred to). ``name`` is set on the
+    ``op`` names the rule in ``derivlib.engine.RULES``; ``attr`` holds what the
+    operation needs besides its arguments (a variable's name, a number, an axis, a
+    power, a coefficient, or for ``ref`` the node referred to). ``name`` is set on the
     intermediates that get their own line in a derivation.
     """
 
@@ -381,14 +381,14 @@ def mk_fn(op, a):
 
 def unbroadcast(g, shape):
     """Sum g over the axes along which an operand of ``shape`` was broadcast."""
-    if g.shape[0] != shape[0] and shape[0] == 1:
-        g = mk_sum(g, 0)
-    if g.shape[1] != shape[1] and shape[1] == 1:
-        g = mk_sum(g, 1)
-    if g.shape == (1, 1) and shape == (1, 1):
-        return g
-    if g.shape != tuple(shape):  # both 1: already summed
-        g = mk_sum(g, None) if shape == (1, 1) else g
+    rows = g.shape[0] != shape[0] and shape[0] == 1
+    cols = g.shape[1] != shape[1] and shape[1] == 1
+    if rows and cols:
+        return mk_sum(g, None)
+    if rows:
+        return mk_sum(g, 0)
+    if cols:
+        return mk_sum(g, 1)
     return g
 
 

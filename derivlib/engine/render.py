@@ -174,7 +174,9 @@ def _broadcast(pair, arg, shape, t):
     if arg.shape[0] != shape[0]:
         return _juxt(t["one"], _par(pair, JUXT, t), t), JUXT
     left = _par(pair, JUXT, t)
-    return left + (" " if t is TEXT and left.endswith("1") else "") + _juxt("", t["ones_row"], t).strip(), JUXT
+    if left.endswith(t["one"]):  # (A1) 1ᵀ: not "11ᵀ"
+        return left + (" " if t is TEXT else r"\, ") + t["ones_row"], JUXT
+    return _juxt(left, t["ones_row"], t), JUXT
 
 
 # -- numpy source ------------------------------------------------------------------------

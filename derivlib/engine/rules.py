@@ -25,7 +25,7 @@ from typing import Callable, NamedTuple
 from . import puremat as pm
 from .nodes import (
     Coef, ExpressionError, Node, Sym, broadcast, expand, fmt_shape, mk_add, mk_div, mk_fn, mk_matmul,
-    mk_mul, mk_neg, mk_pow, mk_scale, mk_sub, mk_sum, mk_T, ones, ref, unbroadcast, var,
+    mk_mul, mk_neg, mk_pow, mk_scale, mk_sub, mk_sum, mk_T, ref, unbroadcast, var,
 )
 
 __all__ = ["Rule", "RULES", "FUNCTIONS", "identity", "table"]
@@ -240,12 +240,11 @@ ACTIVATIONS = ("sigmoid", "tanh", "relu", "exp", "log", "sqrt", "softmax", "log_
 LETTERS = {"sigmoid": "S", "tanh": "T", "relu": "R", "exp": "E", "log": "ell", "sqrt": "Q",
            "softmax": "P", "log_softmax": "Lambda"}
 
-# operations that only appear inside derivations: numbers, ones, references, [A > 0], c·A
+# forward of the operations that only appear inside derivations: a number, a dimension's
+# size, [A > 0] and c·A, as (pure, numpy)
 HELPERS = {
-    "var": (None, None), "ref": (None, None),
     "const": (lambda at, sz: [[float(at)]], lambda np, at, sz: np.full((1, 1), float(at))),
     "dim": (lambda at, sz: [[float(sz[at])]], lambda np, at, sz: np.full((1, 1), float(sz[at]))),
-    "ones": (None, None),
     "step": (lambda at, sz, a: pm.emap(pm.FUNCS["step"], a), lambda np, at, sz, a: (a > 0).astype(float)),
     "scale": (lambda at, sz, a: pm.scale(at.value(sz), a), lambda np, at, sz, a: at.value(sz) * a),
 }
