@@ -119,8 +119,8 @@ def relation_text(kind: Diagnosis, **v) -> str:
         Diagnosis.SIGN_FLIPPED: "sign flipped: it equals -1 times the true gradient",
         Diagnosis.CONSTANT_FACTOR: "off by a constant factor k = {k} (1/k = {inv}): it equals k times the true gradient",
         Diagnosis.MEAN_WHERE_SUM: (
-            "off by a constant factor k = {k} (1/k = {inv}): it equals 1/{m} times the true gradient, as if "
-            "averaged over {m} items where the loss sums them (a 1/n that does not belong)"),
+            "off by a constant factor k = {k} (1/k = {inv}): it equals 1/{m} times the true gradient, a 1/{m} "
+            "that does not belong, as when a gradient averages over {m} items (a mean, 1/n) where the loss sums"),
         Diagnosis.TRUE_GRADIENT_ZERO: "the true gradient is zero here, but the analytic one is not",
         Diagnosis.ZERO: "is zero where the true gradient is not",
         Diagnosis.ONE_VALUE: (
