@@ -37,16 +37,15 @@ def engine_files() -> list[tuple[str, Path]]:
     """(name in the zip, file) for every pure-Python file the playground needs."""
     lib = ROOT / "derivlib"
     files = [(f"derivlib/engine/{p.name}", p) for p in sorted((lib / "engine").glob("*.py"))]
-    if (lib / "diagnosis.py").is_file():
-        files.append(("derivlib/diagnosis.py", lib / "diagnosis.py"))
-    return files
+    return files + [("derivlib/diagnosis.py", lib / "diagnosis.py")]  # the answer check's kinds
 
 
 def write_engine_zip(target: Path) -> None:
     """Write derivlib's pure-Python engine to ``target`` as a zip, byte-identical each build."""
     files = engine_files()
-    if not files:
-        raise ExtensionError(f"playground: no derivlib/engine/*.py under {ROOT}")
+    missing = [str(path) for _, path in files if not path.is_file()]
+    if len(files) == 1 or missing:
+        raise ExtensionError(f"playground: derivlib's engine files are missing under {ROOT}: {missing or 'engine/'}")
     target.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(zipfile.ZipInfo("derivlib/__init__.py", ZIP_TIME), INIT, zipfile.ZIP_DEFLATED)
