@@ -4,8 +4,8 @@ The built site is served on 127.0.0.1; every request to any other host is aborte
 recorded, and the test asserts there were none. Pyodide must not be fetched before the
 first click. The page derives the three source networks and two gallery networks (each
 typeset by MathJax, each step checked), says which of five answers is right and how the
-four wrong ones are wrong, and shows input errors next to the input. Screenshots go to
-_build/screenshots/playground-*.png.
+four wrong ones are wrong, and shows input errors next to the input; opened as a file it
+says to serve the folder. Screenshots go to _build/screenshots/playground-*.png.
 """
 
 from __future__ import annotations
@@ -79,7 +79,8 @@ def session(base_url):
             context.set_default_timeout(TIMEOUT)
 
             def route(route_):
-                if urlsplit(route_.request.url).netloc == origin:
+                url = urlsplit(route_.request.url)
+                if url.netloc == origin or url.scheme == "file":  # a file is no request to a host
                     route_.continue_()
                 else:
                     log["outside"].append(route_.request.url)
@@ -210,6 +211,19 @@ def test_a_bad_shape_line_is_named_next_to_the_shapes(session):
     _fill(page, SIGMOID, "X n p\nW: p, q", "W")
     assert _derive(page) == "error"
     assert "line 1" in page.inner_text("#derive-shapes-error")
+
+
+def test_opened_as_a_file_it_says_to_serve_the_folder(session):
+    page, _ = session
+    local = page.context.new_page()
+    try:
+        local.goto((SITE / "playground.html").as_uri(), wait_until="load")
+        local.click("#derive-run")
+        local.wait_for_selector("#derive-output[data-state]")
+        assert local.get_attribute("#derive-output", "data-state") == "error"
+        assert "python -m http.server" in local.inner_text("#derive-output")
+    finally:
+        local.close()
 
 
 def test_no_request_left_this_machine_and_nothing_failed(session):
