@@ -12,7 +12,8 @@ import random
 
 import pytest
 
-from derivlib.engine.answer import diagnose, dimension_sizes, parse_shapes, parse_wrt, random_env
+from derivlib.engine.answer import diagnose, dimension_sizes, random_env
+from derivlib.engine.playground import parse_shapes, parse_wrt
 
 T = [[1.0, -2.0, 0.5], [3.0, 0.25, -1.5]]  # a "true gradient", 2×3
 SQUARE = [[1.0, 2.0], [-3.0, 4.0]]

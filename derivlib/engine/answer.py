@@ -21,10 +21,8 @@ from ..diagnosis import Diagnosis
 from . import derive, evaluate_pure, parse
 from .pure import positive_variables
 
-__all__ = ["Verdict", "parse_shapes", "parse_wrt", "dimension_sizes", "random_env", "diagnose", "check_answer"]
+__all__ = ["Verdict", "KINDS", "dimension_sizes", "random_env", "diagnose", "check_answer"]
 
-PRIMES = (3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47)
-MAX_DIM = 64  # an integer dimension larger than this would make the in-page check slow
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 RTOL = 1e-8
 _NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*\Z")
@@ -63,67 +61,6 @@ KINDS = {
 }
 
 
-def parse_shapes(text: str) -> dict:
-    """Read ``name: dim, dim`` lines into ``{name: (dim, dim)}``; dims are names or integers.
-
-    ``name: ()`` declares a number (a scalar).
-
-    Examples
-    --------
-    >>> parse_shapes("X: n, p\\nb: 1, q\\nc: ()")
-    {'X': ('n', 'p'), 'b': (1, 'q'), 'c': ()}
-    """
-    if not isinstance(text, str):
-        raise TypeError(f"shapes must be text; got {type(text).__name__}")
-    shapes = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line:
-            continue
-        name, colon, dims = line.partition(":")
-        name = name.strip()
-        if not colon or not _NAME.match(name):
-            raise ValueError(f"line {number} ({line!r}): write one variable per line as `name: rows, columns`")
-        if name in shapes:
-            raise ValueError(f"line {number}: {name!r} is given a shape twice")
-        if dims.strip() == "()":  # a number
-            shapes[name] = ()
-            continue
-        parts = [p.strip() for p in dims.split(",")]
-        if len(parts) != 2 or not all(parts):
-            raise ValueError(f"line {number} ({line!r}): a shape is two dimensions, rows and columns, "
-                             f"such as `{name}: n, p` (or `{name}: ()` for a number)")
-        shapes[name] = tuple(_dim(p, number) for p in parts)
-    if not shapes:
-        raise ValueError("no shapes given: write one variable per line as `name: rows, columns`")
-    return shapes
-
-
-def _dim(text: str, number: int):
-    if text.isdigit():
-        value = int(text)
-        if not 1 <= value <= MAX_DIM:
-            raise ValueError(f"line {number}: dimension {value} must be between 1 and {MAX_DIM} here; "
-                             "use a name such as n for a size of any value")
-        return value
-    if not _NAME.match(text):
-        raise ValueError(f"line {number}: dimension {text!r} must be a name (such as n) or a whole number")
-    return text
-
-
-def parse_wrt(text: str, shapes: dict) -> list:
-    """Comma-separated variable names, each of which must have a shape."""
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    if not names:
-        raise ValueError("name at least one variable to differentiate with respect to, such as W")
-    for name in names:
-        if name not in shapes:
-            raise ValueError(f"{name!r} has no shape; the variables are {', '.join(shapes)}")
-    if len(set(names)) != len(names):
-        raise ValueError("a variable is named twice")
-    return names
-
-
 def dimension_sizes(shapes: dict, first: int = 3) -> dict:
     """Distinct primes from ``first`` on for the named dimensions, skipping the integers in ``shapes``.
 
@@ -131,13 +68,21 @@ def dimension_sizes(shapes: dict, first: int = 3) -> dict:
     {'n': 5, 'p': 7}
     """
     fixed = {d for shape in shapes.values() for d in shape if isinstance(d, int)}
-    free = (p for p in PRIMES if p >= first and p not in fixed)
+    free = (p for p in _primes() if p >= first and p not in fixed)
     sizes = {}
     for shape in shapes.values():
         for d in shape:
             if isinstance(d, str) and d not in sizes:
                 sizes[d] = next(free)
     return sizes
+
+
+def _primes():
+    n = 2
+    while True:
+        if all(n % k for k in range(2, int(n ** 0.5) + 1)):
+            yield n
+        n += 1
 
 
 def random_env(shapes: dict, sizes: dict, rng: random.Random, positive=()) -> dict:
