@@ -1,4 +1,4 @@
-r"""Linear map then dot product, ``L = (x W + b) y`` (source 001).
+r"""Linear map then dot product, ``L = (x W + b) y``: why the chain rule gave (10, m), not (m, 10).
 
 Shapes: x (n, m) with n = 1 in the source, W (m, c), b (c,) or (1, c), y (c, 1) or (c,).
 For a batch, L sums the rows: :math:`L = \mathbf 1^T (xW + \mathbf 1 b)\, y`.
@@ -33,9 +33,13 @@ __all__ = ["Grads", "forward", "backward", "jacobian"]
 class Grads(NamedTuple):
     """Gradients of L with respect to each input; each has its input's shape."""
 
+    #: dL/dx, shape (n, m)
     dx: np.ndarray
+    #: dL/dW = x^T 1 y^T, shape (m, c)
     dW: np.ndarray
+    #: dL/db, in b's layout ((c,) or (1, c))
     db: np.ndarray
+    #: dL/dy, in y's layout ((c, 1) or (c,))
     dy: np.ndarray
 
 

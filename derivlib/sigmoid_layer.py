@@ -1,4 +1,4 @@
-r"""Batch sigmoid layer ``S = sigmoid(X W + b)`` (source 000).
+r"""Batch sigmoid layer ``S = sigmoid(X W + b)``: why is dL/dW = Xᵀ(G ∘ S ∘ (1 − S))?
 
 Shapes (a sample is a row): X (n, p), W (p, q), b (q,) or (1, q), S (n, q).
 With ``G = dL/dS`` (n, q) from whatever comes after the layer:
@@ -32,8 +32,11 @@ JACOBIAN_MAX_BYTES = 2**30
 class Grads(NamedTuple):
     """Gradients of L with respect to each input; each has its input's shape."""
 
+    #: dL/dX, shape (n, p)
     dX: np.ndarray
+    #: dL/dW = X^T Delta, shape (p, q)
     dW: np.ndarray
+    #: dL/db = the column sums of Delta, in b's layout ((q,) or (1, q))
     db: np.ndarray
 
 

@@ -1,4 +1,4 @@
-r"""Two-layer network: sigmoid hidden layer, softmax output, cross-entropy (source 002).
+r"""Two-layer network: sigmoid hidden layer, softmax output, cross-entropy: what is dL/dx?
 
 Shapes (a sample is a row): X (n, d), W1 (d, h), b1 (h,) or (1, h), W2 (h, k),
 b2 (k,) or (1, k), Y (n, k) non-negative targets.
@@ -36,10 +36,15 @@ __all__ = ["Grads", "forward", "backward"]
 class Grads(NamedTuple):
     """Gradients of the mean loss with respect to each input; each has its input's shape."""
 
+    #: dL/dX, shape (n, d)
     dX: np.ndarray
+    #: dL/dW1, shape (d, h)
     dW1: np.ndarray
+    #: dL/db1, in b1's layout ((h,) or (1, h))
     db1: np.ndarray
+    #: dL/dW2, shape (h, k)
     dW2: np.ndarray
+    #: dL/db2, in b2's layout ((k,) or (1, k))
     db2: np.ndarray
 
 
