@@ -18,7 +18,8 @@ except PackageNotFoundError:  # a source tree that is not installed
     __version__ = "0+unknown"
 
 _MODULES = ("check", "engine", "linear_dot", "primitives", "sigmoid_layer", "two_layer")
-_FROM_CHECK = ("GradCheckError", "GradCheckReport", "gradcheck", "numerical_gradient", "numerical_jvp")
+_FROM_CHECK = ("GradCheckError", "GradCheckReport", "gradcheck", "numerical_gradient", "numerical_jvp",
+               "Diagnosis", "FiniteDifferenceError")
 
 __all__ = ["derive", *_MODULES, *_FROM_CHECK]
 

@@ -7,6 +7,8 @@ non-numeric dtype) that names the argument and the shapes involved.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 
@@ -29,7 +31,13 @@ def as_array(name: str, a, ndim: int, layout: str) -> np.ndarray:
 
 
 def to_ndarray(name: str, a) -> np.ndarray:
-    """``np.asarray(a)``, but a ragged nested list is a ValueError that names ``name``."""
+    """``np.asarray(a)``, but a ragged nested list is a ValueError that names ``name``,
+    and a masked array (whose mask ``np.asarray`` would silently drop) a TypeError."""
+    if isinstance(a, np.ma.MaskedArray):
+        raise TypeError(
+            f"{name} is a masked array ({int(np.ma.count_masked(a))} of {a.size} entries masked); derivlib "
+            f"does not honour masks: pass {name}.filled(value), or drop the masked rows, as a plain ndarray"
+        )
     try:
         return np.asarray(a)
     except ValueError as err:  # numpy: "inhomogeneous shape after N dimensions"
@@ -72,4 +80,55 @@ def check_inner(left: str, left_shape, right: str, right_shape) -> None:
         raise ValueError(
             f"{left} {left_shape} and {right} {right_shape} do not conform: "
             f"{left} has {left_shape[1]} columns but {right} has {right_shape[0]} rows"
+        )
+
+
+def quiet_underflow(func):
+    """Run ``func`` with numpy's underflow reporting off.
+
+    A result that underflows to 0 or a subnormal is the correctly rounded value here
+    (e.g. ``exp(-1000)``), never an error, even under ``np.errstate(all='raise')``.
+    Overflow and invalid operations are still reported.
+    """
+
+    @functools.wraps(func)
+    def quiet(*args, **kwargs):
+        with np.errstate(under="ignore"):
+            return func(*args, **kwargs)
+
+    return quiet
+
+
+def affine(left: str, A, right: str, W, bias: str, b, *, saturates: bool) -> np.ndarray:
+    """``A @ W + b`` from finite inputs, or a ValueError naming the inputs when it overflows.
+
+    With ``saturates`` (the result goes into a sigmoid) an entry that overflows to
+    +-inf is replaced by +-max float: the sigmoid of either is the same 1 or 0, exactly.
+    Only an overflow that is not a plain +-inf (inf - inf = NaN) is then an error.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        Z = A @ W + b
+    bad = np.isnan(Z) if saturates else ~np.isfinite(Z)
+    if bad.any():
+        i, j = (int(k) for k in np.argwhere(bad)[0])
+        raise ValueError(
+            f"{left} @ {right} + {bias} overflows float64 at entry ({i}, {j}) (largest |{left}| is "
+            f"{np.abs(A).max():.3g}, largest |{right}| is {np.abs(W).max():.3g}): rescale {left} and {right}"
+        )
+    if saturates:
+        big = np.finfo(np.float64).max
+        np.clip(Z, -big, big, out=Z)
+    return Z
+
+
+def check_bytes(what: str, shape, limit: int) -> None:
+    """Raise before allocating a float64 array of ``shape`` that would need more than ``limit`` bytes."""
+    count = 1
+    for s in shape:
+        count *= int(s)
+    need = 8 * count
+    if need > limit:
+        raise MemoryError(
+            f"{what} of shape {tuple(int(s) for s in shape)} would need {need:,} bytes ({count:,} float64 "
+            f"entries), above the limit of {limit:,} bytes; raise max_bytes if you have the memory"
         )

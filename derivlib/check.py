@@ -6,24 +6,33 @@ r"""Finite-difference gradients and a gradient checker that says *how* a gradien
 
 along a few seeded random unit directions ``v`` (a handful of evaluations of f however
 large the argument), and entry by entry for small arguments. When they disagree it
-raises :class:`GradCheckError` with a diagnosis: wrong shape, transpose, constant
-factor, sign flip, or a missing sum over the batch.
+raises :class:`GradCheckError` with a diagnosis (``kind``, a :class:`Diagnosis`): wrong
+shape, transpose, constant factor, sign flip, zero, or wrong values. When the finite
+differences themselves cannot be trusted at the point (step lost in rounding, rounding
+noise, curvature over the step, a kink, low-precision f, f not finite next to the
+point) it raises :class:`FiniteDifferenceError` instead: change ``eps`` or the point,
+not the gradient.
 """
 
 from __future__ import annotations
 
-import inspect
 from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
+from . import _fd
+from ._checkargs import _check_eps, _check_wrt, _float_args, _names, _number, _sequence, _whole
 from ._validate import real_array
+from .diagnosis import Diagnosis, FiniteDifferenceError, GradCheckError, fd_text, relation_text
 
 __all__ = [
     "EPS",
     "ATOL",
     "RTOL",
+    "RESOLUTION",
+    "Diagnosis",
     "GradCheckError",
+    "FiniteDifferenceError",
     "GradCheckReport",
     "ArgReport",
     "numerical_gradient",
@@ -31,38 +40,21 @@ __all__ = [
     "gradcheck",
 ]
 
+# documented (and pickled) as members of derivlib.check, their public home
+for _public in (Diagnosis, GradCheckError, FiniteDifferenceError):
+    _public.__module__ = __name__
+
 #: Default central-difference step of :func:`numerical_gradient`, :func:`numerical_jvp`
 #: and :func:`gradcheck`.
 EPS = 1e-6
-#: Default absolute and relative tolerances of :func:`gradcheck`.
-ATOL = 1e-6
+#: Default absolute and relative tolerances of :func:`gradcheck`. The absolute part is 0:
+#: the floor under the relative tolerance is the finite differences' own rounding noise,
+#: which scales with |f| (see :func:`gradcheck`).
+ATOL = 0.0
 RTOL = 1e-5
-
-
-class GradCheckError(AssertionError):
-    """An analytic gradient disagrees with finite differences.
-
-    Attributes
-    ----------
-    argument : str
-        Name of the argument whose gradient is wrong.
-    diagnosis : str
-        How it is wrong, in words.
-    max_abs_error, max_rel_error : float
-        Largest absolute error, and that divided by the largest numerical entry
-        (``nan`` when the shapes differ).
-    numerical, analytical : ndarray
-        What was compared: full gradients, or directional derivatives for large arguments.
-    """
-
-    def __init__(self, message, *, argument, diagnosis, max_abs_error, max_rel_error, numerical, analytical):
-        super().__init__(message)
-        self.argument = argument
-        self.diagnosis = diagnosis
-        self.max_abs_error = max_abs_error
-        self.max_rel_error = max_rel_error
-        self.numerical = numerical
-        self.analytical = analytical
+#: :func:`gradcheck` refuses a pass that needed the rounding allowance when the error is
+#: above this fraction of the gradient's largest entry (or at all when f is not float64).
+RESOLUTION = 0.1
 
 
 class ArgReport(NamedTuple):
@@ -83,60 +75,16 @@ class GradCheckReport(NamedTuple):
     arguments: tuple
 
 
-def _float_args(args) -> list:
-    if isinstance(args, np.ndarray) or not isinstance(args, (tuple, list)):
-        raise TypeError(f"args must be a tuple or list of arrays (one per argument of f); got {type(args).__name__}")
-    out = []
-    for i, a in enumerate(args):
-        # a private float64 copy: f can't see the caller's array change
-        arr = np.array(real_array(f"args[{i}]", a), dtype=np.float64)
-        if not np.isfinite(arr).all():
-            raise ValueError(f"args[{i}] contains NaN or inf (shape {arr.shape})")
-        out.append(arr)
-    return out
+# ---------------------------------------------------------------- parameters
 
 
-def _call(f, args) -> float:
-    value = np.asarray(f(*args))
-    if value.size != 1:
-        raise ValueError(f"f must return a scalar; got an array of shape {value.shape}")
-    value = float(value.reshape(()))
-    if not np.isfinite(value):
-        raise ValueError(f"f returned {value} at the point of the check")
-    return value
+def _prepare(f, args):
+    if not callable(f):
+        raise TypeError(f"f must be callable; got {type(f).__name__}")
+    return _float_args(args), _fd.Evaluator(f)
 
 
-def _names(f, count) -> list:
-    try:
-        params = list(inspect.signature(f).parameters.values())
-    except (TypeError, ValueError):
-        params = []
-    positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    if len(positional) >= count:
-        return positional[:count]
-    return [f"args[{i}]" for i in range(count)]
-
-
-def _check_eps(eps) -> None:
-    if not (np.isfinite(eps) and eps > 0):
-        raise ValueError(f"eps must be a positive finite step; got {eps}")
-
-
-def _check_wrt(wrt, count) -> list:
-    wrt = list(range(count)) if wrt is None else list(wrt)
-    bad = [i for i in wrt if not (isinstance(i, (int, np.integer)) and 0 <= i < count)]
-    if bad:
-        raise ValueError(f"wrt must hold indices of args, 0 to {count - 1} ({count} args); got {bad}")
-    return wrt
-
-
-def _directional(f, args, i, v, eps) -> float:
-    """Central difference of f along direction v (the shape of args[i])."""
-    plus = list(args)
-    minus = list(args)
-    plus[i] = args[i] + eps * v
-    minus[i] = args[i] - eps * v
-    return (_call(f, plus) - _call(f, minus)) / (2 * eps)
+# ---------------------------------------------------------------- finite differences
 
 
 def numerical_jvp(f: Callable, args: Sequence, i: int, v, eps: float = EPS) -> float:
@@ -144,12 +92,12 @@ def numerical_jvp(f: Callable, args: Sequence, i: int, v, eps: float = EPS) -> f
 
     .. math:: \frac{\partial f}{\partial a_i} : v \approx \frac{f(\dots, a_i + \varepsilon v, \dots) - f(\dots, a_i - \varepsilon v, \dots)}{2\varepsilon}
 
-    Two evaluations of f, whatever the size of ``a_i``.
+    Two evaluations of f, whatever the size of ``a_i``; f gets fresh copies of the arguments.
 
     Parameters
     ----------
     f : callable
-        ``f(*args)`` returns a scalar.
+        ``f(*args)`` returns a real scalar.
     args : sequence of array_like
     i : int
         Index of the argument to move.
@@ -161,6 +109,12 @@ def numerical_jvp(f: Callable, args: Sequence, i: int, v, eps: float = EPS) -> f
     -------
     float
 
+    Raises
+    ------
+    FiniteDifferenceError
+        The step is lost in rounding (``a + eps v == a - eps v`` in an entry where ``v``
+        is not 0), or f is not finite at a moved point.
+
     Examples
     --------
     >>> import numpy as np
@@ -169,26 +123,32 @@ def numerical_jvp(f: Callable, args: Sequence, i: int, v, eps: float = EPS) -> f
     >>> np.allclose(numerical_jvp(lambda A: np.sum(A ** 2), (A,), 0, V), np.sum(2 * A * V))
     True
     """
-    _check_eps(eps)
-    work = _float_args(args)
+    eps = _check_eps(eps)
+    work, F = _prepare(f, args)
     (i,) = _check_wrt([i], len(work))
     v = np.asarray(real_array("v", v), dtype=np.float64)
     if v.shape != work[i].shape:
         raise ValueError(f"v must have the shape of args[{i}], {work[i].shape}; got {v.shape}")
-    return _directional(f, work, i, v, eps)
+    if not np.isfinite(v).all():
+        raise ValueError(f"v contains NaN or inf (shape {v.shape})")
+    F(work)
+    return float(_fd.directional(F, work, i, v, eps, f"args[{i}]")[0])
 
 
 def numerical_gradient(f: Callable, args: Sequence, eps: float = EPS, wrt=None) -> list:
     r"""Central-difference gradient of a scalar function, entry by entry, in float64.
 
-    .. math:: \frac{\partial f}{\partial a_k} \approx \frac{f(a + \varepsilon e_k) - f(a - \varepsilon e_k)}{2\varepsilon}
+    .. math:: \frac{\partial f}{\partial a_k} \approx \frac{f(a + \varepsilon e_k) - f(a - \varepsilon e_k)}{(a_k + \varepsilon) - (a_k - \varepsilon)}
 
-    Costs two evaluations of f per entry; use it on small arguments.
+    The denominator is the step actually taken, which differs from :math:`2\varepsilon`
+    when :math:`a_k` is large next to it. Costs two evaluations of f per entry; use it on
+    small arguments. f gets fresh copies of the arguments at every call, so an f that
+    writes into its arguments does not spoil the next evaluation.
 
     Parameters
     ----------
     f : callable
-        ``f(*args)`` returns a scalar.
+        ``f(*args)`` returns a real scalar.
     args : sequence of array_like
     eps : float, default 1e-6
         Step. Truncation error is O(eps**2); rounding error about ``1e-16 * |f| / eps``.
@@ -200,6 +160,12 @@ def numerical_gradient(f: Callable, args: Sequence, eps: float = EPS, wrt=None) 
     list
         One array per argument, each of that argument's shape (or ``None``).
 
+    Raises
+    ------
+    FiniteDifferenceError
+        The step is lost in rounding (``a_k + eps == a_k - eps``), or f is not finite at a
+        moved point.
+
     Examples
     --------
     >>> import numpy as np
@@ -209,72 +175,87 @@ def numerical_gradient(f: Callable, args: Sequence, eps: float = EPS, wrt=None) 
     >>> np.allclose(g, 2 * A)
     True
     """
-    _check_eps(eps)
-    work = _float_args(args)
+    eps = _check_eps(eps)
+    work, F = _prepare(f, args)
     wrt = _check_wrt(wrt, len(work))
-    _call(f, work)  # fail early, with a clear message, on a bad f
+    F(work)  # fail early, with a clear message, on a bad f
     grads = [None] * len(work)
     for i in wrt:
-        grads[i] = _partials(f, work, i, eps)
+        grads[i] = _fd.partials(F, work, i, eps, f"args[{i}]")
     return grads
 
 
-def _partials(f, work, i, eps) -> np.ndarray:
-    """Central differences of f with respect to every entry of ``work[i]`` (2 calls each).
-
-    Perturbs ``work[i]`` in place and restores each entry; ``work`` is a private copy.
-    """
-    a = work[i]
-    g = np.empty_like(a)
-    flat, gflat = a.reshape(-1), g.reshape(-1)  # views
-    for k in range(flat.size):
-        old = flat[k]
-        flat[k] = old + eps
-        hi = _call(f, work)
-        flat[k] = old - eps
-        lo = _call(f, work)
-        flat[k] = old
-        gflat[k] = (hi - lo) / (2 * eps)
-    return g
+# ---------------------------------------------------------------- diagnoses
 
 
-def _relation(g, shape, measure, num, close) -> str:
-    """Describe how the analytic gradient g relates to the true one.
+def _relation(g, shape, measure, num, close):
+    """``(kind, words)``: how the analytic gradient g relates to the true one.
 
     ``measure(c)`` maps an array of the argument's shape to what was measured
     numerically (``num``): the full gradient, or derivatives along random directions.
     ``close(m)`` says whether such a measurement agrees with ``num``.
     """
     if not np.isfinite(g).all():
-        return "contains NaN or inf"
+        return Diagnosis.NOT_FINITE, {}
     if g.shape != shape:
-        head = f"wrong shape (got {g.shape}, expected {shape})"
+        head = dict(head=f"wrong shape (got {g.shape}, expected {shape})")
         if g.ndim == 2 and g.T.shape == shape and close(measure(g.T)):
-            return head + "; its transpose is the true gradient (numerator layout): transpose it"
+            return Diagnosis.SHAPE_TRANSPOSED, head
         if g.size == int(np.prod(shape)) and close(measure(g.reshape(shape))):
-            return head + "; the values are right, only the shape differs: reshape it"
+            return Diagnosis.SHAPE_FLATTENED, head
         for axis in range(g.ndim):
             summed = g.sum(axis=axis)
             if summed.size == int(np.prod(shape)) and close(measure(summed.reshape(shape))):
-                return (head + f"; a rank/broadcast mistake: summing it over axis {axis} gives the true "
-                        "gradient (e.g. a bias gradient not summed over the batch)")
-        return head + "; no transpose, reshape or sum over an axis of it matches the true gradient"
+                return Diagnosis.SHAPE_NOT_SUMMED, dict(head, axis=axis)
+        return Diagnosis.SHAPE_UNRELATED, head
     m = measure(g)
-    if g.ndim == 2 and g.shape[0] == g.shape[1] and close(measure(g.T)):
-        return "equals the transpose of the true gradient"
-    nn = float(num @ num)
-    if nn == 0.0:
-        return "the true gradient is zero here, but the analytic one is not"
-    k = float(m @ num) / nn
-    if abs(k) > 1e-12 and close(m / k):
-        if abs(k + 1) < 1e-6:
-            return "sign flipped: it equals -1 times the true gradient"
-        return f"off by a constant factor k = {k:.6g} (1/k = {1 / k:.6g}): it equals k times the true gradient"
+    if close(np.zeros_like(num)):
+        return Diagnosis.TRUE_GRADIENT_ZERO, {}
+    if g.size == 1:
+        return Diagnosis.ONE_VALUE, dict(got=float(g.ravel()[0]), want=float(num[0] / measure(np.ones(shape))[0]))
+    transposed = g.ndim == 2 and g.shape[0] == g.shape[1] and close(measure(g.T))
+    flipped = close(-m)
+    if transposed and flipped:
+        return Diagnosis.TRANSPOSED_OR_SIGN_FLIPPED, {}
+    if transposed:
+        return Diagnosis.TRANSPOSED, {}
+    if flipped:
+        return Diagnosis.SIGN_FLIPPED, {}
     if not m.any():
-        return "is zero where the true gradient is not"
-    return ("wrong values, not related to the true gradient by a transpose, constant factor, sign flip or "
-            "missing sum: a term is likely wrong or missing (e.g. the derivative of an activation dropped, "
-            "or a matrix product where an element-wise product belongs)")
+        return Diagnosis.ZERO, {}
+    k = float(m @ num) / float(num @ num)
+    if k != 0 and close(m / k):
+        inverse = round(1 / k)
+        if inverse >= 2 and abs(1 / k - inverse) <= 1e-6 * inverse:
+            return Diagnosis.MEAN_WHERE_SUM, dict(k=k, m=inverse)
+        return Diagnosis.CONSTANT_FACTOR, dict(k=k)
+    return Diagnosis.WRONG_VALUES, {}
+
+
+def _fd_numbers(kind, p, ana, noise, F, eps, scale):
+    """The numbers :func:`~derivlib.diagnosis.fd_text` needs for ``kind``."""
+    if kind is Diagnosis.KINK:
+        return dict(jump=p["right1"] - p["left1"], left=p["left1"], right=p["right1"], d1=p["d1"], ana=ana)
+    if kind is Diagnosis.CURVATURE:
+        return dict(d1=p["d1"], d2=p["d2"], dh=p["dh"], ana=ana)
+    spread = max(abs(p["d1"] - p["d2"]), abs(p["d1"] - p["dh"])) if p else 0.0
+    return dict(noise=max(noise, spread), f=F.fmax, eps=eps, scale=scale, dtype=str(F.dtype))
+
+
+def _message(name, i, verdict, abs_err, rel_err, atol, rtol, eps, noise, what, shown_num, shown_ana) -> str:
+    fmt = dict(precision=6, threshold=40, edgeitems=3)
+    lines = [
+        f"gradient of {name!r} (argument {i} of f) {verdict}.",
+        f"  max abs error {abs_err:.3g}, max rel error {rel_err:.3g} "
+        f"(atol={atol:g}, rtol={rtol:g}, eps={eps:g}, rounding noise {noise:.3g}); compared {what}",
+    ]
+    if shown_num is not None:
+        lines += [f"  numerical (central differences) {shown_num.shape}:\n{np.array2string(shown_num, **fmt)}",
+                  f"  analytical {shown_ana.shape}:\n{np.array2string(shown_ana, **fmt)}"]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- the check
 
 
 def gradcheck(
@@ -297,33 +278,67 @@ def gradcheck(
     1. ``g.shape`` must equal ``a.shape``;
     2. along ``n_directions`` random unit directions ``v`` (from
        ``np.random.default_rng(seed)``, never global state),
-       :math:`\langle g, v\rangle` must match the central difference of f along v
+       :math:`\langle g, u\rangle` must match the central difference of f along v,
+       where ``u`` is the direction actually taken after rounding
        (2 evaluations of f per direction, whatever the size of ``a``);
     3. if ``a.size <= full_max_size``, every entry of g must also match
        :func:`numerical_gradient`.
 
-    A value ``x`` matches the numerical ``r`` when ``|x - r| <= atol + rtol * |r|``.
+    **Tolerance.** A value ``x`` matches the numerical ``r`` when
+
+    .. math:: |x - r| \le \mathrm{atol} + \mathrm{rtol}\,|r| + \delta, \qquad
+              \delta = 2\,u_f \max|f| / \varepsilon
+
+    where :math:`u_f` is the machine epsilon of the type f returns and ``max|f|`` the
+    largest |f| seen at the point: :math:`\delta` bounds the rounding error of a central
+    difference (two evaluations of f, each off by about 1 ulp of |f|, over a step of
+    :math:`2\varepsilon`). So the tolerance scales with the gradient being checked
+    (``rtol`` times each entry, as in ``torch.autograd.gradcheck``) and with f, never
+    with a fixed absolute number: ``atol`` defaults to 0. A gradient of 1e-7 that is
+    zero, sign-flipped or permuted fails; a true zero passes (the numerical value is
+    then rounding noise, within :math:`\delta`); a correct gradient passes at any scale
+    while the finite differences resolve it. ``torch.autograd.gradcheck`` (atol 1e-5,
+    rtol 1e-3) and ``jax.test_util.check_grads`` (tolerances fixed per dtype) both keep
+    a fixed absolute term, which passes any gradient smaller than it.
+
+    **When the finite differences are what fails**, :class:`FiniteDifferenceError` is
+    raised, never a verdict on the gradient:
+
+    * a step lost in rounding (``a + eps == a - eps`` somewhere);
+    * f not finite at a moved point though finite at the point;
+    * a pass that needed the rounding allowance :math:`\delta` with an error above
+      ``RESOLUTION`` (0.1) times the gradient's largest entry: the finite differences
+      could not tell a right gradient from a wrong one (``ROUNDING``); or any pass that
+      needed it when f returns float32 or float16 (``LOW_PRECISION``). A gradient
+      whose entries are all below :math:`\delta` is indistinguishable from zero and passes;
+    * a mismatch that the finite differences themselves explain: the worst value is
+      probed with steps eps/2, eps and 2 eps (6 more evaluations, only on failure); if
+      the estimates move by as much as the mismatch, the kind is ``CURVATURE`` (they
+      converge as the step shrinks) or ``ROUNDING`` (they do not), and ``KINK`` when
+      the one-sided slopes differ by the same amount at eps and at 2 eps.
 
     Parameters
     ----------
     f : callable
-        ``f(*args)`` returns a scalar.
+        ``f(*args)`` returns a real scalar. It gets fresh float64 copies of the arguments
+        at every call (it may write into them).
     args : sequence of array_like
         The point at which to check (copied to float64; f never sees the caller's arrays).
-    grads : sequence
+    grads : tuple or list
         One analytic gradient per argument, or ``None`` to skip that argument
         (e.g. a target). A backward's NamedTuple works directly when it has one field
         per argument.
     eps : float, default 1e-6
         Finite-difference step.
-    atol, rtol : float, default 1e-6 and 1e-5
-        Tolerances as in :func:`numpy.allclose`.
+    atol, rtol : float, default 0 and 1e-5
+        Absolute and relative tolerances (see above).
     n_directions : int, default 3
         Random directions per argument.
     full_max_size : int, default 200
         Arguments with at most this many entries also get the full entry-wise check.
     seed : int, default 0
-        Seed of the checker's own random generator.
+        Seed of the checker's own random generator (a whole number >= 0: a check must
+        be reproducible, so ``None`` is refused).
     names : sequence of str, optional
         Argument names for messages; default: f's parameter names.
 
@@ -336,15 +351,20 @@ def gradcheck(
     Raises
     ------
     GradCheckError
-        A gradient disagrees; the message names the argument, the errors, a diagnosis,
-        and shows numerical next to analytical values.
-    ValueError
-        ``grads`` does not have one entry per argument, or f is not a finite scalar.
+        A gradient disagrees; ``kind`` (a :class:`Diagnosis`) says how, and the message
+        names the argument, the errors, a diagnosis, and shows numerical next to
+        analytical values.
+    FiniteDifferenceError
+        A subclass of GradCheckError: the finite differences cannot be trusted at this
+        point with this eps.
+    TypeError, ValueError
+        A parameter is not what it must be (the message names it), ``grads`` does not
+        have one entry per argument, or f does not return a finite real scalar.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from derivlib.check import gradcheck, GradCheckError
+    >>> from derivlib.check import Diagnosis, gradcheck, GradCheckError
     >>> A = np.arange(6.0).reshape(2, 3)
     >>> f = lambda A: np.sum(A ** 2)
     >>> gradcheck(f, (A,), (2 * A,)).max_abs_error < 1e-6
@@ -352,85 +372,103 @@ def gradcheck(
     >>> try:
     ...     gradcheck(f, (A,), (-2 * A,))
     ... except GradCheckError as err:
-    ...     print(err.diagnosis)
+    ...     print(err.kind, err.diagnosis, sep="\n")
+    Diagnosis.SIGN_FLIPPED
     sign flipped: it equals -1 times the true gradient
     """
-    args = _float_args(args)
-    if len(grads) != len(args):
-        raise ValueError(
-            f"grads must have one entry per argument of f (use None to skip one): "
-            f"{len(args)} args but {len(grads)} grads"
-        )
-    _check_eps(eps)
-    for label, value in (("atol", atol), ("rtol", rtol)):
-        if not (np.isfinite(value) and value >= 0):
-            raise ValueError(f"{label} must be a finite number >= 0; got {value}")
-    if not (isinstance(n_directions, (int, np.integer)) and n_directions >= 1):
-        raise ValueError(f"n_directions must be a whole number >= 1 (the directional check always runs); "
-                         f"got {n_directions!r}")
-    names = list(names) if names is not None else _names(f, len(args))
-    if len(names) != len(args):
-        raise ValueError(f"names must have one entry per argument of f: {len(args)} args but {len(names)} names")
+    eps = _check_eps(eps)
+    atol = _number("atol", atol, zero_ok=True)
+    rtol = _number("rtol", rtol, zero_ok=True)
+    n_directions = _whole("n_directions", n_directions, 1, " (the directional check always runs)")
+    full_max_size = _whole("full_max_size", full_max_size, 0)
+    seed = _whole("seed", seed, 0, " (None would make the check irreproducible)")
+    args, F = _prepare(f, args)
+    grads = _sequence("grads", grads, len(args), "gradient (or None)")
+    names = _names(f, len(args)) if names is None else _sequence("names", names, len(args), "name")
+    if not all(isinstance(n, str) for n in names):
+        raise TypeError(f"names must be strings; got {names!r:.80}")
     rng = np.random.default_rng(seed)
-    _call(f, args)
-    evaluations = 1
+    F(args)
     reports = []
     for i, g in enumerate(grads):
-        if g is None:
-            continue
-        a, name = args[i], names[i]
-        g = real_array(f"grads[{i}] (the gradient of {name!r})", g).astype(np.float64)
-        V = rng.standard_normal((n_directions, a.size))
-        V /= np.linalg.norm(V, axis=1, keepdims=True)
-        num_dir = np.array([_directional(f, args, i, v.reshape(a.shape), eps) for v in V])
-        evaluations += 2 * n_directions
-        full = a.size <= full_max_size
-        if full:
-            num_full = _partials(f, args, i, eps)
-            evaluations += 2 * a.size
-            num, measure = num_full.ravel(), (lambda c: np.asarray(c).ravel())
-        else:
-            num, measure = num_dir, (lambda c: V @ np.asarray(c).ravel())
-
-        def close(m, num=num):
-            return bool(np.all(np.abs(m - num) <= atol + rtol * np.abs(num)))
-
-        scale = max(float(np.max(np.abs(num), initial=0.0)), np.finfo(float).tiny)
-        if g.shape == a.shape and np.isfinite(g).all():
-            ana_dir = V @ g.ravel()
-            err = np.abs(ana_dir - num_dir)
-            ok = bool(np.all(err <= atol + rtol * np.abs(num_dir)))
-            abs_err = float(err.max(initial=0.0))
-            if full:
-                err_full = np.abs(g.ravel() - num)
-                ok = ok and close(g.ravel())
-                abs_err = max(abs_err, float(err_full.max(initial=0.0)))
-            if ok:
-                reports.append(ArgReport(name, "full+directional" if full else "directional",
-                                         abs_err, abs_err / scale))
-                continue
-        else:
-            abs_err = float("nan")
-        diagnosis = _relation(g, a.shape, measure, num, close)
-        rel_err = abs_err / scale
-        shown_num = num_full if full else num_dir
-        shown_ana = g if (full or g.shape != a.shape) else V @ g.ravel()
-        what = "entries" if full else f"derivatives along {n_directions} random directions"
-        fmt = dict(precision=6, threshold=40, edgeitems=3)
-        message = (
-            f"gradient of {name!r} (argument {i} of f) is wrong: {diagnosis}.\n"
-            f"  max abs error {abs_err:.3g}, max rel error {rel_err:.3g} "
-            f"(atol={atol:g}, rtol={rtol:g}, eps={eps:g}); compared {what}\n"
-            f"  numerical (central differences) {shown_num.shape}:\n{np.array2string(shown_num, **fmt)}\n"
-            f"  analytical {shown_ana.shape}:\n{np.array2string(shown_ana, **fmt)}"
-        )
-        raise GradCheckError(message, argument=name, diagnosis=diagnosis, max_abs_error=abs_err,
-                             max_rel_error=rel_err, numerical=shown_num, analytical=shown_ana)
+        if g is not None:
+            g = real_array(f"grads[{i}] (the gradient of {names[i]!r})", g).astype(np.float64)
+            V = rng.standard_normal((n_directions, args[i].size))
+            V /= np.linalg.norm(V, axis=1, keepdims=True)
+            reports.append(_check_one(F, args, i, g, names[i], V, eps, atol, rtol, args[i].size <= full_max_size))
     if not reports:
         raise ValueError("grads has no gradient to check (every entry is None)")
     return GradCheckReport(
-        max_abs_error=max(r.max_abs_error for r in reports),
-        max_rel_error=max(r.max_rel_error for r in reports),
-        evaluations=evaluations,
+        max_abs_error=float(max(r.max_abs_error for r in reports)),
+        max_rel_error=float(max(r.max_rel_error for r in reports)),
+        evaluations=int(F.calls),
         arguments=tuple(reports),
     )
+
+
+def _check_one(F, args, i, g, name, V, eps, atol, rtol, full) -> ArgReport:
+    """Check one argument's gradient ``g``; return its report or raise with a diagnosis."""
+    a = args[i]
+    pairs = [_fd.directional(F, args, i, v.reshape(a.shape), eps, name) for v in V]
+    num_dir = np.array([d for d, _ in pairs])
+    U = np.array([u.ravel() for _, u in pairs]).reshape(len(V), a.size)
+    num_full = _fd.partials(F, args, i, eps, name) if full else None
+    noise = _fd.rounding_noise(F, eps)
+    if full:
+        num, measure, dirs = num_full.ravel(), (lambda c: np.asarray(c).ravel()), np.eye(a.size)
+    else:
+        num, measure, dirs = num_dir, (lambda c: U @ np.asarray(c).ravel()), V
+
+    def tol(r):
+        return atol + rtol * np.abs(r) + noise
+
+    def close(m, num=num):
+        return bool(np.all(np.abs(m - num) <= tol(num)))
+
+    scale = float(np.max(np.abs(num), initial=0.0))
+    shape_ok = g.shape == a.shape and bool(np.isfinite(g).all())
+    what = "entries" if full else f"derivatives along {len(V)} random directions"
+    if shape_ok:
+        ana_dir = U @ g.ravel()
+        errs = [(np.abs(ana_dir - num_dir), num_dir)]
+        if full:
+            errs.append((np.abs(g.ravel() - num), num))
+        abs_err = float(max(np.max(e, initial=0.0) for e, _ in errs))
+        top = max(scale, float(np.max(np.abs(g), initial=0.0)))
+        if all(np.all(e <= tol(r)) for e, r in errs):
+            strict = all(np.all(e <= atol + rtol * np.abs(r)) for e, r in errs)
+            low_precision = F.dtype != np.float64
+            if strict or not low_precision and (top <= noise or abs_err <= RESOLUTION * top):
+                return ArgReport(name, "full+directional" if full else "directional", abs_err,
+                                 float(abs_err / max(scale, np.finfo(float).tiny)))
+            # passed only thanks to a rounding allowance that is not small next to the gradient
+            kind = Diagnosis.LOW_PRECISION if low_precision else Diagnosis.ROUNDING
+            _raise_fd(kind, {}, name, i, g, noise, F, eps, top, abs_err, what, atol, rtol)
+        # the worst value: is it the gradient, or the finite differences?
+        e, r = errs[-1]
+        j = int(np.argmax(e - tol(r)))
+        ana = float(g.ravel() @ dirs[j]) if full else float(ana_dir[j])
+        p = _fd.probe(F, args, i, dirs[j].reshape(a.shape), eps, name)
+        kind = _fd.untrusted(p, ana, float(tol(num[j])), F, eps)
+        if kind is not None:
+            _raise_fd(kind, p, name, i, g, noise, F, eps, top, abs_err, what, atol, rtol, ana)
+    else:
+        abs_err = float("nan")
+    kind, numbers = _relation(g, a.shape, measure, num, close)
+    diagnosis = relation_text(kind, **numbers)
+    rel_err = abs_err / max(scale, np.finfo(float).tiny)
+    shown_num = num_full if full else num_dir
+    shown_ana = g if (full or g.shape != a.shape) else U @ g.ravel()
+    message = _message(name, i, f"is wrong: {diagnosis}", abs_err, rel_err, atol, rtol, eps, noise, what,
+                       shown_num, shown_ana)
+    raise GradCheckError(message, argument=name, kind=kind, diagnosis=diagnosis, max_abs_error=abs_err,
+                         max_rel_error=rel_err, numerical=shown_num, analytical=shown_ana)
+
+
+def _raise_fd(kind, p, name, i, g, noise, F, eps, scale, abs_err, what, atol, rtol, ana=None):
+    diagnosis = fd_text(kind, **_fd_numbers(kind, p, ana, noise, F, eps, scale))
+    rel_err = abs_err / max(scale, np.finfo(float).tiny)
+    message = _message(name, i, f"cannot be checked here: {diagnosis}", abs_err, rel_err, atol, rtol, eps, noise,
+                       what, None, None)
+    raise FiniteDifferenceError(message, argument=name, kind=kind, diagnosis=diagnosis, max_abs_error=abs_err,
+                                max_rel_error=rel_err, numerical=None, analytical=g)

@@ -1,7 +1,9 @@
 r"""Numerically stable element-wise and row-wise primitives.
 
 All functions work on float64 and stay finite, with no numpy warnings, for inputs
-such as :math:`\sigma(\pm 1000)` or logits of :math:`\pm 10^4`. Softmax-type
+such as :math:`\sigma(\pm 1000)` or logits of :math:`\pm 10^4`, even under
+``np.errstate(all='raise')`` (an underflow to 0 is the correctly rounded value, never
+an error; a log-probability below -1.8e308 is -inf, and a zero target ignores it). Softmax-type
 functions act on each **row** (a sample is a row).
 """
 
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_array, to_ndarray
+from ._validate import as_array, quiet_underflow, to_ndarray
 
 __all__ = ["sigmoid", "softmax", "log_softmax", "cross_entropy", "softmax_jacobian"]
 
@@ -26,6 +28,7 @@ def _as_logits(logits):
     return t
 
 
+@quiet_underflow
 def sigmoid(z):
     r"""Logistic sigmoid, element-wise, without overflow.
 
@@ -60,6 +63,7 @@ def sigmoid(z):
     return np.asarray(np.maximum(e, z >= 0) / (1.0 + e))  # 0-d in, 0-d array out
 
 
+@quiet_underflow
 def log_softmax(logits):
     r"""Row-wise log-softmax through the log-sum-exp trick.
 
@@ -84,10 +88,12 @@ def log_softmax(logits):
     True
     """
     t = _as_logits(logits)
-    shifted = t - t.max(axis=1, keepdims=True)
+    with np.errstate(over="ignore"):  # a gap above 1.8e308 between logits: -inf, correctly rounded
+        shifted = t - t.max(axis=1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
+@quiet_underflow
 def softmax(logits):
     r"""Row-wise softmax, shifted by each row's maximum so ``exp`` cannot overflow.
 
@@ -111,10 +117,12 @@ def softmax(logits):
     True
     """
     t = _as_logits(logits)
-    e = np.exp(t - t.max(axis=1, keepdims=True))
+    with np.errstate(over="ignore"):  # as in log_softmax: exp(-inf) = 0
+        e = np.exp(t - t.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
 
 
+@quiet_underflow
 def softmax_jacobian(logits):
     r"""Explicit Jacobian of the softmax of each row (for teaching, not for backprop).
 
@@ -148,13 +156,16 @@ def softmax_jacobian(logits):
     return p[:, :, None] * np.eye(p.shape[1]) - p[:, :, None] * p[:, None, :]
 
 
+@quiet_underflow
 def cross_entropy(logits, targets):
-    r"""Cross-entropy of each row, computed from logits with log-softmax.
+    r"""Cross-entropy of each row, computed from logits with the log-sum-exp trick.
 
     .. math:: \ell_i = -\sum_j y_{ij} \log \operatorname{softmax}(\theta_i)_j
+              = \sum_j y_{ij} (m_i - \theta_{ij}) + \Big(\sum_j y_{ij}\Big) \log \sum_l e^{\theta_{il} - m_i}
 
-    Never forms ``log(softmax(...))``, so a predicted probability that underflows to 0
-    gives a large finite loss instead of ``inf``/``nan``.
+    with :math:`m_i` the row maximum. Never forms ``log(softmax(...))``, so a predicted
+    probability that underflows to 0 gives a large finite loss instead of ``inf``/``nan``;
+    a zero target contributes 0 even where its log-probability is below -1.8e308.
 
     Parameters
     ----------
@@ -175,11 +186,21 @@ def cross_entropy(logits, targets):
     True
     >>> np.allclose(cross_entropy([[1e4, -1e4]], [[0.0, 1.0]]), [2e4])
     True
+    >>> cross_entropy([[1e308, -1e308]], [[1.0, 0.0]]) == 0.0  # the second class has log-probability -inf
+    array([ True])
     """
-    logp = log_softmax(logits)
+    t = _as_logits(logits)
     y = as_array("targets", targets, 2, "(n, k)")
-    if y.shape != logp.shape:
-        raise ValueError(f"targets shape {y.shape} must equal logits shape {logp.shape}")
+    if y.shape != t.shape:
+        raise ValueError(f"targets shape {y.shape} must equal logits shape {t.shape}")
     if (y < 0).any():
         raise ValueError(f"targets must be non-negative; found min {y.min():.3g} (shape {y.shape})")
-    return -(y * logp).sum(axis=1)
+    # -log softmax(t)_j = (m - t_j) + lse with m the row maximum, lse = log sum_l e^(t_l - m) in [0, log k]
+    m = t.max(axis=1, keepdims=True)
+    with np.errstate(over="ignore"):
+        gap = m - t  # >= 0; inf only when the logits differ by more than 1.8e308
+        lse = np.log(np.exp(-gap).sum(axis=1))
+        terms = np.multiply(y, gap, out=np.zeros_like(t), where=y != 0)  # 0 * gap = 0, also for gap = inf
+        far = np.isinf(gap) & (y != 0)
+        terms[far] = (y * m - y * t)[far]  # y m - y t: finite when the product is
+        return terms.sum(axis=1) + y.sum(axis=1) * lse

@@ -26,10 +26,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import as_array, as_row_vector, check_inner
+from ._validate import affine, as_array, as_row_vector, check_bytes, check_inner, quiet_underflow
 from .primitives import sigmoid
 
-__all__ = ["Grads", "forward", "backward", "jacobian"]
+__all__ = ["Grads", "forward", "backward", "jacobian", "JACOBIAN_MAX_BYTES"]
+
+#: :func:`jacobian` refuses, before allocating, a result larger than this many bytes (1 GiB).
+JACOBIAN_MAX_BYTES = 2**30
 
 
 class Grads(NamedTuple):
@@ -51,6 +54,12 @@ def _inputs(X, W, b):
     return X, W, b
 
 
+def _z(X, W, b):
+    # an entry of X W + b that overflows to +-inf saturates the sigmoid exactly; inf - inf is an error
+    return affine("X", X, "W", W, "b", b, saturates=True)
+
+
+@quiet_underflow
 def forward(X, W, b):
     r"""Layer output :math:`S = \sigma(XW + \mathbf 1 b)`.
 
@@ -75,9 +84,10 @@ def forward(X, W, b):
     True
     """
     X, W, b = _inputs(X, W, b)
-    return sigmoid(X @ W + b)
+    return sigmoid(_z(X, W, b))
 
 
+@quiet_underflow
 def backward(X, W, b, G=None) -> Grads:
     r"""Vector-Jacobian product of the layer: gradients of L given ``G = dL/dS``.
 
@@ -120,7 +130,7 @@ def backward(X, W, b, G=None) -> Grads:
     True
     """
     X, W, b = _inputs(X, W, b)
-    S = sigmoid(X @ W + b)
+    S = sigmoid(_z(X, W, b))
     if G is None:
         G = np.ones_like(S)
     G = as_array("G", G, 2, "(n, q)")
@@ -135,13 +145,22 @@ def backward(X, W, b, G=None) -> Grads:
     )
 
 
-def jacobian(X, W, b):
+@quiet_underflow
+def jacobian(X, W, b, max_bytes=JACOBIAN_MAX_BYTES):
     r"""The explicit fourth-order array dS/dW, for teaching only.
 
     .. math:: J_{ijkl} = \frac{\partial S_{ij}}{\partial W_{kl}} = S_{ij}(1-S_{ij})\, X_{ik}\, [j = l]
 
     It has n*q*p*q entries; backpropagation never builds it. Contracting it with G over
     (i, j) gives ``backward(X, W, b, G).dW``.
+
+    Parameters
+    ----------
+    X, W, b : array_like
+        As in :func:`forward`.
+    max_bytes : int, default :data:`JACOBIAN_MAX_BYTES` (1 GiB)
+        The result needs ``8 * n * q * p * q`` bytes; above this limit a ``MemoryError``
+        that states the number is raised before anything is allocated.
 
     Returns
     -------
@@ -160,6 +179,11 @@ def jacobian(X, W, b):
     True
     """
     X, W, b = _inputs(X, W, b)
-    S = sigmoid(X @ W + b)
-    q = W.shape[1]
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, np.integer)):
+        raise TypeError(f"max_bytes must be a whole number of bytes; got {type(max_bytes).__name__} {max_bytes!r:.60}")
+    if max_bytes < 0:
+        raise ValueError(f"max_bytes must be >= 0; got {max_bytes}")
+    (n, p), q = X.shape, W.shape[1]
+    check_bytes("the Jacobian dS/dW", (n, q, p, q), max_bytes)
+    S = sigmoid(_z(X, W, b))
     return np.einsum("ij,ik,jl->ijkl", S * (1 - S), X, np.eye(q))

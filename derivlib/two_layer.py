@@ -32,8 +32,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import as_array, as_row_vector, check_inner
-from .primitives import log_softmax, sigmoid
+from ._validate import affine, as_array, as_row_vector, check_inner, quiet_underflow
+from .primitives import cross_entropy, log_softmax, sigmoid
 
 __all__ = ["Grads", "forward", "backward"]
 
@@ -74,6 +74,15 @@ def _inputs(X, W1, b1, W2, b2, Y):
     return X, W1, b1, W2, b2, Y
 
 
+def _a(X, W1, b1):
+    return affine("X", X, "W1", W1, "b1", b1, saturates=True)  # +-inf saturates the sigmoid exactly
+
+
+def _theta(H, W2, b2):
+    return affine("H", H, "W2", W2, "b2", b2, saturates=False)  # H = sigmoid(X W1 + b1), in [0, 1]
+
+
+@quiet_underflow
 def forward(X, W1, b1, W2, b2, Y) -> float:
     r"""Mean cross-entropy of the network over the n rows of X.
 
@@ -105,10 +114,11 @@ def forward(X, W1, b1, W2, b2, Y) -> float:
     True
     """
     X, W1, b1, W2, b2, Y = _inputs(X, W1, b1, W2, b2, Y)
-    Theta = sigmoid(X @ W1 + b1) @ W2 + b2
-    return float(-(Y * log_softmax(Theta)).sum() / X.shape[0])
+    Theta = _theta(sigmoid(_a(X, W1, b1)), W2, b2)
+    return float(cross_entropy(Theta, Y / X.shape[0]).sum())  # divided before summing: no overflow
 
 
+@quiet_underflow
 def backward(X, W1, b1, W2, b2, Y) -> Grads:
     r"""Gradients of the mean loss of :func:`forward`.
 
@@ -153,9 +163,12 @@ def backward(X, W1, b1, W2, b2, Y) -> Grads:
     """
     X, W1, b1, W2, b2, Y = _inputs(X, W1, b1, W2, b2, Y)
     n = X.shape[0]
-    H = sigmoid(X @ W1 + b1)  # (n, h)
-    Yhat = np.exp(log_softmax(H @ W2 + b2))  # (n, k)
-    D2 = (Yhat * Y.sum(axis=1, keepdims=True) - Y) / n  # dL/dTheta (n, k)
+    H = sigmoid(_a(X, W1, b1))  # (n, h)
+    Yhat = np.exp(log_softmax(_theta(H, W2, b2)))  # (n, k)
+    c = Y.max(axis=1, keepdims=True)  # each target row over its largest entry: its sum cannot overflow
+    c[c == 0] = 1.0
+    U = Y / c
+    D2 = (Yhat * U.sum(axis=1, keepdims=True) - U) * (c / n)  # dL/dTheta (n, k)
     D1 = D2 @ W2.T  # dL/dA = (D2 W2^T) o H o (1 - H), (n, h): W2^T from the algebra,
     D1 *= H  # then sigma'(A) = H o (1 - H) element-wise, in place
     D1 *= 1 - H

@@ -96,7 +96,7 @@ WRONG = [
     ("dX-sign-flipped", (4, 3, 2, "b1d"), lambda g, c: g._replace(dX=-g.dX), "X",
      r"^sign flipped: it equals -1 times the true gradient$"),
     ("dW-sigma-prime-dropped", (4, 3, 2, "b1d"), lambda g, c: g._replace(dW=c["X"].T @ c["G"]), "W",
-     r"^wrong values, not related to the true gradient by a transpose, constant factor, sign flip"),
+     r"^wrong values, not related to the true gradient by a transpose, constant factor or sign flip"),
     ("db-not-summed", (4, 3, 2, "b1d"), lambda g, c: g._replace(db=c["Delta"]), "b",
      r"^wrong shape \(got \(4, 2\), expected \(2,\)\); a rank/broadcast mistake: summing it over axis 0 "
      r"gives the true gradient"),

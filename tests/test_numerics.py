@@ -266,3 +266,126 @@ def test_two_layer_backward_at_huge_logits_is_the_limit(b2):
     g = two_layer.backward(*args)
     yhat = np.where(b2 == b2.max(), 1.0, 0.0) / np.sum(b2 == b2.max())
     np.testing.assert_array_equal(g.db2, yhat - Y.mean(axis=0))
+
+
+# ---------------------------------------------------------------- at the edges of float64
+#
+# Each call below gave nan, inf, a numpy warning, an error naming an internal variable,
+# or a silently dropped mask. True values are worked out by hand next to each case.
+
+_X2, _W12, _B12, _W22 = np.ones((2, 3)), np.ones((3, 2)), np.zeros(2), np.ones((2, 2))
+
+
+@pytest.mark.parametrize("logits, targets, want", [
+    # the second class has log-probability -2e308 (-inf in float64) but target 0: loss 0
+    pytest.param([[1e308, -1e308]], [[1.0, 0.0]], [0.0], id="plus-minus-1e308-target-on-max"),
+    # loss = 0.5 * 2e308 = 1e308, computed as 0.5 * 1e308 + 0.5 * 1e308
+    pytest.param([[1e308, -1e308]], [[0.5, 0.5]], [1e308], id="plus-minus-1e308-half-on-each"),
+    pytest.param([[-1e308, -1e308]], [[0.0, 1.0]], [math.log(2.0)], id="both-minus-1e308"),
+])
+def test_cross_entropy_at_plus_minus_1e308(logits, targets, want):
+    got = primitives.cross_entropy(logits, targets)
+    np.testing.assert_allclose(got, want, rtol=4 * EPS, atol=0)
+
+
+@pytest.mark.parametrize("Y, want", [
+    # b2 = [1e308, -1e308] puts all probability on class 0; the targets say class 0: loss 0
+    pytest.param([[1.0, 0.0], [1.0, 0.0]], 0.0, id="targets-on-the-large-logit"),
+    # one row has target class 1, log-probability -2e308: mean loss 2e308 / 2 = 1e308
+    pytest.param([[1.0, 0.0], [0.0, 1.0]], 1e308, id="one-target-on-the-small-logit"),
+])
+def test_two_layer_forward_with_a_huge_b2(Y, want):
+    got = two_layer.forward(_X2, _W12, _B12, _W22, [1e308, -1e308], Y)
+    assert got == pytest.approx(want, rel=4 * EPS, abs=0)
+
+
+def test_two_layer_mean_loss_of_targets_1e308_is_divided_before_summing():
+    # equal logits: every log-probability is -log 2; four rows with target 1e308 on class 0
+    # sum 4e308 log 2 overflows, the mean 1e308 log 2 does not
+    X = np.ones((4, 3))
+    Y = np.array([[1e308, 0.0]] * 4)
+    assert two_layer.forward(X, _W12, _B12, _W22, _B12, Y) == pytest.approx(1e308 * math.log(2.0), rel=8 * EPS)
+
+
+def test_two_layer_db2_with_a_target_row_summing_past_1e308_is_finite():
+    # one row, targets [1e308, 1e308] (their sum overflows), equal logits: yhat = [1/2, 1/2]
+    # dL/dTheta = yhat * 2e308 - Y = [0, 0]; db2 = 0 exactly
+    Y = np.array([[1e308, 1e308]])
+    g = two_layer.backward(np.ones((1, 3)), _W12, _B12, _W22, _B12, Y)
+    np.testing.assert_array_equal(g.db2, [0.0, 0.0])
+
+
+@pytest.mark.parametrize("run", [
+    pytest.param(lambda: sigmoid_layer.forward([[1e308, -1e308]], [[10.0], [10.0]], [0.0]), id="sigmoid-forward"),
+    pytest.param(lambda: sigmoid_layer.backward([[1e308, -1e308]], [[10.0], [10.0]], [0.0]), id="sigmoid-backward"),
+    pytest.param(lambda: two_layer.forward([[1e308, -1e308, 0.0]], np.full((3, 2), 10.0), _B12, _W22, _B12,
+                                           [[1.0, 0.0]]), id="two-layer-X-W1"),
+])
+def test_an_overflowing_product_names_the_inputs(run):
+    with pytest.raises(ValueError, match=r"^X @ W1? \+ b1? overflows float64 .*rescale X and W1?$"):
+        run()
+
+
+def test_two_layer_overflow_in_the_output_layer_names_W2():
+    with pytest.raises(ValueError, match=r"^H @ W2 \+ b2 overflows float64 .*rescale H and W2$"):
+        two_layer.forward(_X2, _W12, _B12, np.full((2, 2), 1e308), _B12, np.eye(2))
+
+
+@pytest.mark.parametrize("X, W, want", [
+    pytest.param([[1e308]], [[10.0]], 1.0, id="plus-inf-saturates-to-1"),
+    pytest.param([[1e308]], [[-10.0]], 0.0, id="minus-inf-saturates-to-0"),
+])
+def test_an_overflow_to_one_infinity_saturates_the_sigmoid_exactly(X, W, want):
+    assert sigmoid_layer.forward(X, W, [0.0])[0, 0] == want
+    g = sigmoid_layer.backward(X, W, [0.0])
+    assert all(np.all(np.asarray(v) == 0.0) for v in g)  # sigma' = 0 at +-inf
+
+
+@pytest.mark.parametrize("run", [
+    pytest.param(lambda: primitives.sigmoid([1000.0, -1000.0, -720.0]), id="sigmoid"),
+    pytest.param(lambda: primitives.softmax([[1000.0, -1000.0]]), id="softmax"),
+    pytest.param(lambda: primitives.log_softmax([[0.0, -800.0]]), id="log_softmax"),
+    pytest.param(lambda: primitives.softmax_jacobian([[0.0, -800.0]]), id="softmax_jacobian"),
+    pytest.param(lambda: primitives.cross_entropy([[0.0, -800.0]], [[1.0, 0.0]]), id="cross_entropy"),
+    pytest.param(lambda: sigmoid_layer.backward([[1000.0]], [[1.0]], [0.0]), id="sigmoid_layer-backward"),
+    pytest.param(lambda: sigmoid_layer.jacobian([[-800.0]], [[1.0]], [0.0]), id="sigmoid_layer-jacobian"),
+    pytest.param(lambda: two_layer.backward(100 * _X2, _W12, _B12, 300 * _W22 * [[1, -1]], _B12, np.eye(2)),
+                 id="two_layer-backward"),
+])
+def test_underflow_is_not_an_error_under_errstate_raise(run):
+    with np.errstate(all="raise"):
+        run()
+
+
+def test_sigmoid_underflow_gives_the_rounded_values():
+    with np.errstate(all="raise"):
+        s = primitives.sigmoid([1000.0, -1000.0])
+    np.testing.assert_array_equal(s, [1.0, 0.0])
+
+
+@pytest.mark.parametrize("run", [
+    pytest.param(lambda m: primitives.sigmoid(m), id="sigmoid"),
+    pytest.param(lambda m: primitives.softmax(m), id="softmax"),
+    pytest.param(lambda m: sigmoid_layer.forward(m, np.ones((2, 1)), [0.0]), id="sigmoid_layer-X"),
+    pytest.param(lambda m: two_layer.forward(np.ones((2, 2)), np.ones((2, 2)), _B12, _W22, _B12, m),
+                 id="two_layer-Y"),
+    pytest.param(lambda m: numerical_gradient(lambda a: np.sum(a), (m,)), id="numerical_gradient"),
+])
+def test_a_masked_array_is_a_type_error(run):
+    masked = np.ma.masked_array([[1.0, 0.0], [0.0, 1.0]], mask=[[0, 1], [0, 0]])
+    with pytest.raises(TypeError, match=r"is a masked array \(1 of 4 entries masked\); derivlib does not honour masks"):
+        run(masked)
+
+
+def test_jacobian_states_the_bytes_it_would_need_before_allocating():
+    # n q p q = 1000 * 100 * 100 * 100 = 1e9 float64 entries = 8e9 bytes, above the 2**30 default
+    X, W, b = np.ones((1000, 100)), np.ones((100, 100)), np.zeros(100)
+    with pytest.raises(MemoryError, match=r"would need 8,000,000,000 bytes .*above the limit of 1,073,741,824 bytes"):
+        sigmoid_layer.jacobian(X, W, b)
+
+
+def test_jacobian_limit_can_be_lowered():
+    # 2 * 3 * 2 * 3 = 36 entries = 288 bytes
+    with pytest.raises(MemoryError, match=r"would need 288 bytes"):
+        sigmoid_layer.jacobian(np.ones((2, 2)), np.ones((2, 3)), np.zeros(3), max_bytes=287)
+    assert sigmoid_layer.jacobian(np.ones((2, 2)), np.ones((2, 3)), np.zeros(3), max_bytes=288).shape == (2, 3, 2, 3)

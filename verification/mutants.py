@@ -27,6 +27,8 @@ PR = "derivlib/primitives.py"
 CK = "derivlib/check.py"
 EN = "derivlib/engine/rules.py"
 ES = "derivlib/engine/nodes.py"
+FD = "derivlib/_fd.py"
+CA = "derivlib/_checkargs.py"
 
 CATALOGUE = [
     # -- sigmoid layer (source 000) ----------------------------------------------------
@@ -101,7 +103,7 @@ CATALOGUE = [
     # -- two-layer network (source 002) ---------------------------------------------
     Mutant(
         "tl-yhat-minus-y", TL,
-        "D2 = (Yhat * Y.sum(axis=1, keepdims=True) - Y) / n",
+        "D2 = (Yhat * U.sum(axis=1, keepdims=True) - U) * (c / n)",
         "D2 = (Yhat - Y) / n",
         "dL/dΘ = ŷ − y used whatever the target rows sum to",
     ),
@@ -120,14 +122,14 @@ CATALOGUE = [
     ),
     Mutant(
         "tl-grad-sum-loss-mean", TL,
-        "D2 = (Yhat * Y.sum(axis=1, keepdims=True) - Y) / n",
-        "D2 = Yhat * Y.sum(axis=1, keepdims=True) - Y",
+        "D2 = (Yhat * U.sum(axis=1, keepdims=True) - U) * (c / n)",
+        "D2 = (Yhat * U.sum(axis=1, keepdims=True) - U) * c",
         "mean loss, summed gradient: the 1/n dropped in backward",
     ),
     Mutant(
         "tl-loss-sum-grad-mean", TL,
-        "return float(-(Y * log_softmax(Theta)).sum() / X.shape[0])",
-        "return float(-(Y * log_softmax(Theta)).sum())",
+        "cross_entropy(Theta, Y / X.shape[0])",
+        "cross_entropy(Theta, Y)",
         "summed loss, mean gradient: the 1/n dropped in forward",
     ),
     Mutant(
@@ -138,9 +140,9 @@ CATALOGUE = [
     ),
     Mutant(
         "tl-log-of-softmax", TL,
-        ("from .primitives import log_softmax, sigmoid",
-         "return float(-(Y * log_softmax(Theta)).sum() / X.shape[0])"),
-        ("from .primitives import log_softmax, sigmoid, softmax",
+        ("from .primitives import cross_entropy, log_softmax, sigmoid",
+         "return float(cross_entropy(Theta, Y / X.shape[0]).sum())"),
+        ("from .primitives import cross_entropy, log_softmax, sigmoid, softmax",
          "return float(-(Y * np.log(softmax(Theta))).sum() / X.shape[0])"),
         "loss computed as log(softmax(Θ)): −inf and NaN once a probability underflows",
     ),
@@ -177,21 +179,21 @@ CATALOGUE = [
     ),
     Mutant(
         "pr-cross-entropy-axis", PR,
-        "return -(y * logp).sum(axis=1)",
-        "return -(y * logp).sum(axis=0)",
+        "return terms.sum(axis=1) + y.sum(axis=1) * lse",
+        "return terms.sum(axis=0) + y.sum(axis=1) * lse",
         "cross-entropy summed over the batch axis instead of the classes",
     ),
     # -- the checker itself ----------------------------------------------------------
     Mutant(
-        "ck-forward-difference", CK,
-        "gflat[k] = (hi - lo) / (2 * eps)",
-        "gflat[k] = (hi - lo) / eps",
+        "ck-forward-difference", FD,
+        "g[k] = (f_hi - f_lo) / (hi - lo)",
+        "g[k] = (f_hi - f_lo) / ((hi - lo) / 2)",
         "numerical_gradient divides the central difference by ε instead of 2ε",
     ),
     Mutant(
         "ck-shape-ignored", CK,
-        "if g.shape == a.shape and np.isfinite(g).all():",
-        "if g.size == a.size and np.isfinite(g).all():",
+        "shape_ok = g.shape == a.shape and",
+        "shape_ok = g.size == a.size and",
         "gradcheck compares flattened arrays: a gradient of the wrong shape with the "
         "right number of entries can pass",
     ),
@@ -255,5 +257,42 @@ CATALOGUE = [
         'return mk_scale(-ca, Node("sub", (bc, ac), shape))',
         'return mk_scale(-ca, Node("sub", (ac, bc), shape))',
         "engine's simplifier: −A + B rewritten as A − B (a sign lost in δ₂ = (Ŷ∘(Y1) − Y)/n)",
+    ),
+    # -- the checker's own trust (issue 11) --------------------------------------------
+    Mutant(
+        "ck-tolerance-fixed", CK,
+        "return atol + rtol * np.abs(r) + noise",
+        "return 1e-6 + rtol * np.abs(r) + noise",
+        "a tolerance that does not scale: a fixed absolute 1e-6 passes any gradient smaller than it",
+    ),
+    Mutant(
+        "ck-sign-test-dropped", CK,
+        "flipped = close(-m)",
+        "flipped = False",
+        "the sign test dropped: a sign flip is reported as a constant factor k = -1",
+    ),
+    Mutant(
+        "ck-copy-keeps-order", CA,
+        'dtype=np.float64, order="C")',
+        'dtype=np.float64, order="K")',
+        "the private copy keeps Fortran order: its flat view is a copy and the perturbation never reaches f",
+    ),
+    Mutant(
+        "ck-no-fresh-copy", FD,
+        "self.f(*[a.copy() for a in args])",
+        "self.f(*args)",
+        "f gets the checker's own arrays: an f that writes into its argument spoils every later evaluation",
+    ),
+    Mutant(
+        "ck-nominal-step", FD,
+        "g[k] = (f_hi - f_lo) / (hi - lo)",
+        "g[k] = (f_hi - f_lo) / (2 * eps)",
+        "the nominal step 2ε instead of the step actually taken, (x + ε) − (x − ε)",
+    ),
+    Mutant(
+        "ck-no-fd-probe", CK,
+        "kind = _fd.untrusted(p, ana, float(tol(num[j])), F, eps)",
+        "kind = None",
+        "finite differences never blamed: a kink, curvature or rounding is reported as a wrong gradient",
     ),
 ]
