@@ -22,6 +22,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test,docs]'
 	touch $@
 
+# Pyodide for the playground page, pinned by package-lock.json (needs Node and npm)
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
 $(VENV)/.bench: $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test,docs,bench]'
 	touch $@
@@ -40,8 +45,8 @@ docs: $(STAMP)
 ## test: unit tests and doctests (warnings are errors), the docs built from scratch, the browser test
 test: unit docs-fresh browser
 
-## html: the build command alone, without creating .venv
-html:
+## html: the build command alone, without creating .venv (it runs npm ci for Pyodide)
+html: node_modules/.installed
 	$(SPHINXBUILD) -b html docs $(BUILDDIR)/html
 
 unit: $(STAMP)
@@ -73,7 +78,7 @@ chromium:
 	  fi; }
 
 ## serve: live preview with sphinx-autobuild on http://127.0.0.1:8000
-serve: $(STAMP)
+serve: $(STAMP) node_modules/.installed
 	$(BIN)/sphinx-autobuild -c conf --host 127.0.0.1 --port 8000 --watch derivlib --watch verification docs _build/html
 
 ## linkcheck: every internal link and anchor resolves; external links are listed, not fetched
@@ -93,8 +98,9 @@ mutate-unit: $(STAMP)
 ## _build/benchmarks/, published to docs/_generated/benchmarks/. OPENBLAS_CORETYPE and
 ## OPENBLAS_L2_SIZE (set on some machines for old OpenBLAS builds) would make numpy run an
 ## older kernel: unset for this command alone; the kernel used is recorded.
-bench: $(VENV)/.bench
+bench: $(VENV)/.bench docs
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/run.py $(BENCHOPTS)
+	$(BIN)/python benchmarks/playground.py
 
 clean:
 	rm -rf _build

@@ -34,6 +34,8 @@ extensions = [
     # name); it copies MathJax into _build/html/_static/mathjax when the build succeeds.
     "sphinx-mathjax-offline",
     "derivlib_sphinx",  # conf/derivlib_sphinx.py: the execution cache key, the notebook downloads
+    "checked_math",  # conf/checked_math.py: displayed results rendered from checked formulas
+    "playground_ext",  # conf/playground_ext.py: Pyodide and the engine for docs/playground.md
 ]
 exclude_patterns = ["_build", "_static", "_generated", "**.ipynb_checkpoints"]
 

@@ -10,10 +10,13 @@ and reading off each term with :math:`A : B = \operatorname{tr}(A^T B)` gives
 
 .. math::
 
-    \frac{\partial L}{\partial W} = x^T \mathbf 1\, y^T \;(m, c), \quad
-    \frac{\partial L}{\partial x} = \mathbf 1 (W y)^T \;(n, m), \quad
-    \frac{\partial L}{\partial b} = n\, y^T, \quad
-    \frac{\partial L}{\partial y} = f^T \mathbf 1 \;(c, 1).
+    \frac{\partial L}{\partial W} = x^T \mathbf 1\, y^T \qquad (m \times c)
+
+    \frac{\partial L}{\partial x} = \mathbf 1\, y^T W^T \qquad (n \times m)
+
+    \frac{\partial L}{\partial b} = n\, y^T \qquad (1 \times c)
+
+    \frac{\partial L}{\partial y} = (xW + \mathbf 1 b)^T \mathbf 1 \qquad (c \times 1)
 
 For n = 1 this is :math:`x^T y^T`: the shape of W (denominator layout). Its transpose
 :math:`y x` (c, m) is the same numbers in the numerator layout.
@@ -89,8 +92,13 @@ def backward(x, W, b, y) -> Grads:
 
     .. math::
 
-        dx = \mathbf 1 (W y)^T, \quad dW = x^T \mathbf 1\, y^T, \quad
-        db = n\, y^T, \quad dy = f^T \mathbf 1, \qquad f = xW + \mathbf 1 b
+        \frac{\partial L}{\partial x} = \mathbf 1\, y^T W^T \qquad (n \times m)
+
+        \frac{\partial L}{\partial W} = x^T \mathbf 1\, y^T \qquad (m \times c)
+
+        \frac{\partial L}{\partial b} = n\, y^T \qquad (1 \times c)
+
+        \frac{\partial L}{\partial y} = (xW + \mathbf 1 b)^T \mathbf 1 \qquad (c \times 1)
 
     Returns
     -------

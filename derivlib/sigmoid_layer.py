@@ -5,10 +5,16 @@ With ``G = dL/dS`` (n, q) from whatever comes after the layer:
 
 .. math::
 
-    \Delta = G \circ S \circ (1 - S), \qquad
-    \frac{\partial L}{\partial W} = X^T \Delta, \qquad
-    \frac{\partial L}{\partial b} = \mathbf 1^T \Delta, \qquad
-    \frac{\partial L}{\partial X} = \Delta W^T.
+    \Delta = \frac{\partial L}{\partial Z} = G \circ S \circ (1 - S) \qquad (n \times q)
+
+    \frac{\partial L}{\partial W} = X^T \Delta \qquad (p \times q)
+
+    \frac{\partial L}{\partial b} = \mathbf 1^T \Delta \qquad (1 \times q)
+
+    \frac{\partial L}{\partial X} = \Delta W^T \qquad (n \times p)
+
+with :math:`Z = XW + \mathbf 1 b`. (Each formula is the derivation engine's, as a test
+checks: see ``tests/test_docstring_math.py``.)
 
 The batch index is summed in ``X^T Delta``: it is the row index of both X and Delta,
 which is why X^T stands on the left.
@@ -93,9 +99,13 @@ def backward(X, W, b, G=None) -> Grads:
 
     .. math::
 
-        \Delta = G \circ S \circ (1-S) \;(n, q), \quad
-        dX = \Delta W^T \;(n, p), \quad dW = X^T \Delta \;(p, q), \quad
-        db = \textstyle\sum_i \Delta_{i,:} \;(q,)
+        \Delta = \frac{\partial L}{\partial Z} = G \circ S \circ (1 - S) \qquad (n \times q)
+
+        \frac{\partial L}{\partial X} = \Delta W^T \qquad (n \times p)
+
+        \frac{\partial L}{\partial W} = X^T \Delta \qquad (p \times q)
+
+        \frac{\partial L}{\partial b} = \mathbf 1^T \Delta \qquad (1 \times q)
 
     Parameters
     ----------

@@ -25,10 +25,10 @@ LD = "derivlib/linear_dot.py"
 TL = "derivlib/two_layer.py"
 PR = "derivlib/primitives.py"
 CK = "derivlib/check.py"
-FD = "derivlib/_fd.py"
-CA = "derivlib/_checkargs.py"
 EN = "derivlib/engine/rules.py"
 ES = "derivlib/engine/nodes.py"
+FD = "derivlib/_fd.py"
+CA = "derivlib/_checkargs.py"
 
 CATALOGUE = [
     # -- sigmoid layer (source 000) ----------------------------------------------------
@@ -195,43 +195,6 @@ CATALOGUE = [
         "gradcheck compares flattened arrays: a gradient of the wrong shape with the "
         "right number of entries can pass",
     ),
-    # -- the checker's own trust (issue 11) --------------------------------------------
-    Mutant(
-        "ck-tolerance-fixed", CK,
-        "return atol + rtol * np.abs(r) + noise",
-        "return 1e-6 + rtol * np.abs(r) + noise",
-        "a tolerance that does not scale: a fixed absolute 1e-6 passes any gradient smaller than it",
-    ),
-    Mutant(
-        "ck-sign-test-dropped", CK,
-        "flipped = close(-m)",
-        "flipped = False",
-        "the sign test dropped: a sign flip is reported as a constant factor k = -1",
-    ),
-    Mutant(
-        "ck-copy-keeps-order", CA,
-        'dtype=np.float64, order="C")',
-        'dtype=np.float64, order="K")',
-        "the private copy keeps Fortran order: its flat view is a copy and the perturbation never reaches f",
-    ),
-    Mutant(
-        "ck-no-fresh-copy", FD,
-        "self.f(*[a.copy() for a in args])",
-        "self.f(*args)",
-        "f gets the checker's own arrays: an f that writes into its argument spoils every later evaluation",
-    ),
-    Mutant(
-        "ck-nominal-step", FD,
-        "g[k] = (f_hi - f_lo) / (hi - lo)",
-        "g[k] = (f_hi - f_lo) / (2 * eps)",
-        "the nominal step 2ε instead of the step actually taken, (x + ε) − (x − ε)",
-    ),
-    Mutant(
-        "ck-no-fd-probe", CK,
-        "kind = _fd.untrusted(p, ana, float(tol(num[j])), F, eps)",
-        "kind = None",
-        "finite differences never blamed: a kink, curvature or rounding is reported as a wrong gradient",
-    ),
     # -- the derivation engine's rule table (derivlib.derive) ---------------------------
     Mutant(
         "en-matmul-numerator", EN,
@@ -292,5 +255,42 @@ CATALOGUE = [
         'return mk_scale(-ca, Node("sub", (bc, ac), shape))',
         'return mk_scale(-ca, Node("sub", (ac, bc), shape))',
         "engine's simplifier: −A + B rewritten as A − B (a sign lost in δ₂ = (Ŷ∘(Y1) − Y)/n)",
+    ),
+    # -- the checker's own trust (issue 11) --------------------------------------------
+    Mutant(
+        "ck-tolerance-fixed", CK,
+        "return atol + rtol * np.abs(r) + noise",
+        "return 1e-6 + rtol * np.abs(r) + noise",
+        "a tolerance that does not scale: a fixed absolute 1e-6 passes any gradient smaller than it",
+    ),
+    Mutant(
+        "ck-sign-test-dropped", CK,
+        "flipped = close(-m)",
+        "flipped = False",
+        "the sign test dropped: a sign flip is reported as a constant factor k = -1",
+    ),
+    Mutant(
+        "ck-copy-keeps-order", CA,
+        'dtype=np.float64, order="C")',
+        'dtype=np.float64, order="K")',
+        "the private copy keeps Fortran order: its flat view is a copy and the perturbation never reaches f",
+    ),
+    Mutant(
+        "ck-no-fresh-copy", FD,
+        "self.f(*[a.copy() for a in args])",
+        "self.f(*args)",
+        "f gets the checker's own arrays: an f that writes into its argument spoils every later evaluation",
+    ),
+    Mutant(
+        "ck-nominal-step", FD,
+        "g[k] = (f_hi - f_lo) / (hi - lo)",
+        "g[k] = (f_hi - f_lo) / (2 * eps)",
+        "the nominal step 2ε instead of the step actually taken, (x + ε) − (x − ε)",
+    ),
+    Mutant(
+        "ck-no-fd-probe", CK,
+        "kind = _fd.untrusted(p, ana, float(tol(num[j])), F, eps)",
+        "kind = None",
+        "finite differences never blamed: a kink, curvature or rounding is reported as a wrong gradient",
     ),
 ]
