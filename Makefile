@@ -5,14 +5,26 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-SPHINXBUILD := $(BIN)/sphinx-build -c conf -W --keep-going -n
+BUILDDIR ?= _build
+SPHINXOPTS ?=
+# The one place the docs build command (and the configuration's location) is written;
+# tools/mutate.py and benchmarks/docs_build.py run `make html` with their own BIN, BUILDDIR
+# and SPHINXOPTS. -n is nitpicky mode (also set in conf/conf.py).
+SPHINXBUILD = $(BIN)/sphinx-build -c conf -W --keep-going -n $(SPHINXOPTS)
+# verification/ (the evidence package) is imported from the checkout, never installed
+export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 
-.PHONY: docs test unit docs-fresh browser serve linkcheck mutate mutate-unit bench clean
+.PHONY: docs html test unit docs-fresh browser chromium serve linkcheck mutate mutate-unit bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test,docs]'
+	touch $@
+
+# Pyodide for the playground page, pinned by package-lock.json (needs Node and npm)
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
 	touch $@
 
 $(VENV)/.bench: $(STAMP) pyproject.toml
@@ -23,28 +35,51 @@ $(VENV)/.mutate: $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test,docs,mutate]'
 	touch $@
 
-## docs: build the site into _build/html (pages re-execute when they or derivlib change)
+## docs: build the site into _build/html (a page re-executes when it, derivlib/,
+## verification/ or docs/_generated/ changes: conf/derivlib_sphinx.py)
 docs: $(STAMP)
-	$(SPHINXBUILD) -b html docs _build/html
+	@$(MAKE) --no-print-directory html
 	@echo
 	@echo "Site built. Open file://$(CURDIR)/_build/html/index.html"
 
 ## test: unit tests and doctests (warnings are errors), the docs built from scratch, the browser test
 test: unit docs-fresh browser
 
+## html: the build command alone, without creating .venv (it runs npm ci for Pyodide)
+html: node_modules/.installed
+	$(SPHINXBUILD) -b html docs $(BUILDDIR)/html
+
 unit: $(STAMP)
 	$(BIN)/python -W error -m pytest
 
 docs-fresh: $(STAMP)
-	rm -rf _build/html _build/doctrees _build/jupyter_cache
-	$(SPHINXBUILD) -E -b html docs _build/html
+	rm -rf $(BUILDDIR)/html $(BUILDDIR)/doctrees $(BUILDDIR)/jupyter_cache
+	@$(MAKE) --no-print-directory html SPHINXOPTS="-E $(SPHINXOPTS)"
 
+## browser: the browser test of the built site; needs Chromium (installed from Debian when
+## run as root with apt-get). SKIP_BROWSER=1 skips it, explicitly and loudly.
 browser: $(STAMP)
+ifeq ($(SKIP_BROWSER),1)
+	@echo "SKIP_BROWSER=1: the browser test of the site was NOT run"
+else
+	@$(MAKE) --no-print-directory chromium
 	$(BIN)/python -W error -m pytest site_tests
+endif
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for the browser test"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "The browser test needs Chromium: install it (Debian/Ubuntu: sudo apt-get install chromium)," >&2; \
+	    echo "or run with SKIP_BROWSER=1 to skip the browser test explicitly." >&2; exit 1; \
+	  fi; }
 
 ## serve: live preview with sphinx-autobuild on http://127.0.0.1:8000
-serve: $(STAMP)
-	$(BIN)/sphinx-autobuild -c conf --host 127.0.0.1 --port 8000 --watch derivlib docs _build/html
+serve: $(STAMP) node_modules/.installed
+	$(BIN)/sphinx-autobuild -c conf --host 127.0.0.1 --port 8000 --watch derivlib --watch verification docs _build/html
 
 ## linkcheck: every internal link and anchor resolves; external links are listed, not fetched
 linkcheck: docs
@@ -60,8 +95,9 @@ mutate-unit: $(STAMP)
 	$(BIN)/python tools/mutate.py --unit-only
 
 ## bench: benchmarks; JSON and plots under _build/benchmarks/
-bench: $(VENV)/.bench
+bench: $(VENV)/.bench docs
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/playground.py
 
 clean:
 	rm -rf _build

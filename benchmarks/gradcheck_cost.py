@@ -14,6 +14,7 @@ import numpy as np
 from _timing import once
 from derivlib import sigmoid_layer
 from derivlib.check import GradCheckError, gradcheck
+from verification.cases import CASES
 
 SIDES = [10, 32, 100, 316, 1000]  # W.size = 100, 1024, 10^4, 99856, 10^6
 N_ROWS = 8
@@ -22,12 +23,12 @@ FULL_UP_TO = 10_000
 
 
 def _problem(s, seed=0):
-    rng = np.random.default_rng(seed)
-    X, W = rng.standard_normal((N_ROWS, s)), rng.standard_normal((s, s)) / np.sqrt(s)
-    b, G = rng.standard_normal(s), rng.standard_normal((N_ROWS, s))
+    case = CASES["sigmoid_layer"]
+    X, W, b, G = case.inputs((N_ROWS, s, s, "b1d"), seed)
+    W = W / np.sqrt(s)  # X W stays O(1)
 
     def f(X, W, b):
-        return np.sum(G * sigmoid_layer.forward(X, W, b))
+        return case.loss(X, W, b, G)
 
     return f, (X, W, b), sigmoid_layer.backward(X, W, b, G)
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from _timing import once
 from derivlib import sigmoid_layer
+from verification.cases import CASES
 
 MEASURED_SIDES = [4, 8, 16, 32, 48, 64, 80]
 COMPUTED_SIDES = [128, 256, 512, 1024, 2048, 4096]
@@ -46,8 +47,7 @@ def run(quick, log, memory_gib) -> dict:
     for s in sides:
         if jacobian_bytes(s, s, s) > MAX_BYTES:
             break
-        rng = np.random.default_rng(s)
-        X, W, b, G = (rng.standard_normal(shape) for shape in ((s, s), (s, s), (s,), (s, s)))
+        X, W, b, G = CASES["sigmoid_layer"].inputs((s, s, s, "b1d"), seed=s)
 
         def via_jacobian():
             return np.einsum("ij,ijkl->kl", G, sigmoid_layer.jacobian(X, W, b))

@@ -10,28 +10,19 @@ from __future__ import annotations
 import numpy as np
 
 from derivlib import sigmoid_layer, two_layer
+from verification.cases import CASES
 
 
 def sigmoid_data(n, p, q, seed=0) -> dict:
-    rng = np.random.default_rng(seed)
-    return {
-        "X": rng.standard_normal((n, p)),
-        "W": rng.standard_normal((p, q)) / np.sqrt(p),
-        "b": rng.standard_normal(q),
-        "G": rng.standard_normal((n, q)),
-    }
+    """The shared sigmoid-layer case, with W scaled by 1/sqrt(p) so that X W stays O(1)."""
+    X, W, b, G = CASES["sigmoid_layer"].inputs((n, p, q, "b1d"), seed)
+    return {"X": X, "W": W / np.sqrt(p), "b": b, "G": G}
 
 
 def two_layer_data(n, d, h, k, seed=0) -> dict:
-    rng = np.random.default_rng(seed)
-    return {
-        "X": rng.standard_normal((n, d)),
-        "W1": rng.standard_normal((d, h)) / np.sqrt(d),
-        "b1": rng.standard_normal(h),
-        "W2": rng.standard_normal((h, k)) / np.sqrt(h),
-        "b2": rng.standard_normal(k),
-        "Y": np.eye(k)[rng.integers(0, k, size=n)],
-    }
+    """The shared two-layer case (one-hot Y), weights scaled by 1/sqrt(fan-in)."""
+    X, W1, b1, W2, b2, Y = CASES["two_layer"].inputs((n, d, h, k, "b1d"), seed)
+    return {"X": X, "W1": W1 / np.sqrt(d), "b1": b1, "W2": W2 / np.sqrt(h), "b2": b2, "Y": Y}
 
 
 def sigmoid_derivlib(data):

@@ -1,4 +1,4 @@
-r"""Linear map then dot product, ``L = (x W + b) y`` (source 001).
+r"""Linear map then dot product, ``L = (x W + b) y``: why the chain rule gave (10, m), not (m, 10).
 
 Shapes: x (n, m) with n = 1 in the source, W (m, c), b (c,) or (1, c), y (c, 1) or (c,).
 For a batch, L sums the rows: :math:`L = \mathbf 1^T (xW + \mathbf 1 b)\, y`.
@@ -10,10 +10,13 @@ and reading off each term with :math:`A : B = \operatorname{tr}(A^T B)` gives
 
 .. math::
 
-    \frac{\partial L}{\partial W} = x^T \mathbf 1\, y^T \;(m, c), \quad
-    \frac{\partial L}{\partial x} = \mathbf 1 (W y)^T \;(n, m), \quad
-    \frac{\partial L}{\partial b} = n\, y^T, \quad
-    \frac{\partial L}{\partial y} = f^T \mathbf 1 \;(c, 1).
+    \frac{\partial L}{\partial W} = x^T \mathbf 1\, y^T \qquad (m \times c)
+
+    \frac{\partial L}{\partial x} = \mathbf 1\, y^T W^T \qquad (n \times m)
+
+    \frac{\partial L}{\partial b} = n\, y^T \qquad (1 \times c)
+
+    \frac{\partial L}{\partial y} = (xW + \mathbf 1 b)^T \mathbf 1 \qquad (c \times 1)
 
 For n = 1 this is :math:`x^T y^T`: the shape of W (denominator layout). Its transpose
 :math:`y x` (c, m) is the same numbers in the numerator layout.
@@ -33,9 +36,13 @@ __all__ = ["Grads", "forward", "backward", "jacobian"]
 class Grads(NamedTuple):
     """Gradients of L with respect to each input; each has its input's shape."""
 
+    #: dL/dx, shape (n, m)
     dx: np.ndarray
+    #: dL/dW = x^T 1 y^T, shape (m, c)
     dW: np.ndarray
+    #: dL/db, in b's layout ((c,) or (1, c))
     db: np.ndarray
+    #: dL/dy, in y's layout ((c, 1) or (c,))
     dy: np.ndarray
 
 
@@ -85,8 +92,13 @@ def backward(x, W, b, y) -> Grads:
 
     .. math::
 
-        dx = \mathbf 1 (W y)^T, \quad dW = x^T \mathbf 1\, y^T, \quad
-        db = n\, y^T, \quad dy = f^T \mathbf 1, \qquad f = xW + \mathbf 1 b
+        \frac{\partial L}{\partial x} = \mathbf 1\, y^T W^T \qquad (n \times m)
+
+        \frac{\partial L}{\partial W} = x^T \mathbf 1\, y^T \qquad (m \times c)
+
+        \frac{\partial L}{\partial b} = n\, y^T \qquad (1 \times c)
+
+        \frac{\partial L}{\partial y} = (xW + \mathbf 1 b)^T \mathbf 1 \qquad (c \times 1)
 
     Returns
     -------

@@ -1,14 +1,20 @@
-r"""Batch sigmoid layer ``S = sigmoid(X W + b)`` (source 000).
+r"""Batch sigmoid layer ``S = sigmoid(X W + b)``: why is dL/dW = Xᵀ(G ∘ S ∘ (1 − S))?
 
 Shapes (a sample is a row): X (n, p), W (p, q), b (q,) or (1, q), S (n, q).
 With ``G = dL/dS`` (n, q) from whatever comes after the layer:
 
 .. math::
 
-    \Delta = G \circ S \circ (1 - S), \qquad
-    \frac{\partial L}{\partial W} = X^T \Delta, \qquad
-    \frac{\partial L}{\partial b} = \mathbf 1^T \Delta, \qquad
-    \frac{\partial L}{\partial X} = \Delta W^T.
+    \Delta = \frac{\partial L}{\partial Z} = G \circ S \circ (1 - S) \qquad (n \times q)
+
+    \frac{\partial L}{\partial W} = X^T \Delta \qquad (p \times q)
+
+    \frac{\partial L}{\partial b} = \mathbf 1^T \Delta \qquad (1 \times q)
+
+    \frac{\partial L}{\partial X} = \Delta W^T \qquad (n \times p)
+
+with :math:`Z = XW + \mathbf 1 b`. (Each formula is the derivation engine's, as a test
+checks: see ``tests/test_docstring_math.py``.)
 
 The batch index is summed in ``X^T Delta``: it is the row index of both X and Delta,
 which is why X^T stands on the left.
@@ -32,8 +38,11 @@ JACOBIAN_MAX_BYTES = 2**30
 class Grads(NamedTuple):
     """Gradients of L with respect to each input; each has its input's shape."""
 
+    #: dL/dX, shape (n, p)
     dX: np.ndarray
+    #: dL/dW = X^T Delta, shape (p, q)
     dW: np.ndarray
+    #: dL/db = the column sums of Delta, in b's layout ((q,) or (1, q))
     db: np.ndarray
 
 
@@ -84,9 +93,13 @@ def backward(X, W, b, G=None) -> Grads:
 
     .. math::
 
-        \Delta = G \circ S \circ (1-S) \;(n, q), \quad
-        dX = \Delta W^T \;(n, p), \quad dW = X^T \Delta \;(p, q), \quad
-        db = \textstyle\sum_i \Delta_{i,:} \;(q,)
+        \Delta = \frac{\partial L}{\partial Z} = G \circ S \circ (1 - S) \qquad (n \times q)
+
+        \frac{\partial L}{\partial X} = \Delta W^T \qquad (n \times p)
+
+        \frac{\partial L}{\partial W} = X^T \Delta \qquad (p \times q)
+
+        \frac{\partial L}{\partial b} = \mathbf 1^T \Delta \qquad (1 \times q)
 
     Parameters
     ----------

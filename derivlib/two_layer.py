@@ -1,4 +1,4 @@
-r"""Two-layer network: sigmoid hidden layer, softmax output, cross-entropy (source 002).
+r"""Two-layer network: sigmoid hidden layer, softmax output, cross-entropy: what is dL/dx?
 
 Shapes (a sample is a row): X (n, d), W1 (d, h), b1 (h,) or (1, h), W2 (h, k),
 b2 (k,) or (1, k), Y (n, k) non-negative targets.
@@ -9,16 +9,21 @@ b2 (k,) or (1, k), Y (n, k) non-negative targets.
     \hat Y = \operatorname{softmax}(\Theta), \quad
     L = \frac1n \sum_i \Big(-\sum_j Y_{ij} \log \hat Y_{ij}\Big)
 
-The loss is the **mean** over the n rows. Backward, with :math:`s_i = \sum_j Y_{ij}`:
+The loss is the **mean** over the n rows. Backward, with :math:`G_H = \partial L/\partial H`:
 
 .. math::
 
-    \Delta_2 = \tfrac1n(\hat Y \circ s - Y), \quad
-    \Delta_1 = (\Delta_2 W_2^T) \circ H \circ (1 - H), \quad
-    \frac{\partial L}{\partial X} = \Delta_1 W_1^T.
+    \delta_2 = \frac{\partial L}{\partial \Theta} = \frac1n\big(\hat Y \circ (Y \mathbf 1) - Y\big) \qquad (n \times k)
 
-:math:`\Delta_2` is the familiar :math:`\tfrac1n(\hat Y - Y)` only when every target
-row sums to 1; derivlib uses the exact form for any non-negative target.
+    \frac{\partial L}{\partial H} = \delta_2 W_2^T \qquad (n \times h)
+
+    \delta_1 = \frac{\partial L}{\partial A} = G_H \circ H \circ (1 - H) \qquad (n \times h)
+
+    \frac{\partial L}{\partial X} = \delta_1 W_1^T \qquad (n \times d)
+
+:math:`Y \mathbf 1` holds each target row's sum: :math:`\delta_2` is the familiar
+:math:`\tfrac1n(\hat Y - Y)` only when every target row sums to 1; derivlib uses the
+exact form for any non-negative target.
 """
 
 from __future__ import annotations
@@ -36,10 +41,15 @@ __all__ = ["Grads", "forward", "backward"]
 class Grads(NamedTuple):
     """Gradients of the mean loss with respect to each input; each has its input's shape."""
 
+    #: dL/dX, shape (n, d)
     dX: np.ndarray
+    #: dL/dW1, shape (d, h)
     dW1: np.ndarray
+    #: dL/db1, in b1's layout ((h,) or (1, h))
     db1: np.ndarray
+    #: dL/dW2, shape (h, k)
     dW2: np.ndarray
+    #: dL/db2, in b2's layout ((k,) or (1, k))
     db2: np.ndarray
 
 
@@ -114,13 +124,23 @@ def backward(X, W1, b1, W2, b2, Y) -> Grads:
 
     .. math::
 
-        \Delta_2 = \tfrac1n(\hat Y \circ s - Y) \;(n,k), \quad
-        dW_2 = H^T \Delta_2, \quad db_2 = \textstyle\sum_i \Delta_{2,i}, \\
-        \Delta_1 = (\Delta_2 W_2^T) \circ H \circ (1-H) \;(n,h), \quad
-        dW_1 = X^T \Delta_1, \quad db_1 = \textstyle\sum_i \Delta_{1,i}, \quad
-        dX = \Delta_1 W_1^T \;(n,d)
+        \delta_2 = \frac{\partial L}{\partial \Theta} = \frac1n\big(\hat Y \circ (Y \mathbf 1) - Y\big) \qquad (n \times k)
 
-    where :math:`s` holds each target row's sum (1 for one-hot targets).
+        \frac{\partial L}{\partial W_2} = H^T \delta_2 \qquad (h \times k)
+
+        \frac{\partial L}{\partial b_2} = \mathbf 1^T \delta_2 \qquad (1 \times k)
+
+        G_H = \frac{\partial L}{\partial H} = \delta_2 W_2^T \qquad (n \times h)
+
+        \delta_1 = \frac{\partial L}{\partial A} = G_H \circ H \circ (1 - H) \qquad (n \times h)
+
+        \frac{\partial L}{\partial W_1} = X^T \delta_1 \qquad (d \times h)
+
+        \frac{\partial L}{\partial b_1} = \mathbf 1^T \delta_1 \qquad (1 \times h)
+
+        \frac{\partial L}{\partial X} = \delta_1 W_1^T \qquad (n \times d)
+
+    where :math:`Y \mathbf 1` holds each target row's sum (1 for one-hot targets).
 
     Returns
     -------

@@ -1,4 +1,4 @@
-"""Shared pieces of the unit tests: the finite-difference tolerance.
+"""Shared pieces of the unit tests: the finite-difference tolerance, and where the source threads are.
 
 Every derivation test compares an analytic gradient with
 ``derivlib.check.numerical_gradient`` (central differences, step ``EPS``). The
@@ -17,6 +17,9 @@ error of a central difference has two parts:
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -34,3 +37,17 @@ def _fd_atol(scale: float) -> float:
 def fd_atol():
     """Absolute tolerance of a central difference of a function whose magnitudes are ``scale``."""
     return _fd_atol
+
+
+SOURCES_ENV = "DERIVLIB_SOURCES"
+
+
+@pytest.fixture
+def sources_dir():
+    """The three source threads: ``$DERIVLIB_SOURCES``, else ``../shared/sources`` beside the
+    checkout. The one place a test reads outside the repository; skipped when neither exists."""
+    root = Path(__file__).resolve().parent.parent
+    path = Path(os.environ.get(SOURCES_ENV) or root.parent / "shared" / "sources")
+    if not path.is_dir():
+        pytest.skip(f"the source threads are not at {path} (set {SOURCES_ENV})")
+    return path

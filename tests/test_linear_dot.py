@@ -1,4 +1,4 @@
-"""Tests of derivlib.linear_dot: L = sum over rows of (x W + b) y (source 001).
+"""Tests of derivlib.linear_dot: L = sum over rows of (x W + b) y, the question of docs/linear_dot.md.
 
 Reference: central differences from derivlib.check. Tolerance: the ``fd_atol``
 fixture of conftest.py, with scale = sum of |x_ik W_kj y_j| + n sum |b_j y_j|, the
@@ -15,6 +15,7 @@ from hypothesis.extra.numpy import arrays
 
 from derivlib import linear_dot
 from derivlib.check import gradcheck, numerical_gradient
+from verification.cases import CASES
 
 # (n, m, c): the source has x (1, m), W (m, 10), y (10, 1)
 SHAPES = [
@@ -24,45 +25,17 @@ SHAPES = [
     pytest.param((5, 2, 3), id="n5-m2-c3"),
     pytest.param((1, 1, 1), id="n1-m1-c1"),
 ]
+CASE = CASES["linear_dot"]
 B_LAYOUTS = [pytest.param("b1d", id="b(c,)"), pytest.param("b2d", id="b(1,c)")]
 Y_LAYOUTS = [pytest.param("ycol", id="y(c,1)"), pytest.param("yvec", id="y(c,)")]
 
 
 def make_inputs(shape, b_layout="b2d", y_layout="ycol", seed=0):
-    n, m, c = shape
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, m))
-    W = rng.normal(size=(m, c))
-    b = rng.normal(size=(c,) if b_layout == "b1d" else (1, c))
-    y = rng.normal(size=(c, 1) if y_layout == "ycol" else (c,))
-    return x, W, b, y
+    """The shared case (verification/cases.py) in this layout of b and y."""
+    return CASE.inputs((*shape, b_layout), seed, "default" if y_layout == "ycol" else "y(c,)")
 
 
-def magnitude(x, W, b, y):
-    """Sum of the absolute values of the terms that L adds up."""
-    yv = np.abs(y).reshape(-1)
-    return float((np.abs(x) @ np.abs(W) @ yv).sum() + x.shape[0] * np.abs(b).reshape(-1) @ yv)
-
-
-@pytest.mark.parametrize("y_layout", Y_LAYOUTS)
-@pytest.mark.parametrize("b_layout", B_LAYOUTS)
-@pytest.mark.parametrize("shape", SHAPES)
-def test_backward_matches_numerical_gradient(shape, b_layout, y_layout, fd_atol):
-    args = make_inputs(shape, b_layout, y_layout)
-    grads = linear_dot.backward(*args)
-    num = numerical_gradient(linear_dot.forward, args)
-    atol = fd_atol(magnitude(*args))
-    for name, analytic, numeric in zip(grads._fields, grads, num):
-        np.testing.assert_allclose(analytic, numeric, rtol=0, atol=atol, err_msg=name)
-
-
-@pytest.mark.parametrize("y_layout", Y_LAYOUTS)
-@pytest.mark.parametrize("b_layout", B_LAYOUTS)
-@pytest.mark.parametrize("shape", SHAPES)
-def test_backward_passes_gradcheck(shape, b_layout, y_layout):
-    args = make_inputs(shape, b_layout, y_layout, seed=1)
-    report = gradcheck(linear_dot.forward, args, linear_dot.backward(*args))
-    assert [r.name for r in report.arguments] == ["x", "W", "b", "y"]
+magnitude = CASES["linear_dot"].magnitude
 
 
 @pytest.mark.parametrize("y_layout", Y_LAYOUTS)
@@ -107,28 +80,6 @@ def test_jacobian_matches_finite_differences(shape, fd_atol):
             (num,) = numerical_gradient(lambda W: linear_dot.forward(x[i:i + 1], W, b, e_j), (W,))
             scale = magnitude(x[i:i + 1], W, b, e_j)
             np.testing.assert_allclose(J[i, j], num, rtol=0, atol=fd_atol(scale), err_msg=f"f[{i},{j}]")
-
-
-BAD_INPUTS = [
-    pytest.param(dict(x=np.ones(4)), r"x must be 2-D .*\(n, m\).*got shape \(4,\)", id="x-1d"),
-    pytest.param(dict(x=np.ones((1, 3))), r"x \(1, 3\) and W \(4, 10\) do not conform", id="inner-dims"),
-    pytest.param(dict(b=np.ones((1, 9))), r"b must have shape \(10,\) or \(1, 10\).*got shape \(1, 9\)",
-                 id="b-length"),
-    pytest.param(dict(y=np.ones((9, 1))), r"y must have shape \(10, 1\) or \(10,\) .*W \(4, 10\).*got \(9, 1\)",
-                 id="y-length"),
-    pytest.param(dict(y=np.ones((1, 10))), r"y must have shape \(10, 1\) or \(10,\).*got \(1, 10\)", id="y-row"),
-    pytest.param(dict(W=np.full((4, 10), np.nan)), r"W contains NaN or inf .*shape \(4, 10\)", id="W-nan"),
-]
-
-
-@pytest.mark.parametrize("bad, match", BAD_INPUTS)
-def test_bad_input_raises_value_error_naming_argument_and_shapes(bad, match):
-    x, W, b, y = make_inputs((1, 4, 10))
-    kwargs = dict(x=x, W=W, b=b, y=y) | bad
-    with pytest.raises(ValueError, match=match):
-        linear_dot.forward(**kwargs)
-    with pytest.raises(ValueError, match=match):
-        linear_dot.backward(**kwargs)
 
 
 VALUES = st.floats(-5, 5, allow_nan=False, allow_infinity=False)

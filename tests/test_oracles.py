@@ -1,15 +1,14 @@
 """Three independent oracles agree with every backward in derivlib.
 
-1. Central finite differences: derivlib.check.gradcheck against derivlib's forward.
-2. Automatic differentiation: HIPS autograd (numpy-native, small, CPU-only; see the
-   module's ``ag_*`` losses, written here in autograd.numpy from the definitions, not
-   taken from derivlib).
+1. Central finite differences: tests/test_gradients.py, over every shared case.
+2. Automatic differentiation: HIPS autograd (numpy-native, small, CPU-only), on the
+   losses of verification/oracles.py, written in autograd.numpy from the definitions,
+   not taken from derivlib; over every shared case of verification/cases.py.
 3. SymPy: the symbolic derivative of the loss, as a matrix expression (MatrixSymbol)
    where SymPy's matrix calculus can do it, and entry by entry on explicit matrices of
    symbols where it cannot; printed as a formula and evaluated with lambdify.
 
-Tolerances. Oracle 1 uses gradcheck's documented defaults (atol 1e-6, rtol 1e-5), the
-accuracy of a central difference. Oracles 2 and 3 evaluate the exact derivative in
+Tolerances. Oracles 2 and 3 evaluate the exact derivative in
 float64, as derivlib does, so they differ from it only by rounding (observed below
 1e-15): they are compared with rtol 1e-9 and atol 1e-12, a million times looser than
 the rounding and a million times tighter than any formula error.
@@ -19,16 +18,15 @@ from __future__ import annotations
 
 import functools
 
-import autograd
-import autograd.numpy as anp
 import numpy as np
 import pytest
 import sympy as sp
-from autograd.scipy.special import logsumexp
-from sympy.printing.numpy import NumPyPrinter
 
 from derivlib import linear_dot, sigmoid_layer, two_layer
-from derivlib.check import gradcheck, numerical_gradient
+from derivlib.check import numerical_gradient
+from verification.cases import CASES, instances
+from verification.oracles import (SIGMA, autograd_gradients, entrywise_gradients, evaluate, explicit,
+                                  lambdify_explicit, matrix_derivative)
 
 RTOL, ATOL = 1e-9, 1e-12
 
@@ -39,27 +37,15 @@ TWO_LAYER_SHAPES = {"n1-d5-h3-k5": (1, 5, 3, 5), "n4-d5-h3-k5": (4, 5, 3, 5), "n
 
 
 def sigmoid_inputs(shape, seed):
-    n, p, q = shape
-    rng = np.random.default_rng(seed)
-    return rng.normal(size=(n, p)), rng.normal(size=(p, q)), rng.normal(size=(1, q)), rng.normal(size=(n, q))
+    return CASES["sigmoid_layer"].inputs((*shape, "b2d"), seed)
 
 
 def linear_inputs(shape, seed):
-    n, m, c = shape
-    rng = np.random.default_rng(seed)
-    return rng.normal(size=(n, m)), rng.normal(size=(m, c)), rng.normal(size=(1, c)), rng.normal(size=(c, 1))
+    return CASES["linear_dot"].inputs((*shape, "b2d"), seed)
 
 
 def two_layer_inputs(shape, seed, targets="one-hot"):
-    n, d, h, k = shape
-    rng = np.random.default_rng(seed)
-    X, W1, b1 = rng.normal(size=(n, d)), rng.normal(size=(d, h)), rng.normal(size=(1, h))
-    W2, b2 = rng.normal(size=(h, k)), rng.normal(size=(1, k))
-    if targets == "one-hot":
-        Y = np.eye(k)[rng.integers(k, size=n)]
-    else:  # non-negative rows that do not sum to 1: the exact gradient is not yhat - y
-        Y = rng.uniform(0.0, 2.0, size=(n, k))
-    return X, W1, b1, W2, b2, Y
+    return CASES["two_layer"].inputs((*shape, "b2d"), seed, "default" if targets == "one-hot" else "random-nonneg")
 
 
 def cases(shapes, name, seeds=(0,)):
@@ -75,79 +61,15 @@ def assert_agree(oracle, derivlib_grads, names):
 
 
 # ---------------------------------------------------------------------------------------
-# Oracle 1: central finite differences (derivlib's own checker)
+# Oracle 2: automatic differentiation with HIPS autograd, over every shared case
 # ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("shape, seed", cases(SIGMOID_SHAPES, "sigmoid_layer", seeds=(0, 1)))
-def test_finite_differences_sigmoid_layer(shape, seed):
-    X, W, b, G = sigmoid_inputs(shape, seed)
-    report = gradcheck(lambda X, W, b: np.sum(G * sigmoid_layer.forward(X, W, b)), (X, W, b),
-                       sigmoid_layer.backward(X, W, b, G))
-    assert report.max_rel_error < 1e-5
-
-
-@pytest.mark.parametrize("shape, seed", cases(LINEAR_SHAPES, "linear_dot", seeds=(0, 1)))
-def test_finite_differences_linear_dot(shape, seed):
-    args = linear_inputs(shape, seed)
-    report = gradcheck(linear_dot.forward, args, linear_dot.backward(*args))
-    assert report.max_rel_error < 1e-5
-
-
-@pytest.mark.parametrize("targets", ["one-hot", "unnormalised"])
-@pytest.mark.parametrize("shape, seed", cases(TWO_LAYER_SHAPES, "two_layer", seeds=(0, 1)))
-def test_finite_differences_two_layer(shape, seed, targets):
-    args = two_layer_inputs(shape, seed, targets)
-    report = gradcheck(two_layer.forward, args, (*two_layer.backward(*args), None))
-    assert report.max_rel_error < 1e-5
-
-
-# ---------------------------------------------------------------------------------------
-# Oracle 2: automatic differentiation with HIPS autograd
-# ---------------------------------------------------------------------------------------
-
-
-def ag_sigmoid_layer(X, W, b, G):
-    """L = sum(G o sigmoid(X W + 1 b)), in autograd.numpy."""
-    return anp.sum(G / (1.0 + anp.exp(-(anp.dot(X, W) + b))))
-
-
-def ag_linear_dot(x, W, b, y):
-    """L = sum over rows of (x W + b) y."""
-    return anp.sum(anp.dot(anp.dot(x, W) + b, y))
-
-
-def ag_two_layer(X, W1, b1, W2, b2, Y):
-    """Mean over rows of -sum_j Y_ij log softmax(sigmoid(X W1 + b1) W2 + b2)_ij."""
-    H = 1.0 / (1.0 + anp.exp(-(anp.dot(X, W1) + b1)))
-    T = anp.dot(H, W2) + b2
-    logp = T - logsumexp(T, axis=1, keepdims=True)
-    return -anp.sum(Y * logp) / X.shape[0]
-
-
-def autograd_grads(f, args, count):
-    return [autograd.grad(f, argnum=i)(*args) for i in range(count)]
-
-
-@pytest.mark.parametrize("shape, seed", cases(SIGMOID_SHAPES, "sigmoid_layer", seeds=(0, 1)))
-def test_autograd_sigmoid_layer(shape, seed):
-    X, W, b, G = sigmoid_inputs(shape, seed)
-    assert_agree(autograd_grads(ag_sigmoid_layer, (X, W, b, G), 3), sigmoid_layer.backward(X, W, b, G), "XWb")
-
-
-@pytest.mark.parametrize("shape, seed", cases(LINEAR_SHAPES, "linear_dot", seeds=(0, 1)))
-def test_autograd_linear_dot(shape, seed):
-    args = linear_inputs(shape, seed)
-    assert_agree(autograd_grads(ag_linear_dot, args, 4), linear_dot.backward(*args), ("x", "W", "b", "y"))
-
-
-@pytest.mark.parametrize("targets", ["one-hot", "unnormalised"])
-@pytest.mark.parametrize("shape, seed", cases(TWO_LAYER_SHAPES, "two_layer", seeds=(0, 1)))
-def test_autograd_two_layer(shape, seed, targets):
-    args = two_layer_inputs(shape, seed, targets)
-    # the forward values agree too, so both differentiate the same loss
-    np.testing.assert_allclose(ag_two_layer(*args), two_layer.forward(*args), rtol=RTOL)
-    assert_agree(autograd_grads(ag_two_layer, args, 5), two_layer.backward(*args), ("X", "W1", "b1", "W2", "b2"))
+@pytest.mark.parametrize("case, sizes, seed, variant",
+                         [pytest.param(*rest, id=id_) for id_, *rest in instances(seeds=(0, 1), variants=True)])
+def test_autograd(case, sizes, seed, variant):
+    args = case.inputs(sizes, seed, variant)
+    assert_agree(autograd_gradients(case, args), case.backward(*args), case.wrt)
 
 
 # ---------------------------------------------------------------------------------------
@@ -168,47 +90,6 @@ def test_autograd_two_layer(shape, seed, targets):
 #   D = dL/dTheta, and D comes from sympy.diff of one row's loss, entry by entry.
 
 _t = sp.Symbol("t")
-SIGMA = sp.Lambda(_t, 1 / (1 + sp.exp(-_t)))
-
-
-class MatrixPrinter(NumPyPrinter):
-    """NumPy printer that also prints an element-wise function of a matrix expression."""
-
-    def _print_ElementwiseApplyFunction(self, expr):
-        (var,) = expr.function.variables
-        return f"(lambda {self._print(var)}: {self._print(expr.function.expr)})({self._print(expr.expr)})"
-
-
-def matrix_derivative(L, A):
-    """SymPy's matrix-calculus derivative of the scalar matrix expression L by the
-    MatrixSymbol A; None when SymPy raises or gives something other than a matrix
-    expression of A's shape."""
-    try:
-        d = L.diff(A)
-    except (IndexError, ValueError):  # SymPy's ShapeError is a ValueError
-        return None
-    return d if isinstance(d, sp.MatrixExpr) and d.shape == A.shape else None
-
-
-def evaluate(expr, matrix_symbols, values):
-    f = sp.lambdify(matrix_symbols, expr, modules="numpy", printer=MatrixPrinter)
-    return np.asarray(f(*values), dtype=np.float64)
-
-
-def explicit(name, rows, cols):
-    """A matrix of scalar symbols name_i_j."""
-    return sp.Matrix(rows, cols, lambda i, j: sp.Symbol(f"{name}_{i}_{j}"))
-
-
-def entrywise_gradients(L, wrt):
-    """dL/dM for each explicit matrix M in wrt, entry by entry (sympy.diff)."""
-    return [sp.Matrix(M.shape[0], M.shape[1], lambda i, j: sp.diff(L, M[i, j])) for M in wrt]
-
-
-def lambdify_explicit(exprs, matrices):
-    """A numpy function of the matrices' values (flattened in order) for explicit exprs."""
-    f = sp.lambdify([s for M in matrices for s in M], exprs, "numpy", cse=True)
-    return lambda *values: [np.asarray(e, dtype=np.float64) for e in f(*np.concatenate([np.ravel(v) for v in values]))]
 
 
 # -- sigmoid layer -------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Tests of derivlib.sigmoid_layer: S = sigmoid(X W + b) over a batch (source 000).
+"""Tests of derivlib.sigmoid_layer: S = sigmoid(X W + b) over a batch, the question of docs/sigmoid_layer.md.
 
 Reference: central differences from derivlib.check. Tolerance: the ``fd_atol``
 fixture of conftest.py, with scale = sum |G| (L = sum G o S and 0 < S < 1, so no
@@ -15,6 +15,7 @@ from hypothesis.extra.numpy import arrays
 
 from derivlib import sigmoid_layer
 from derivlib.check import gradcheck, numerical_gradient
+from verification.cases import CASES
 
 # (n, p, q, layout of b)
 SHAPES = [
@@ -25,47 +26,18 @@ SHAPES = [
     pytest.param((3, 4, 4, "b1d"), id="n3-p4-q4-square"),  # p == q: Delta X^T would conform
     pytest.param((6, 2, 5, "b2d"), id="n6-p2-q5-b2d"),
 ]
+CASE = CASES["sigmoid_layer"]
 SEEDS = [pytest.param(s, id=f"seed{s}") for s in (0, 1)]
 UPSTREAM = [pytest.param(True, id="G"), pytest.param(False, id="G=None")]
 
 
 def make_inputs(shape, seed):
-    n, p, q, layout = shape
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, p))
-    W = rng.normal(size=(p, q))
-    b = rng.normal(size=(q,) if layout == "b1d" else (1, q))
-    G = rng.normal(size=(n, q))
-    return X, W, b, G
+    return CASE.inputs(shape, seed)  # the shared case: verification/cases.py
 
 
 def loss(G):
     """L(X, W, b) = sum of G o S: its gradient is what backward(X, W, b, G) returns."""
     return lambda X, W, b: np.sum(G * sigmoid_layer.forward(X, W, b))
-
-
-@pytest.mark.parametrize("with_G", UPSTREAM)
-@pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("shape", SHAPES)
-def test_backward_matches_numerical_gradient(shape, seed, with_G, fd_atol):
-    X, W, b, G = make_inputs(shape, seed)
-    Gfull = G if with_G else np.ones_like(G)
-    grads = sigmoid_layer.backward(X, W, b, G if with_G else None)
-    num = numerical_gradient(loss(Gfull), (X, W, b))
-    atol = fd_atol(np.abs(Gfull).sum())
-    for name, analytic, numeric in zip(("dX", "dW", "db"), grads, num):
-        np.testing.assert_allclose(analytic, numeric, rtol=0, atol=atol, err_msg=name)
-
-
-@pytest.mark.parametrize("with_G", UPSTREAM)
-@pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("shape", SHAPES)
-def test_backward_passes_gradcheck(shape, seed, with_G):
-    X, W, b, G = make_inputs(shape, seed)
-    Gfull = G if with_G else np.ones_like(G)
-    grads = sigmoid_layer.backward(X, W, b, G if with_G else None)
-    report = gradcheck(loss(Gfull), (X, W, b), grads)
-    assert [r.name for r in report.arguments] == ["X", "W", "b"]
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -114,30 +86,6 @@ def test_jacobian_matches_finite_differences(shape, fd_atol):
             (num,) = numerical_gradient(lambda W: sigmoid_layer.forward(X, W, b)[i, j], (W,))
             # S_ij lies in (0, 1): scale 1
             np.testing.assert_allclose(J[i, j], num, rtol=0, atol=fd_atol(1.0), err_msg=f"S[{i},{j}]")
-
-
-BAD_INPUTS = [
-    pytest.param(dict(X=np.ones(3)), r"X must be 2-D .*\(n, p\).*got shape \(3,\)", id="X-1d"),
-    pytest.param(dict(W=np.ones((2, 2))), r"X \(4, 3\) and W \(2, 2\) do not conform", id="inner-dims"),
-    pytest.param(dict(b=np.ones(3)), r"b must have shape \(2,\) or \(1, 2\).*got shape \(3,\)", id="b-length"),
-    pytest.param(dict(W=np.array([[1.0, np.nan]] * 3)), r"W contains NaN or inf .*shape \(3, 2\)", id="W-nan"),
-    pytest.param(dict(X=np.full((4, 3), np.inf)), r"X contains NaN or inf .*shape \(4, 3\)", id="X-inf"),
-    pytest.param(dict(G=np.ones((2, 4))), r"G must have the shape of S.*\(4, 2\).*got \(2, 4\)", id="G-transposed"),
-]
-
-
-@pytest.mark.parametrize("bad, match", BAD_INPUTS)
-def test_bad_input_raises_value_error_naming_argument_and_shapes(bad, match):
-    X, W, b, G = make_inputs((4, 3, 2, "b1d"), 0)
-    kwargs = dict(X=X, W=W, b=b, G=G) | bad
-    with pytest.raises(ValueError, match=match):
-        sigmoid_layer.backward(**kwargs)
-    if "G" not in bad:
-        kwargs.pop("G")
-        with pytest.raises(ValueError, match=match):
-            sigmoid_layer.forward(**kwargs)
-        with pytest.raises(ValueError, match=match):
-            sigmoid_layer.jacobian(**kwargs)
 
 
 VALUES = st.floats(-5, 5, allow_nan=False, allow_infinity=False)

@@ -1,4 +1,4 @@
-"""Tests of derivlib.two_layer: sigmoid hidden layer, softmax, mean cross-entropy (source 002).
+"""Tests of derivlib.two_layer: sigmoid hidden layer, softmax, mean cross-entropy, the question of docs/two_layer.md.
 
 Reference: central differences from derivlib.check. Tolerance: the ``fd_atol``
 fixture of conftest.py, with scale = (sum Y / n) * (2 max|Theta| + log k), a bound on
@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from derivlib import sigmoid_layer, two_layer
-from derivlib.check import gradcheck, numerical_gradient
+from derivlib.check import gradcheck
 from derivlib.primitives import cross_entropy
+from verification.cases import CASES
 
 # (n, d, h, k, layout of the biases); the source has d = 5, h = 3, k = 5 and one row
 SHAPES = [
@@ -29,83 +30,12 @@ SHAPES = [
 SEEDS = [pytest.param(s, id=f"seed{s}") for s in (0, 1)]
 
 
-def one_hot(n, k, rng):
-    return np.eye(k)[rng.integers(0, k, size=n)]
-
-
-def make_targets(kind, n, k, rng):
-    Y = one_hot(n, k, rng)
-    if kind == "onehot":
-        return Y
-    if kind == "2x-onehot":
-        return 2 * Y  # rows sum to 2
-    if kind == "onehot-plus-0.1":
-        return Y + 0.1  # rows sum to 1 + 0.1 k
-    if kind == "label-smoothed":
-        return 0.9 * Y + 0.1 / k  # rows sum to 1
-    if kind == "zero-row":
-        Y[0] = 0.0  # that row contributes nothing to L
-        return Y
-    if kind == "random-nonneg":
-        return rng.uniform(0.0, 2.0, size=(n, k))
-    raise AssertionError(kind)
-
-
+CASE = CASES["two_layer"]
 TARGETS = ["onehot", "2x-onehot", "onehot-plus-0.1", "label-smoothed", "zero-row", "random-nonneg"]
 
 
 def make_inputs(shape, seed, target="onehot"):
-    n, d, h, k, layout = shape
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d))
-    W1 = rng.normal(size=(d, h))
-    b1 = rng.normal(size=(h,) if layout == "b1d" else (1, h))
-    W2 = rng.normal(size=(h, k))
-    b2 = rng.normal(size=(k,) if layout == "b1d" else (1, k))
-    return X, W1, b1, W2, b2, make_targets(target, n, k, rng)
-
-
-def magnitude(X, W1, b1, W2, b2, Y):
-    """Bound on the terms that the mean cross-entropy adds up (see the module docstring)."""
-    n, k = Y.shape
-    theta_max = float((np.abs(W2).sum(axis=0) + np.abs(b2).reshape(-1)).max())
-    return Y.sum() / n * (2 * theta_max + np.log(k))
-
-
-def assert_matches_numerical_gradient(args, fd_atol):
-    grads = two_layer.backward(*args)
-    num = numerical_gradient(two_layer.forward, args, wrt=range(5))  # not Y
-    atol = fd_atol(magnitude(*args))
-    for name, analytic, numeric in zip(grads._fields, grads, num):
-        np.testing.assert_allclose(analytic, numeric, rtol=0, atol=atol, err_msg=name)
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("shape", SHAPES)
-def test_backward_matches_numerical_gradient(shape, seed, fd_atol):
-    assert_matches_numerical_gradient(make_inputs(shape, seed), fd_atol)
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("shape", SHAPES)
-def test_backward_passes_gradcheck(shape, seed):
-    args = make_inputs(shape, seed)
-    report = gradcheck(two_layer.forward, args, (*two_layer.backward(*args), None))
-    assert [r.name for r in report.arguments] == ["X", "W1", "b1", "W2", "b2"]
-
-
-@pytest.mark.parametrize("target", TARGETS)
-@pytest.mark.parametrize("shape", [SHAPES[0], SHAPES[2]])
-def test_any_nonnegative_target_gets_the_exact_gradient(shape, target, fd_atol):
-    # For rows that do not sum to 1, dL/dTheta is (Yhat * rowsum(Y) - Y) / n, not (Yhat - Y) / n:
-    # a backward that used Yhat - Y fails here for every kind except onehot and label-smoothed.
-    assert_matches_numerical_gradient(make_inputs(shape, 3, target), fd_atol)
-
-
-@pytest.mark.parametrize("target", TARGETS)
-def test_any_nonnegative_target_passes_gradcheck(target):
-    args = make_inputs((4, 5, 3, 5, "b1d"), 4, target)
-    gradcheck(two_layer.forward, args, (*two_layer.backward(*args), None))
+    return CASE.inputs(shape, seed, target)  # the shared case: verification/cases.py
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -152,37 +82,6 @@ def test_uniform_prediction_costs_log_k_per_unit_of_target(k):
     Y = np.vstack([np.eye(k)[0], 2 * np.eye(k)[1], np.zeros(k)])  # row sums 1, 2, 0
     L = two_layer.forward(X, W1, b1, np.zeros((2, k)), np.zeros(k), Y)
     np.testing.assert_allclose(L, (1 + 2 + 0) * np.log(k) / 3, rtol=1e-14)
-
-
-@pytest.mark.parametrize("Y", [pytest.param(np.array([[1.0, -0.5, 0.5, 0, 0]]), id="one-negative-entry"),
-                               pytest.param(-np.eye(5)[[2]], id="negated-onehot")])
-def test_negative_targets_raise(Y):
-    X, W1, b1, W2, b2, _ = make_inputs(SHAPES[0].values[0], 0)
-    with pytest.raises(ValueError, match=r"Y must be non-negative.*min -"):
-        two_layer.forward(X, W1, b1, W2, b2, Y)
-    with pytest.raises(ValueError, match=r"Y must be non-negative.*min -"):
-        two_layer.backward(X, W1, b1, W2, b2, Y)
-
-
-BAD_INPUTS = [
-    pytest.param(dict(Y=np.ones((4, 3))), r"Y must have shape \(n, k\) = \(4, 5\) .*X \(4, 5\) and W2 \(3, 5\); got \(4, 3\)",
-                 id="Y-columns"),
-    pytest.param(dict(Y=np.ones((1, 5))), r"Y must have shape \(n, k\) = \(4, 5\).*got \(1, 5\)", id="Y-rows"),
-    pytest.param(dict(X=np.ones((4, 5, 1))), r"X must be 2-D .*\(n, d\).*got shape \(4, 5, 1\)", id="X-3d"),
-    pytest.param(dict(W2=np.ones((4, 5))), r"W1 \(5, 3\) and W2 \(4, 5\) do not conform", id="W1-W2-inner"),
-    pytest.param(dict(b1=np.ones(4)), r"b1 must have shape \(3,\) or \(1, 3\).*got shape \(4,\)", id="b1-length"),
-    pytest.param(dict(X=np.full((4, 5), np.nan)), r"X contains NaN or inf .*shape \(4, 5\)", id="X-nan"),
-]
-
-
-@pytest.mark.parametrize("bad, match", BAD_INPUTS)
-def test_bad_input_raises_value_error_naming_argument_and_shapes(bad, match):
-    X, W1, b1, W2, b2, Y = make_inputs(SHAPES[2].values[0], 0)
-    kwargs = dict(X=X, W1=W1, b1=b1, W2=W2, b2=b2, Y=Y) | bad
-    with pytest.raises(ValueError, match=match):
-        two_layer.forward(**kwargs)
-    with pytest.raises(ValueError, match=match):
-        two_layer.backward(**kwargs)
 
 
 VALUES = st.floats(-5, 5, allow_nan=False, allow_infinity=False)

@@ -7,14 +7,14 @@ Usage (from the repository root)::
     .venv/bin/python tools/mutate.py --only sl-db-mean,tl-W2-not-W2T
     .venv/bin/python tools/mutate.py --list
 
-For every mutant in ``tools/mutants.py``: copy the working tree (without .venv, .git and
+For every mutant in ``verification/mutants.py``: copy the working tree (without .venv, .git and
 build output) to a temporary directory, apply the edit there (never to the working tree),
 then
 
 * unit half: ``python -W error -m pytest -x -q -p no:cacheprovider tests derivlib`` in
   the copy, with ``PYTHONPATH`` set to the copy (checked: ``derivlib.__file__`` must lie
   in the copy, not in the editable install of the working tree);
-* docs half: ``sphinx-build -c conf -W --keep-going -n -b html`` with
+* docs half: the project's build command (``make html`` in the copy) with
   ``nb_execution_mode=force`` into a directory inside the copy. A failing cell is
   reported as a warning (``nb_execution_raise_on_error=0``), which ``-W`` turns into a
   failed build after every page has run, so the table names every page that kills the
@@ -25,7 +25,7 @@ A mutant is killed when the command fails. First the unmutated copy must pass bo
 halves, or the run stops (a red baseline would make every mutant look killed). The table
 (mutant, description, tests, docs, seconds) is printed and written to
 ``_build/mutation.md``; a full run of the whole catalogue also refreshes the copy shown by
-the reliability page, ``docs/_static/mutation.md``. Exit status 1 if a mutant survives.
+the reliability page, ``docs/_generated/mutation.md`` (the generated folder pages read). Exit status 1 if a mutant survives.
 """
 
 from __future__ import annotations
@@ -42,9 +42,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from verification.mutants import CATALOGUE
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from mutants import CATALOGUE  # noqa: E402
+GENERATED = ROOT / "docs" / "_generated"
 
 IGNORE = shutil.ignore_patterns(
     ".venv", ".git", "_build", ".hypothesis", ".pytest_cache", "__pycache__", "*.egg-info",
@@ -88,7 +89,7 @@ def apply(mutant, tree: Path) -> None:
         if count != 1:
             raise SystemExit(
                 f"mutant {mutant.name}: expected the text {old!r} exactly once in {mutant.path}, "
-                f"found it {count} times. derivlib changed: update tools/mutants.py."
+                f"found it {count} times. derivlib changed: update verification/mutants.py."
             )
         text = text.replace(old, new)
     path.write_text(text)
@@ -105,7 +106,7 @@ def validate(catalogue) -> None:
             if text.count(old) != 1:
                 raise SystemExit(
                     f"mutant {m.name}: expected {old!r} exactly once in {m.path}, found "
-                    f"{text.count(old)}. derivlib changed: update tools/mutants.py."
+                    f"{text.count(old)}. derivlib changed: update verification/mutants.py."
                 )
             if old == new:
                 raise SystemExit(f"mutant {m.name}: old and new text are the same")
@@ -145,7 +146,7 @@ def check_import(tree: Path) -> None:
         raise SystemExit(f"derivlib imported from {out}, not from the copy {tree}")
 
 
-TEST_PATHS = ["tests", "derivlib"]
+TEST_PATHS = ["tests", "derivlib", "verification"]
 
 
 def unit_half(tree: Path):
@@ -176,12 +177,11 @@ def docs_half(tree: Path):
     """(killed, detail, seconds) for a forced, warnings-as-errors docs build in ``tree``."""
     (tree / "docs" / "_mutation_sentinel.md").write_text(SENTINEL.format(copy=str(tree)))
     build = tree / "_mutate_build"
-    cmd = [str(Path(sys.executable).parent / "sphinx-build"), "-c", "conf", "-W", "--keep-going",
-           "-n", "-b", "html", "-d", str(build / "doctrees"), "-D", "nb_execution_mode=force",
-           # a failing cell becomes a warning (an error under -W) instead of stopping the
-           # build at the first page, so the table can name every page that kills it
-           "-D", "nb_execution_raise_on_error=0",
-           "-q", "docs", str(build / "html")]
+    # a failing cell becomes a warning (an error under -W) instead of stopping the build
+    # at the first page, so the table can name every page that kills it
+    opts = f"-d {build / 'doctrees'} -D nb_execution_mode=force -D nb_execution_raise_on_error=0 -q"
+    cmd = ["make", "--no-print-directory", "-C", str(tree), "html", f"BIN={Path(sys.executable).parent}",
+           f"BUILDDIR={build}", f"SPHINXOPTS={opts}"]
     code, out, secs = _run(cmd, tree, DOCS_TIMEOUT)
     if code == 0:
         return False, "survived", secs, out
@@ -302,8 +302,9 @@ def main(argv=None) -> int:
     out.write_text(report)
     print(f"written to {out}")
     if unit and docs and not args.only:
-        shutil.copyfile(out, ROOT / "docs" / "_static" / "mutation.md")
-        print(f"and to {ROOT / 'docs' / '_static' / 'mutation.md'} (shown by the reliability page)")
+        GENERATED.mkdir(exist_ok=True)
+        shutil.copyfile(out, GENERATED / "mutation.md")
+        print(f"and to {GENERATED / 'mutation.md'} (shown by the reliability page)")
     survivors = [m.name for m, r in rows if r["tests"][0] is False or r["docs"][0] is False]
     if survivors:
         print(f"SURVIVED: {', '.join(survivors)}", file=sys.stderr)

@@ -25,6 +25,8 @@ LD = "derivlib/linear_dot.py"
 TL = "derivlib/two_layer.py"
 PR = "derivlib/primitives.py"
 CK = "derivlib/check.py"
+EN = "derivlib/engine/rules.py"
+ES = "derivlib/engine/nodes.py"
 FD = "derivlib/_fd.py"
 CA = "derivlib/_checkargs.py"
 
@@ -194,6 +196,67 @@ CATALOGUE = [
         "shape_ok = g.size == a.size and",
         "gradcheck compares flattened arrays: a gradient of the wrong shape with the "
         "right number of entries can pass",
+    ),
+    # -- the derivation engine's rule table (derivlib.derive) ---------------------------
+    Mutant(
+        "en-matmul-numerator", EN,
+        "lambda g, out, args: (mk_matmul(g, mk_T(args[1])), mk_matmul(mk_T(args[0]), g))),",
+        "lambda g, out, args: (mk_matmul(g, mk_T(args[1])), mk_matmul(mk_T(g), args[0]))),",
+        "engine: the pullback of A @ B to B is ḠᵀA (numerator layout) instead of AᵀḠ",
+    ),
+    Mutant(
+        "en-bias-not-summed", EN,
+        "lambda g, out, args: (unbroadcast(g, args[0].shape), unbroadcast(g, args[1].shape))),",
+        "lambda g, out, args: (unbroadcast(g, args[0].shape), g)),",
+        "engine: a broadcast bias gets Ḡ, not 1ᵀḠ (not summed over the batch)",
+    ),
+    Mutant(
+        "en-sigmoid-prime-plus", EN,
+        "lambda g, out, args: (mk_mul(mk_mul(g, ref(out)), mk_sub(_one(), ref(out))),)),",
+        "lambda g, out, args: (mk_mul(mk_mul(g, ref(out)), mk_add(_one(), ref(out))),)),",
+        "engine: σ' written as S ∘ (1 + S)",
+    ),
+    Mutant(
+        "en-tanh-prime", EN,
+        "lambda g, out, args: (mk_mul(g, mk_sub(_one(), mk_mul(ref(out), ref(out)))),)),",
+        "lambda g, out, args: (mk_mul(g, mk_sub(_one(), ref(out))),)),",
+        "engine: tanh' written as 1 − T instead of 1 − T ∘ T",
+    ),
+    Mutant(
+        "en-softmax-diagonal", EN,
+        "lambda g, out, args: (mk_mul(ref(out), mk_sub(g, _row_sums(mk_mul(g, ref(out))))),)),",
+        "lambda g, out, args: (mk_mul(ref(out), g),)),",
+        "engine: softmax treated as element-wise, P ∘ Ḡ (the off-diagonal Jacobian dropped)",
+    ),
+    Mutant(
+        "en-log-softmax-diagonal", EN,
+        "lambda g, out, args: (mk_sub(g, mk_mul(ref(out.aux), _row_sums(g))),)),",
+        "lambda g, out, args: (mk_sub(g, mk_mul(ref(out.aux), g)),)),",
+        "engine: log-softmax pullback Ḡ − P ∘ Ḡ, the row sums Ḡ1 forgotten",
+    ),
+    Mutant(
+        "en-mean-not-divided", EN,
+        "lambda g, out, args: (mk_scale(_count(args[0].shape, out.attr).inverse(), expand(g, args[0].shape)),)),",
+        "lambda g, out, args: (expand(g, args[0].shape),)),",
+        "engine: the pullback of a mean forgets to divide by the number of entries",
+    ),
+    Mutant(
+        "en-transpose-dropped", EN,
+        "lambda g, out, args: (mk_T(g),)),",
+        "lambda g, out, args: (g,)),",
+        "engine: the pullback of Aᵀ is Ḡ instead of Ḡᵀ",
+    ),
+    Mutant(
+        "en-quotient-sign", EN,
+        "unbroadcast(mk_neg(mk_div(mk_mul(g, args[0]), mk_pow(args[1], 2))),",
+        "unbroadcast(mk_div(mk_mul(g, args[0]), mk_pow(args[1], 2)),",
+        "engine: the quotient rule without its minus sign, d(A/B) = dA/B + A dB/B²",
+    ),
+    Mutant(
+        "en-simplify-sub-swapped", ES,
+        'return mk_scale(-ca, Node("sub", (bc, ac), shape))',
+        'return mk_scale(-ca, Node("sub", (ac, bc), shape))',
+        "engine's simplifier: −A + B rewritten as A − B (a sign lost in δ₂ = (Ŷ∘(Y1) − Y)/n)",
     ),
     # -- the checker's own trust (issue 11) --------------------------------------------
     Mutant(

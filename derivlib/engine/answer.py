@@ -1,0 +1,362 @@
+"""Check a reader's gradient against the engine's, and say how it is wrong.
+
+The reader's candidate, written in the engine's expression syntax, and the engine's
+gradient are both evaluated with :func:`derivlib.engine.evaluate_pure` on random
+matrices whose named dimensions are distinct primes (3, 5, 7, ...), so that a transpose,
+a missing sum over the batch or a factor 1/n cannot hide behind equal sizes. The
+diagnosis uses the same kinds as :func:`derivlib.check.gradcheck`. Standard library
+only: this module also runs in the browser, on Pyodide.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import math
+import random
+import re
+from typing import NamedTuple
+
+from ..diagnosis import Diagnosis
+from . import derive, evaluate_pure, parse
+from .pure import positive_variables
+
+__all__ = ["Verdict", "KINDS", "dimension_sizes", "random_env", "diagnose", "check_answer"]
+
+ACTIVATIONS = ("sigmoid", "tanh", "relu")
+RTOL = 1e-8
+_NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*\Z")
+
+
+class Verdict(NamedTuple):
+    """The outcome of :func:`check_answer`.
+
+    ``right``; ``kind``, the playground's diagnosis (one of :data:`KINDS`); ``message``, in
+    words; ``diagnosis``, the :class:`derivlib.diagnosis.Diagnosis` that
+    :func:`derivlib.check.gradcheck` gives the same wrong gradient (None when right).
+    """
+
+    right: bool
+    kind: str
+    message: str
+    diagnosis: Diagnosis | None = None
+
+
+#: The playground's kinds and the gradcheck :class:`~derivlib.diagnosis.Diagnosis` of each.
+#: Two are finer than gradcheck's: "missing sigma'" (gradcheck: wrong values) and
+#: "off by 1/n" when yours is n times the gradient (gradcheck: a constant factor).
+KINDS = {
+    "right": None,
+    "wrong shape, its transpose is right": Diagnosis.SHAPE_TRANSPOSED,
+    "not summed over the batch": Diagnosis.SHAPE_NOT_SUMMED,
+    "wrong shape": Diagnosis.SHAPE_UNRELATED,
+    "transposed": Diagnosis.TRANSPOSED,
+    "sign flipped": Diagnosis.SIGN_FLIPPED,
+    "off by 1/n": Diagnosis.MEAN_WHERE_SUM,
+    "off by a factor": Diagnosis.CONSTANT_FACTOR,
+    "missing sigma'": Diagnosis.WRONG_VALUES,
+    "unrelated": Diagnosis.WRONG_VALUES,
+    "right only if the rows of the target sum to 1": Diagnosis.WRONG_VALUES,
+    "not finite": Diagnosis.NOT_FINITE,
+}
+
+
+def dimension_sizes(shapes: dict, first: int = 3) -> dict:
+    """Distinct primes from ``first`` on for the named dimensions, skipping the integers in ``shapes``.
+
+    >>> dimension_sizes({"X": ("n", "p"), "b": (1, "p"), "W": ("p", 3)})
+    {'n': 5, 'p': 7}
+    """
+    fixed = {d for shape in shapes.values() for d in shape if isinstance(d, int)}
+    free = (p for p in _primes() if p >= first and p not in fixed)
+    sizes = {}
+    for shape in shapes.values():
+        for d in shape:
+            if isinstance(d, str) and d not in sizes:
+                sizes[d] = next(free)
+    return sizes
+
+
+def _primes():
+    n = 2
+    while True:
+        if all(n % k for k in range(2, int(n ** 0.5) + 1)):
+            yield n
+        n += 1
+
+
+def random_env(shapes: dict, sizes: dict, rng: random.Random, positive=()) -> dict:
+    """A random matrix (list of lists) for each variable, a 1×1 one for a number (shape ``()``).
+
+    Entries are normal, or uniform in (0.5, 1.5) for the names in ``positive`` (or for every
+    name when ``positive`` is True).
+    """
+    env = {}
+    for name, shape in shapes.items():
+        rows, cols = (sizes.get(d, d) for d in shape) if shape else (1, 1)
+        if positive is True or name in positive:
+            env[name] = [[rng.uniform(0.5, 1.5) for _ in range(cols)] for _ in range(rows)]
+        else:
+            env[name] = [[rng.gauss(0.0, 1.0) for _ in range(cols)] for _ in range(rows)]
+    return env
+
+
+def _shape(m) -> tuple:
+    return (len(m), len(m[0]))
+
+
+def _transpose(m) -> list:
+    return [list(col) for col in zip(*m)]
+
+
+def _flat(m) -> list:
+    return [x for row in m for x in row]
+
+
+def _close(a, b) -> bool:
+    fa, fb = _flat(a), _flat(b)
+    scale = max([1.0] + [abs(x) for x in fb])
+    return len(fa) == len(fb) and all(abs(x - y) <= RTOL * scale for x, y in zip(fa, fb))
+
+
+def _dims(shape) -> str:
+    return "×".join(str(d) for d in shape)
+
+
+def _wrong(kind: str, message: str, diagnosis: Diagnosis | None = None) -> Verdict:
+    return Verdict(False, kind, message, diagnosis or KINDS[kind])
+
+
+def diagnose(candidate, truth, name: str, *, sizes: dict, alternatives=()) -> Verdict:
+    """Compare ``candidate`` with the true gradient ``truth`` (both lists of lists).
+
+    ``sizes`` maps dimension names to their sizes (a factor 1/size is then named);
+    ``alternatives`` are ``(kind, what, matrix)``: known wrong gradients, such as the one
+    with an activation's derivative left out, recognised when the candidate equals one.
+
+    Examples
+    --------
+    >>> T = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
+    >>> diagnose(T, T, "W", sizes={}).kind
+    'right'
+    >>> diagnose([[-x for x in row] for row in T], T, "W", sizes={}).kind
+    'sign flipped'
+    >>> diagnose([[1.0, 4.0], [2.0, 5.0], [3.0, 6.0]], T, "W", sizes={}).kind
+    'wrong shape, its transpose is right'
+    """
+    grad = f"∂L/∂{name}"
+    got, want = _shape(candidate), _shape(truth)
+    if not all(math.isfinite(x) for x in _flat(candidate)):
+        return _wrong("not finite", f"Wrong: your gradient has NaN or infinite entries where {grad} has none.")
+    if got != want:
+        head = f"Wrong shape: yours is {_dims(got)}, {grad} is {_dims(want)}, the shape of {name}."
+        if got == want[::-1] and _close(_transpose(candidate), truth):
+            return _wrong("wrong shape, its transpose is right",
+                          head + " Its transpose is right: a gradient has the shape of its variable, "
+                          "so transpose yours (or swap the factors of the product and transpose each).")
+        if want[0] == 1 and got[1] == want[1] and _close([[sum(c) for c in zip(*candidate)]], truth):
+            return _wrong("not summed over the batch",
+                          head + f" Summed over its {got[0]} rows, the samples of the batch, it is right: "
+                          f"{name} is shared by every sample, so its gradient sums their contributions "
+                          f"(multiply by a row of ones on the left, 1ᵀ).")
+        if want[0] == 1 and got[1] == want[1] and _close([[sum(c) / got[0] for c in zip(*candidate)]], truth):
+            return _wrong("not summed over the batch",
+                          head + f" Averaged over its {got[0]} rows, the samples of the batch, it is right: "
+                          f"{name} is shared by every sample, and the expression takes the mean over them "
+                          f"(multiply by a row of ones on the left, 1ᵀ, and divide by {got[0]}).",
+                          Diagnosis.SHAPE_UNRELATED)
+        if want[1] == 1 and got[0] == want[0] and _close([[sum(r)] for r in candidate], truth):
+            return _wrong("not summed over the batch",
+                          head + f" Summed over its {got[1]} columns it is right: {name} is broadcast "
+                          "across them, so its gradient sums their contributions (multiply by a column "
+                          "of ones on the right, 1).")
+        return _wrong("wrong shape",
+                      head + " Neither its transpose nor a sum over its rows or columns is the gradient.")
+    if _close(candidate, truth):
+        return Verdict(True, "right", f"Right: your gradient equals {grad}.")
+    if got[0] == got[1] and _close(candidate, _transpose(truth)):
+        return _wrong("transposed", f"Wrong: yours is the transpose of {grad} (the shapes agree only "
+                      "because it is square).")
+    for kind, what, value in alternatives:
+        if _close(candidate, value):
+            return _wrong(kind, f"Wrong: yours is {grad} {what}.")
+    fc, ft = _flat(candidate), _flat(truth)
+    tt = sum(t * t for t in ft)
+    if tt == 0.0:
+        return _wrong("unrelated", f"Wrong: {grad} is zero at this point and yours is not.",
+                      Diagnosis.TRUE_GRADIENT_ZERO)
+    k = sum(c * t for c, t in zip(fc, ft)) / tt
+    if abs(k) > 1e-12 and _close(candidate, [[k * t for t in row] for row in truth]):
+        if abs(k + 1) < 1e-6:
+            return _wrong("sign flipped", f"Wrong: the sign is flipped, yours is −{grad}.")
+        for dim, size in sizes.items():
+            if abs(k * size - 1) < 1e-6:
+                return _wrong("off by 1/n", f"Wrong: yours is {grad} divided by {dim} (= {size} here): "
+                              "a mean where the expression sums, so drop the 1/" + dim + ".")
+            if abs(k - size) < 1e-6 * size:
+                return _wrong("off by 1/n", f"Wrong: yours is {grad} times {dim} (= {size} here): "
+                              f"the expression takes a mean, so divide by {dim}.", Diagnosis.CONSTANT_FACTOR)
+        return _wrong("off by a factor", f"Wrong: yours is {k:.6g} times {grad}; find the constant "
+                      f"factor (1/k = {1 / k:.6g}).")
+    if not any(fc):
+        return _wrong("unrelated", f"Wrong: yours is zero where {grad} is not.", Diagnosis.ZERO)
+    return _wrong("unrelated", f"Wrong: yours is not {grad}, nor its transpose, a multiple of it, or "
+                  "it with a sum or an activation's derivative missing; a term is likely wrong, or a matrix "
+                  "product stands where an element-wise one belongs.")
+
+
+def _forward_names(d, shapes: dict) -> dict:
+    """Forward intermediates the candidate may use (``S`` for ``sigmoid(...)``): name -> node."""
+    return {step.name: step.node for step in d.forward_steps
+            if _NAME.match(step.name) and step.name not in shapes and step.name != "L"}
+
+
+def _inline(expr: str) -> ast.expr:
+    """The loss of ``expr`` as one expression tree: ``H = f(A); g(H)`` becomes ``g(f(A))``."""
+    tree = ast.parse(expr.strip(), mode="exec")
+    bound = {}
+
+    class Substitute(ast.NodeTransformer):
+        def visit_Name(self, node):
+            return copy.deepcopy(bound[node.id]) if node.id in bound else node
+
+    for statement in tree.body[:-1]:  # the engine accepted expr: each is `name = expression`
+        bound[statement.targets[0].id] = Substitute().visit(statement.value)
+    return Substitute().visit(tree.body[-1].value)
+
+
+def _activations(tree) -> list:
+    return [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+            and n.func.id in ACTIVATIONS and len(n.args) == 1 and not n.keywords]
+
+
+class _StraightThrough(ast.NodeTransformer):
+    """``f(A)`` -> ``A + c`` for the calls named in ``consts`` (their text -> the constant's name)."""
+
+    def __init__(self, consts):
+        self.consts = consts
+
+    def visit_Call(self, node):
+        text = ast.unparse(node)
+        node = self.generic_visit(node)
+        if text in self.consts:
+            return ast.BinOp(node.args[0], ast.Add(), ast.Name(self.consts[text], ast.Load()))
+        return node
+
+
+def _missing_derivatives(expr: str, shapes: dict, name: str, env: dict) -> list:
+    """The gradient with an activation's derivative left out (``sigmoid(A)`` passes dA through).
+
+    Each activation ``f(A)`` in turn (every use of the same ``f(A)`` together), then all of
+    them, becomes ``A + C`` with the constant ``C = f(A) - A`` at this point: the values stay
+    the same, and the derivative through that node becomes the identity.
+    """
+    texts = list(dict.fromkeys(ast.unparse(c) for c in _activations(_inline(expr))))
+    choices = [[t] for t in texts] + ([texts] if len(texts) > 1 else [])
+    out = []
+    for choice in choices:
+        consts, extra_shapes, extra_env = {}, {}, {}
+        for i, text in enumerate(choice):
+            const = f"c{i}_"
+            while const in shapes:
+                const += "_"
+            call = ast.parse(text, mode="eval").body
+            inner = ast.unparse(call.args[0])
+            consts[text] = const
+            extra_shapes[const] = parse(inner, shapes).shape
+            extra_env[const] = evaluate_pure(parse(f"{text} - ({inner})", shapes), env)
+        rewritten = ast.unparse(_StraightThrough(consts).visit(_inline(expr)))
+        grad = derive(rewritten, shapes={**shapes, **extra_shapes}, wrt=[name]).gradient_expressions[name]
+        what = " and ".join(f"{t.partition('(')[0]}′ at {t}" for t in choice)
+        out.append(("missing sigma'", f"without the derivative {what}: an element-wise activation multiplies "
+                    "its incoming gradient by its derivative, element by element",
+                    evaluate_pure(grad, {**env, **extra_env})))
+    return out
+
+
+def check_answer(d, expr: str, shapes: dict, name: str, candidate: str, *, seed: int = 0) -> Verdict:
+    """Is ``candidate`` the gradient of ``expr`` with respect to ``name``? A :class:`Verdict`.
+
+    ``d`` is ``derive(expr, shapes=shapes, wrt=[name, ...])``. The candidate may use the
+    variables, the derivation's forward names (``S``) and the dimensions' names as numbers.
+    Raises ``ValueError`` (naming what is wrong) when the candidate does not parse or its
+    products do not conform.
+    """
+    if not isinstance(candidate, str) or not candidate.strip():
+        raise ValueError("write your gradient as an expression, such as X.T @ G")
+    verdict = _check_at(d, expr, shapes, name, candidate, dimension_sizes(shapes), seed)
+    if verdict.kind == "off by 1/n":  # a factor equal to a size: is it that size at other sizes too?
+        return _check_at(d, expr, shapes, name, candidate, dimension_sizes(shapes, first=5), seed + 1)
+    return verdict
+
+
+def _check_at(d, expr: str, shapes: dict, name: str, candidate: str, sizes: dict, seed: int) -> Verdict:
+    """:func:`check_answer` at one random point with the dimensions' ``sizes``."""
+    forward = _forward_names(d, shapes)
+    named = {**shapes, **{k: v.shape for k, v in forward.items()}}
+    numbers = {}
+    try:
+        node = parse(candidate, named)
+    except ValueError:
+        # a dimension's name is also a number (X.T @ D / n): then the shapes are numbers
+        used = {n.id for n in ast.walk(ast.parse(candidate.strip(), mode="exec")) if isinstance(n, ast.Name)}
+        numbers = {dim: [[float(size)]] for dim, size in sizes.items() if dim in used and dim not in named}
+        if not numbers:
+            raise
+        sized = {k: tuple(sizes.get(x, x) for x in v) for k, v in named.items()}
+        node = parse(candidate, {**sized, **{k: (1, 1) for k in numbers}})
+    rng = random.Random(seed)
+    # positive where the engine says so (log, sqrt, division by a variable); then, if the
+    # point is still outside the expression's domain, every variable positive
+    for positive in (positive_variables(d), True):
+        env = random_env(shapes, sizes, rng, positive)
+        try:
+            truth = evaluate_pure(d.gradient_expressions[name], env)
+            values = {k: evaluate_pure(v, env) for k, v in forward.items()}
+            alternatives = _missing_derivatives(expr, shapes, name, env)
+        except (ValueError, OverflowError, ZeroDivisionError):
+            continue
+        if all(math.isfinite(x) for x in _flat(truth)):
+            break
+    else:
+        raise ValueError("the expression cannot be evaluated at random points (a log or a division by zero)")
+    try:
+        value = evaluate_pure(node, {**env, **values, **numbers})
+    except (ValueError, OverflowError, ZeroDivisionError) as err:
+        return _wrong("not finite", f"Wrong: your gradient cannot be evaluated at a random point ({err}).")
+    verdict = diagnose(value, truth, name, sizes=sizes, alternatives=alternatives)
+    if verdict.kind != "unrelated":
+        return verdict
+    # the textbook's softmax cross-entropy gradient assumes targets whose rows sum to 1
+    for target in _targets(expr, shapes):
+        probs = {**env, target: [[x / sum(row) for x in row] for row in random_env(shapes, sizes, rng, True)[target]]}
+        try:
+            at = {**probs, **{k: evaluate_pure(v, probs) for k, v in forward.items()}, **numbers}
+            there = diagnose(evaluate_pure(node, at), evaluate_pure(d.gradient_expressions[name], probs), name,
+                             sizes=sizes)
+        except (ValueError, OverflowError, ZeroDivisionError):
+            continue
+        assumes = (f"For any {target}, ∂L/∂{name} has the row sums of {target} where yours assumes 1: "
+                   f"write Ŷ ∘ ({target}1) (sum({target}, axis=1) in this syntax) for Ŷ.")
+        if there.right:
+            return _wrong("right only if the rows of the target sum to 1",
+                          f"Right only when each row of {target} sums to 1 (one-hot or probability targets). "
+                          + assumes)
+        if there.kind != "unrelated":
+            said = there.message.removeprefix("Wrong: ")
+            return there._replace(diagnosis=Diagnosis.WRONG_VALUES,  # gradcheck, at a general point
+                                  message=f"Wrong, even where each row of {target} sums to 1: {said} "
+                                  f"And {assumes[0].lower()}{assumes[1:]}")
+    return verdict
+
+
+def _targets(expr: str, shapes: dict) -> list:
+    """Variables multiplied element-wise with a log or log-softmax: cross-entropy targets."""
+    found = []
+    for node in ast.walk(_inline(expr)):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+            for a, b in ((node.left, node.right), (node.right, node.left)):
+                if (isinstance(a, ast.Name) and a.id in shapes and isinstance(b, ast.Call)
+                        and isinstance(b.func, ast.Name) and b.func.id in ("log_softmax", "log")):
+                    found.append(a.id)
+    return list(dict.fromkeys(found))

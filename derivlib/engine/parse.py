@@ -1,0 +1,202 @@
+"""Parse an expression in Python syntax into typed nodes, with ``ast`` (never ``eval``).
+
+An expression is one Python expression, optionally preceded by assignments that name
+intermediates (``"H = sigmoid(X @ W1 + b1); -sum(Y * log_softmax(H @ W2 + b2)) / n"``).
+Names are variables (given a shape), assigned intermediates, or dimension names (which
+stand for their size, a number: ``/ n``).
+"""
+
+from __future__ import annotations
+
+import ast
+
+from .nodes import ExpressionError, Node, Sym, const, dim, var
+from .rules import FUNCTIONS, RULES
+
+__all__ = ["parse", "check_shapes"]
+
+_BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.MatMult: "matmul"}
+_OPNAMES = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.MatMult: "@", ast.Pow: "**",
+            ast.FloorDiv: "//", ast.Mod: "%", ast.BitXor: "^", ast.BitAnd: "&", ast.BitOr: "|",
+            ast.LShift: "<<", ast.RShift: ">>"}
+
+
+def check_shapes(shapes):
+    """Validate ``shapes`` (name -> two dimensions); return name -> shape tuple."""
+    if not isinstance(shapes, dict):
+        raise TypeError(f"shapes must be a dict mapping each variable to its shape, e.g. "
+                        f"{{'X': ('n', 'p')}}; got {type(shapes).__name__}")
+    out = {}
+    for name, shape in shapes.items():
+        if not (isinstance(name, str) and name.isidentifier()) or name in FUNCTIONS:
+            raise ExpressionError(f"shapes: variable names must be Python identifiers other than the functions "
+                             f"{', '.join(FUNCTIONS)}; got {name!r}")
+        if isinstance(shape, str):
+            shape = tuple(d.strip() for d in shape.split(",")) if shape.strip() else ()
+        try:
+            shape = tuple(shape)
+        except TypeError:
+            raise TypeError(f"shapes[{name!r}] must be a tuple of two dimensions, e.g. ('n', 'q'); "
+                            f"got {shape!r}") from None
+        if shape == ():
+            shape = (1, 1)
+        if len(shape) != 2:
+            raise ExpressionError(f"shapes[{name!r}] must have two dimensions (a row is (1, q), a number () or "
+                             f"(1, 1)); got {shape!r}")
+        dims = []
+        for d in shape:
+            if isinstance(d, str) and d.isdigit():
+                d = int(d)
+            if isinstance(d, bool) or not (isinstance(d, int) and d >= 1 or isinstance(d, str) and d.isidentifier()):
+                raise ExpressionError(f"shapes[{name!r}]: each dimension must be a name like 'n' or a whole number "
+                                 f">= 1; got {d!r}")
+            dims.append(d)
+        out[name] = tuple(dims)
+    for name in out:
+        if any(name in s for s in out.values()):
+            raise ExpressionError(f"shapes: {name!r} is both a variable and a dimension name")
+    return out
+
+
+def parse(expr, shapes):
+    """The typed expression graph of ``expr``: a :class:`Node` with ``.shape``.
+
+    Raises
+    ------
+    ExpressionError
+        (a ValueError) naming the subexpression and the shapes when the expression is
+        not in the language or its shapes do not conform.
+
+    Examples
+    --------
+    >>> from derivlib.engine import parse
+    >>> parse("X @ W + b", {"X": ("n", "p"), "W": ("p", "q"), "b": (1, "q")}).shape
+    ('n', 'q')
+    """
+    if not isinstance(expr, str):
+        raise TypeError(f"expr must be a string of Python syntax; got {type(expr).__name__}")
+    shapes = check_shapes(shapes)
+    try:
+        tree = ast.parse(expr.strip(), mode="exec")
+    except SyntaxError as exc:
+        raise ExpressionError(f"expr is not valid Python syntax: {exc.msg} in {expr!r}") from None
+    if not tree.body or not isinstance(tree.body[-1], ast.Expr):
+        raise ExpressionError(f"expr must end with an expression (the loss), e.g. 'sum(G * sigmoid(X @ W))'; "
+                              f"got {expr!r}")
+    p = _Parser(shapes)
+    for stmt in tree.body[:-1]:
+        p.statement(stmt)
+    root = p.node(tree.body[-1].value)
+    return root
+
+
+class _Parser:
+    def __init__(self, shapes):
+        self.shapes = shapes
+        self.vars = {}
+        self.assigned = {}
+        self.dims = {d for s in shapes.values() for d in s if isinstance(d, str)}
+
+    def statement(self, stmt):
+        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)):
+            raise ExpressionError(f"only assignments 'Name = expression' may come before the final expression; "
+                                  f"got {ast.unparse(stmt)!r}")
+        name = stmt.targets[0].id
+        if name in self.shapes or name in self.assigned or name in self.dims or name in FUNCTIONS:
+            raise ExpressionError(f"{name!r} is already a variable, a dimension, a function or assigned: "
+                                  f"choose another name for {ast.unparse(stmt.value)!r}")
+        node = self.node(stmt.value)
+        if node.op in ("var", "const", "dim") or node.name is not None:
+            raise ExpressionError(f"{name} = {ast.unparse(stmt.value)}: name an operation, not a variable "
+                                  f"or a number")
+        node.name = Sym(name)
+        self.assigned[name] = node
+
+    def node(self, e):
+        src = ast.unparse(e)
+        if isinstance(e, ast.Name):
+            return self.name(e.id, src)
+        if isinstance(e, ast.Constant):
+            if isinstance(e.value, bool) or not isinstance(e.value, (int, float)):
+                raise ExpressionError(f"{src}: only numbers may appear as constants")
+            return const(e.value, src)
+        if isinstance(e, ast.UnaryOp) and isinstance(e.op, (ast.USub, ast.UAdd)):
+            a = self.node(e.operand)
+            if isinstance(e.op, ast.UAdd):
+                return a
+            if a.op == "const":
+                return const(-a.attr, src)
+            return self.make("neg", [a], None, src)
+        if isinstance(e, ast.BinOp):
+            if isinstance(e.op, ast.Pow):
+                return self.power(e, src)
+            if type(e.op) not in _BINOPS:
+                raise ExpressionError(f"{src}: the operator {_OPNAMES.get(type(e.op), '?')} is not supported; "
+                                      f"use @, +, -, *, / or ** with a number")
+            return self.make(_BINOPS[type(e.op)], [self.node(e.left), self.node(e.right)], None, src)
+        if isinstance(e, ast.Attribute):
+            if e.attr != "T":
+                raise ExpressionError(f"{src}: the only attribute is .T (transpose)")
+            return self.make("T", [self.node(e.value)], None, src)
+        if isinstance(e, ast.Call):
+            return self.call(e, src)
+        raise ExpressionError(f"{src}: not part of the expression language (variables, numbers, @ + - * / "
+                              f"** .T and the functions {', '.join(FUNCTIONS)})")
+
+    def name(self, ident, src):
+        if ident in self.assigned:
+            return self.assigned[ident]
+        if ident in self.shapes:
+            if ident not in self.vars:
+                self.vars[ident] = var(Sym(ident), self.shapes[ident], src)
+            return self.vars[ident]
+        if ident in self.dims:
+            return dim(ident, src)
+        if ident in FUNCTIONS:
+            raise ExpressionError(f"{ident} is a function: call it, e.g. {ident}(A)")
+        known = sorted(self.shapes) + sorted(self.assigned)
+        raise ExpressionError(f"unknown name {ident!r}: give its shape in shapes, e.g. shapes={{{ident!r}: "
+                              f"('n', 'q'), ...}} (known: {', '.join(known) or 'none'})")
+
+    def power(self, e, src):
+        p = e.right
+        sign = 1
+        if isinstance(p, ast.UnaryOp) and isinstance(p.op, ast.USub):
+            sign, p = -1, p.operand
+        if not (isinstance(p, ast.Constant) and isinstance(p.value, (int, float)) and not isinstance(p.value, bool)):
+            raise ExpressionError(f"{src}: the exponent must be a number, like A ** 2; got {ast.unparse(e.right)}")
+        from fractions import Fraction
+
+        return self.make("pow", [self.node(e.left)], Fraction(str(sign * p.value)), src)
+
+    def call(self, e, src):
+        if not isinstance(e.func, ast.Name):
+            raise ExpressionError(f"{src}: call a function by its name, one of {', '.join(FUNCTIONS)}")
+        fn = e.func.id
+        if fn not in FUNCTIONS:
+            hint = {"softplus": " (write log(1 + exp(A)))", "square": " (write A ** 2)",
+                    "abs": " (not differentiable at 0; write sqrt(A ** 2) if you must)",
+                    "transpose": " (write A.T)", "dot": " (write A @ B)", "matmul": " (write A @ B)",
+                    "max": " (write relu(A - B) + B for an element-wise maximum)"}.get(fn, "")
+            raise ExpressionError(f"{src}: unknown function {fn!r}{hint}; the functions are "
+                                  f"{', '.join(FUNCTIONS)}")
+        if len(e.args) != 1:
+            raise ExpressionError(f"{src}: {fn} takes one matrix argument")
+        axis = None
+        for kw in e.keywords:
+            if fn not in ("sum", "mean") or kw.arg != "axis":
+                raise ExpressionError(f"{src}: {fn} takes no keyword {kw.arg!r}"
+                                      + (" (only axis=0 or axis=1)" if fn in ("sum", "mean") else
+                                         " (softmax and log_softmax work over each row)"))
+            if not (isinstance(kw.value, ast.Constant) and kw.value.value in (0, 1, None)
+                    and not isinstance(kw.value.value, bool)):
+                raise ExpressionError(f"{src}: axis must be 0 (over rows, giving a 1×q row), 1 (over columns, "
+                                      f"giving an n×1 column) or None; got {ast.unparse(kw.value)}")
+            axis = kw.value.value
+        return self.make(fn, [self.node(e.args[0])], axis, src)
+
+    def make(self, op, args, attr, src):
+        shape = RULES[op].shape(args, attr, src)
+        node = Node(op, args, shape, attr, src)
+        return node
+

@@ -1,0 +1,196 @@
+"""What the in-page playground (docs/playground.md) calls: text in, plain data out.
+
+The page passes what the reader typed as strings (never as Python source) to
+:func:`derive_request` and :func:`answer_request`, which take and return JSON. Every error
+in the reader's input comes back as ``{"ok": False, "field": ..., "message": ...}``, the
+field naming the input to show it next to. Standard library only: this runs in Pyodide.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+from . import derive
+from .answer import check_answer
+from .gallery import GALLERY, HAND
+
+__all__ = ["EXAMPLES", "derive_request", "answer_request", "run_derive", "run_answer", "examples_html",
+           "parse_shapes", "parse_wrt"]
+
+MAX_DIM = 64  # an integer dimension larger than this would make the in-page check slow
+_NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*\Z")
+
+def parse_shapes(text: str) -> dict:
+    """Read ``name: dim, dim`` lines into ``{name: (dim, dim)}``; dims are names or integers.
+
+    ``name: ()`` declares a number (a scalar).
+
+    Examples
+    --------
+    >>> parse_shapes("X: n, p\\nb: 1, q\\nc: ()")
+    {'X': ('n', 'p'), 'b': (1, 'q'), 'c': ()}
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"shapes must be text; got {type(text).__name__}")
+    shapes = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        name, colon, dims = line.partition(":")
+        name = name.strip()
+        if not colon or not _NAME.match(name):
+            raise ValueError(f"line {number} ({line!r}): write one variable per line as `name: rows, columns`")
+        if name in shapes:
+            raise ValueError(f"line {number}: {name!r} is given a shape twice")
+        if dims.strip() == "()":  # a number
+            shapes[name] = ()
+            continue
+        parts = [p.strip() for p in dims.split(",")]
+        if len(parts) != 2 or not all(parts):
+            raise ValueError(f"line {number} ({line!r}): a shape is two dimensions, rows and columns, "
+                             f"such as `{name}: n, p` (or `{name}: ()` for a number)")
+        shapes[name] = tuple(_dim(p, number) for p in parts)
+    if not shapes:
+        raise ValueError("no shapes given: write one variable per line as `name: rows, columns`")
+    return shapes
+
+
+def _dim(text: str, number: int):
+    if text.isdigit():
+        value = int(text)
+        if not 1 <= value <= MAX_DIM:
+            raise ValueError(f"line {number}: dimension {value} must be between 1 and {MAX_DIM} here; "
+                             "use a name such as n for a size of any value")
+        return value
+    if not _NAME.match(text):
+        raise ValueError(f"line {number}: dimension {text!r} must be a name (such as n) or a whole number")
+    return text
+
+
+def parse_wrt(text: str, shapes: dict) -> list:
+    """Comma-separated variable names, each of which must have a shape."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise ValueError("name at least one variable to differentiate with respect to, such as W")
+    for name in names:
+        if name not in shapes:
+            raise ValueError(f"{name!r} has no shape; the variables are {', '.join(shapes)}")
+    if len(set(names)) != len(names):
+        raise ValueError("a variable is named twice")
+    return names
+
+
+
+_QUESTIONS = {"sigmoid_layer": 1, "linear_dot": 2, "two_layer": 3}
+
+
+def _example(e) -> dict:
+    question = _QUESTIONS.get(e.key)
+    shapes = "\n".join(f"{k}: {', '.join(str(d) for d in v) if v else '()'}" for k, v in e.shapes.items())
+    return {"key": e.key, "name": f"{e.title} (question {question})" if question else e.title,
+            "expr": e.expr, "shapes": shapes, "wrt": ", ".join(e.wrt)}
+
+
+#: The networks offered as examples: the three source questions, then the gallery.
+EXAMPLES = [_example(e) for e in HAND + GALLERY]
+
+
+def _error(field: str, err: Exception) -> dict:
+    return {"ok": False, "field": field, "message": str(err)}
+
+
+def run_derive(expr: str, shapes: str, wrt: str, *, seed: int = 0) -> dict:
+    """Derive ``expr`` and check every step; a dict for the page.
+
+    Returns ``{"ok": True, "latex", "text", "steps", "check"}`` or, for an error in the
+    input, ``{"ok": False, "field", "message"}`` with field one of ``"expr"``,
+    ``"shapes"`` and ``"wrt"``.
+    """
+    try:
+        shape_map = parse_shapes(shapes)
+    except ValueError as err:
+        return _error("shapes", err)
+    try:
+        names = parse_wrt(wrt, shape_map)
+    except ValueError as err:
+        return _error("wrt", err)
+    try:
+        d = derive(expr, shapes=shape_map, wrt=names)
+    except ValueError as err:
+        return _error("expr", err)
+    report = d.check_pure(seed=seed)
+    return {
+        "ok": True,
+        "latex": d.latex(),
+        "text": d.text(),
+        "steps": [{"name": s.name, "shape": [str(x) for x in s.shape], "text": s.text} for s in d.steps],
+        "check": _check_dict(report),
+    }
+
+
+def _check_dict(report) -> dict:
+    return {"passed": bool(report.ok), "text": str(report).splitlines()[0],
+            "steps": [{"symbol": s.symbol, "rel_error": f"{s.max_rel_error:.0e}", "ok": bool(s.ok)}
+                      for s in report.steps]}
+
+
+def run_answer(expr: str, shapes: str, wrt: str, answer_wrt: str, answer_expr: str, *, seed: int = 0) -> dict:
+    """Check the reader's gradient ``answer_expr`` of ``expr`` with respect to ``answer_wrt``.
+
+    Returns ``{"ok": True, "verdict": "right" | "wrong", "kind", "message"}`` or an input
+    error as :func:`run_derive` does (field ``"answer-wrt"`` or ``"answer-expr"`` for the
+    answer's own inputs).
+    """
+    try:
+        shape_map = parse_shapes(shapes)
+    except ValueError as err:
+        return _error("shapes", err)
+    name = answer_wrt.strip()
+    if name not in shape_map:
+        known = ", ".join(shape_map)
+        return _error("answer-wrt", ValueError(f"{name!r} is not a variable of the expression; the variables are {known}"))
+    try:
+        d = derive(expr, shapes=shape_map, wrt=[name])
+    except ValueError as err:
+        return _error("expr", err)
+    try:
+        verdict = check_answer(d, expr, shape_map, name, answer_expr, seed=seed)
+    except ValueError as err:
+        return _error("answer-expr", err)
+    return {"ok": True, "verdict": "right" if verdict.right else "wrong", "kind": verdict.kind,
+            "diagnosis": verdict.diagnosis.value if verdict.diagnosis else None, "message": verdict.message}
+
+
+def derive_request(payload: str) -> str:
+    """JSON in ``{"expr", "shapes", "wrt"}``, JSON out: :func:`run_derive`'s dict."""
+    data = json.loads(payload)
+    return json.dumps(run_derive(str(data["expr"]), str(data["shapes"]), str(data["wrt"])))
+
+
+def answer_request(payload: str) -> str:
+    """JSON in ``{"expr", "shapes", "wrt", "answer_wrt", "answer_expr"}``, JSON out."""
+    data = json.loads(payload)
+    return json.dumps(run_answer(str(data["expr"]), str(data["shapes"]), str(data.get("wrt", "")),
+                                 str(data["answer_wrt"]), str(data["answer_expr"])))
+
+
+class _HTML:
+    def __init__(self, text: str):
+        self.text = text
+
+    def _repr_html_(self) -> str:
+        return self.text
+
+
+def examples_html():
+    """The examples as a list for the page, with their data for the page's buttons."""
+    items = "".join(
+        f"<li><strong>{html.escape(e['name'])}</strong>: <code>{html.escape(e['expr'])}</code></li>"
+        for e in EXAMPLES
+    )
+    data = json.dumps(EXAMPLES).replace("<", "\\u003c")
+    return _HTML(f'<ul class="pg-example-list">{items}</ul>'
+                 f'<script type="application/json" id="pg-examples-data">{data}</script>')

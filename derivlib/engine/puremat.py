@@ -1,0 +1,111 @@
+"""Matrices as lists of lists of floats: the operations of the rule table, without numpy.
+
+Every matrix is two-dimensional (a number is 1×1). Element-wise operations broadcast a
+1×q row, an n×1 column or a 1×1 number, as numpy does. Sigmoid, softmax and log-softmax
+are the stable forms.
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = []
+
+
+def shape(a):
+    return (len(a), len(a[0]))
+
+
+def full(r, c, v):
+    return [[float(v)] * c for _ in range(r)]
+
+
+def matmul(a, b):
+    bt = list(zip(*b))
+    return [[math.fsum(x * y for x, y in zip(row, col)) for col in bt] for row in a]
+
+
+def transpose(a):
+    return [list(col) for col in zip(*a)]
+
+
+def zipwith(f, a, b):
+    (ra, ca), (rb, cb) = shape(a), shape(b)
+    r, c = max(ra, rb), max(ca, cb)
+    return [[f(a[i if ra > 1 else 0][j if ca > 1 else 0], b[i if rb > 1 else 0][j if cb > 1 else 0])
+             for j in range(c)] for i in range(r)]
+
+
+def emap(f, a):
+    return [[f(x) for x in row] for row in a]
+
+
+def total(a, axis):
+    if axis is None:
+        return [[math.fsum(x for row in a for x in row)]]
+    if axis == 0:
+        return [[math.fsum(col) for col in zip(*a)]]
+    return [[math.fsum(row)] for row in a]
+
+
+def sigmoid(x):
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _log(x):
+    return math.log(x) if x > 0 else (-math.inf if x == 0 else math.nan)
+
+
+def _sqrt(x):
+    return math.sqrt(x) if x >= 0 else math.nan
+
+
+def _div(x, y):
+    return x / y if y != 0 else math.copysign(math.inf, x) * math.copysign(1.0, y) if x else math.nan
+
+
+def _pow(x, p):
+    try:
+        return float(x ** p) if not isinstance(x ** p, complex) else math.nan
+    except ZeroDivisionError:
+        return math.inf
+
+
+def log_softmax_rows(a):
+    out = []
+    for row in a:
+        m = max(row)
+        lse = m + math.log(math.fsum(math.exp(x - m) for x in row))
+        out.append([x - lse for x in row])
+    return out
+
+
+def softmax_rows(a):
+    return emap(math.exp, log_softmax_rows(a))
+
+
+def scale(c, a):
+    return emap(lambda x: c * x, a)
+
+
+FUNCS = {
+    "sigmoid": sigmoid,
+    "tanh": math.tanh,
+    "relu": lambda x: x if x > 0 else 0.0,
+    "exp": lambda x: math.exp(x) if x < 709 else math.inf,
+    "log": _log,
+    "sqrt": _sqrt,
+    "step": lambda x: 1.0 if x > 0 else 0.0,
+}
+
+
+def frob(a, b):
+    """A : B, the sum of the entries of A ∘ B."""
+    return math.fsum(x * y for ra, rb in zip(a, b) for x, y in zip(ra, rb))
+
+
+def add_scaled(a, eps, v):
+    return [[x + eps * y for x, y in zip(ra, rv)] for ra, rv in zip(a, v)]

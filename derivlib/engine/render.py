@@ -1,0 +1,256 @@
+"""Render expression nodes as Unicode text, LaTeX, and numpy source (standard library only).
+
+Named intermediates render as their names (``S``, ``Δ``); a broadcast bias row renders
+as ``1b`` and a broadcast column ``c1ᵀ``, as the pages write them; ``sum(A, axis=0)`` is
+``1ᵀA``, ``sum(A, axis=1)`` is ``A1`` and ``sum(A)`` is ``1ᵀA1``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .nodes import Node, superscript
+
+__all__ = ["text", "latex", "source"]
+
+ATOM, POSTFIX, JUXT, MUL, NEG, ADD = 6, 5, 4, 3, 2, 1
+SUMP = 2.5  # 1ᵀA, A1: parenthesised inside ∘, not inside + and −
+
+
+def _num(f):
+    return str(f.numerator) if f.denominator == 1 else format(float(f), "g")
+
+
+# -- text and LaTeX share one walk; the differences are in this table --------------------------
+
+TEXT = {
+    "T": "ᵀ", "one": "1", "ones_row": "1ᵀ", "ones_full": "11ᵀ", "circ": " ∘ ", "oslash": " ⊘ ",
+    "minus": "−", "lp": "(", "rp": ")",
+    "fn": {"sigmoid": "σ({})", "tanh": "tanh({})", "relu": "relu({})", "exp": "exp({})", "log": "log({})",
+           "sqrt": "sqrt({})", "softmax": "softmax({})", "log_softmax": "log softmax({})", "step": "[{} > 0]"},
+}
+LATEX = {
+    "T": "^T", "one": r"\mathbf{1}", "ones_row": r"\mathbf{1}^T", "ones_full": r"\mathbf{1}\mathbf{1}^T",
+    "circ": r" \circ ", "oslash": r" \oslash ", "minus": "-", "lp": r"\left(", "rp": r"\right)",
+    "fn": {"sigmoid": r"\sigma\left({}\right)", "tanh": r"\tanh\left({}\right)",
+           "relu": r"\operatorname{{relu}}\left({}\right)", "exp": r"\exp\left({}\right)",
+           "log": r"\log\left({}\right)", "sqrt": r"\sqrt{{{}}}",
+           "softmax": r"\operatorname{{softmax}}\left({}\right)",
+           "log_softmax": r"\log\operatorname{{softmax}}\left({}\right)", "step": r"\left[{} > 0\right]"},
+}
+
+
+def text(node, top=True):
+    """Unicode text of a node, e.g. ``XᵀΔ`` or ``G ∘ S ∘ (1 − S)``."""
+    return _walk(node, TEXT, top)[0]
+
+
+def latex(node, top=True):
+    """LaTeX of a node, e.g. ``X^T \\Delta``."""
+    return _walk(node, LATEX, top)[0]
+
+
+def _sym(sym, t):
+    return sym.text if t is TEXT else sym.latex
+
+
+def _par(pair, need, t, strict=False):
+    s, p = pair
+    if p < need or (strict and p == need):
+        return t["lp"] + s + t["rp"]
+    return s
+
+
+def _juxt(a, b, t):
+    if t is LATEX:
+        return a + " " + b
+    left = re.search(r"[^\s()]*$", a).group(0)
+    right = re.match(r"[^\s()]*", b).group(0)
+    long_ = re.compile(r"[A-Za-z]{2,}|_")
+    return a + (" " if long_.search(left) or long_.search(right) else "") + b
+
+
+def _coef(c, core_pair, t):
+    sign, num, den = c.parts()
+    minus = t["minus"] if sign == "-" else ""
+    if core_pair is None:  # a number alone
+        s = "".join(num) or "1"
+        if den:
+            d = "".join(den)
+            s = (rf"\frac{{{s}}}{{{d}}}" if t is LATEX else s + "/" + (d if len(den) == 1 else f"({d})"))
+        return (minus + s, NEG if minus else (MUL if den else ATOM))
+    s = "".join(num)
+    if core_pair[1] == SUMP and den and not s:  # X1/q: a juxtaposition needs no parentheses
+        core_pair = (core_pair[0], ATOM)
+    body = _par(core_pair, JUXT if s else MUL, t, strict=not s and bool(den))
+    if s:
+        body = (s + " " + body) if t is LATEX else s + body
+    if den:
+        d = "".join(den)
+        if t is LATEX:
+            return (minus + rf"\frac{{{body}}}{{{d}}}" if len(body) < 40
+                    else minus + rf"\frac{{1}}{{{d}}}{body}", NEG if minus else MUL)
+        body = body + "/" + (d if len(den) == 1 else f"({d})")
+    return (minus + body, NEG if minus else (MUL if den else JUXT))
+
+
+def _walk(node, t, top=False):
+    op = node.op
+    if node.name is not None and not top:
+        return _sym(node.name, t), ATOM
+    if op == "ref":
+        return _walk(node.attr, t, False)
+    if op == "var":
+        return _sym(node.attr, t), ATOM
+    if op == "const":
+        return _num(node.attr), ATOM
+    if op == "dim":
+        return str(node.attr), ATOM
+    if op == "ones":
+        r, c = node.shape
+        if r == 1 and c == 1:
+            return "1", ATOM
+        key = "one" if (r == 1 and c == 1) or c == 1 else ("ones_row" if r == 1 else "ones_full")
+        return t[key], ATOM
+    if op == "scale":
+        core = node.args[0]
+        if core.op == "ones" and core.shape == (1, 1):
+            return _coef(node.attr, None, t)
+        return _coef(node.attr, _walk(core, t), t)
+    args = [_walk(a, t) for a in node.args]
+    if op in ("add", "sub"):
+        parts = [_broadcast(a, arg, node.shape, t) for a, arg in zip(args, node.args)]
+        left = _par(parts[0], ADD, t)
+        right = _par(parts[1], ADD, t, strict=op == "sub")
+        return left + (" + " if op == "add" else (" − " if t is TEXT else " - ")) + right, ADD
+    if op == "mul":
+        return _par(args[0], MUL, t) + t["circ"] + _par(args[1], MUL, t, strict=True), MUL
+    if op == "div" and node.args[0].op == "neg" and node.args[0].name is None:  # −A/n, not (−A)/n
+        inner = _walk(Node("div", (node.args[0].args[0], node.args[1]), node.shape), t)
+        return t["minus"] + _par(inner, MUL, t), NEG
+    if op == "div":
+        scalar = node.args[1].shape == (1, 1)
+        if t is LATEX and scalar:
+            return rf"\frac{{{args[0][0]}}}{{{args[1][0]}}}", MUL
+        sep = "/" if scalar else t["oslash"]
+        return _par(args[0], MUL, t) + sep + _par(args[1], MUL, t, strict=True), MUL
+    if op == "neg":
+        return t["minus"] + _par(args[0], MUL, t), NEG
+    if op == "matmul":
+        right = _par(args[1], JUXT, t, strict=node.args[1].op != "matmul")  # (AB)C = A(BC)
+        return _juxt(_par(args[0], JUXT, t), right, t), JUXT
+    if op == "T":
+        return _par(args[0], ATOM, t) + t["T"], POSTFIX
+    if op == "pow":
+        p = node.attr
+        if t is TEXT:
+            exp = "∘" + (superscript(p) if p.denominator == 1 and p >= 0 else f"({_num(p)})")
+            return _par(args[0], ATOM, t) + exp, POSTFIX
+        return _par(args[0], ATOM, t) + rf"^{{\circ {_num(p)}}}", POSTFIX
+    if op in ("sum", "mean"):
+        a, axis = _par(args[0], JUXT, t, strict=True), node.attr
+        if axis is None:
+            s = _juxt(_juxt(t["ones_row"], a, t), t["one"], t)
+        elif axis == 0:
+            s = _juxt(t["ones_row"], a, t)
+        else:
+            s = _juxt(a, t["one"], t)
+        if op == "sum":
+            return s, SUMP
+        from .rules import _count
+
+        return _coef(_count(node.args[0].shape, axis).inverse(), (s, SUMP), t)
+    if op in t["fn"]:
+        return t["fn"][op].format(args[0][0]), ATOM
+    raise ValueError(f"cannot render operation {op!r}")
+
+
+def _broadcast(pair, arg, shape, t):
+    """An operand of + or − as broadcast: 1b for a row, c1ᵀ for a column."""
+    if arg.shape == tuple(shape) or arg.shape == (1, 1):
+        return pair
+    if pair[1] == SUMP:  # 1(1ᵀA) and (A1)1ᵀ need no parentheses
+        pair = (pair[0], ATOM)
+    if arg.shape[0] != shape[0]:
+        return _juxt(t["one"], _par(pair, JUXT, t), t), JUXT
+    left = _par(pair, JUXT, t)
+    if left.endswith(t["one"]):  # (A1) 1ᵀ: not "11ᵀ"
+        return left + (" " if t is TEXT else r"\, ") + t["ones_row"], JUXT
+    return _juxt(left, t["ones_row"], t), JUXT
+
+
+# -- numpy source ------------------------------------------------------------------------
+
+PY_ADD, PY_MUL, PY_NEG, PY_POW, PY_ATOM = 1, 2, 3, 4, 6
+NP_FN = {"sigmoid": "_sigmoid({})", "tanh": "np.tanh({})", "relu": "np.maximum({}, 0.0)", "exp": "np.exp({})",
+         "log": "np.log({})", "sqrt": "np.sqrt({})", "softmax": "_softmax({})",
+         "log_softmax": "_log_softmax({})", "step": "np.heaviside({}, 0.0)"}
+
+
+def source(node, top=True):
+    """Python source of a node, with numpy as ``np`` and the names as identifiers."""
+    return _src(node, top)[0]
+
+
+def _coef_src(c):
+    sign, num, den = c.parts()
+    num = " * ".join(num)
+    den = " * ".join(den)
+    return sign, num, den
+
+
+def _spar(pair, need, strict=False):
+    s, p = pair
+    return f"({s})" if p < need or (strict and p == need) else s
+
+
+def _src(node, top=False):
+    op = node.op
+    if node.name is not None and not top:
+        return node.name.ident, PY_ATOM
+    if op == "ref":
+        return _src(node.attr, False)
+    if op == "var":
+        return node.attr.ident, PY_ATOM
+    if op == "const":
+        return (repr(float(node.attr)) if node.attr.denominator != 1 else str(node.attr.numerator)), PY_ATOM
+    if op == "dim":
+        return str(node.attr), PY_ATOM
+    if op == "ones":
+        if tuple(node.shape) == (1, 1):
+            return "1", PY_ATOM
+        return f"np.ones(({node.shape[0]}, {node.shape[1]}))", PY_ATOM
+    if op == "scale":
+        sign, num, den = _coef_src(node.attr)
+        core = node.args[0]
+        if core.op == "ones" and core.shape == (1, 1):
+            s = (num or "1") + (f" / {den}" if den and "*" not in den else f" / ({den})" if den else "")
+            return ("-" if sign == "-" else "") + s, PY_NEG if sign == "-" or den else PY_ATOM
+        s = _spar(_src(core), PY_MUL)
+        if num:
+            s = f"{num} * " + _spar(_src(core), PY_MUL, strict=True)
+        if den:
+            s = s + (f" / {den}" if "*" not in den else f" / ({den})")
+        if sign == "-":
+            return "-" + _spar((s, PY_MUL), PY_NEG), PY_NEG
+        return s, PY_MUL
+    args = [_src(a) for a in node.args]
+    if op in ("add", "sub"):
+        return _spar(args[0], PY_ADD) + (" + " if op == "add" else " - ") + _spar(args[1], PY_ADD, op == "sub"), PY_ADD
+    if op in ("mul", "div", "matmul"):
+        sym = {"mul": " * ", "div": " / ", "matmul": " @ "}[op]
+        return _spar(args[0], PY_MUL) + sym + _spar(args[1], PY_MUL, strict=True), PY_MUL
+    if op == "neg":
+        return "-" + _spar(args[0], PY_NEG), PY_NEG
+    if op == "pow":
+        p = node.attr
+        return _spar(args[0], PY_ATOM) + " ** " + (str(p.numerator) if p.denominator == 1 else repr(float(p))), PY_POW
+    if op == "T":
+        return _spar(args[0], PY_ATOM) + ".T", PY_ATOM
+    if op in ("sum", "mean"):
+        axis = "" if node.attr is None else f"axis={node.attr}, "
+        return _spar(args[0], PY_ATOM) + f".{op}({axis}keepdims=True)", PY_ATOM
+    if op in NP_FN:
+        return NP_FN[op].format(args[0][0]), PY_ATOM
+    raise ValueError(f"cannot write operation {op!r} as numpy")
+

@@ -1,0 +1,212 @@
+/* The playground page: derivlib's derivation engine in the reader's browser, on Pyodide.
+ *
+ * Pyodide's core and derivlib's pure-Python engine are served with the site (under
+ * _static/pyodide/ and _static/playground/) and loaded on the first click, never before.
+ * What the reader types is passed to Python as a JSON string, never as Python source;
+ * Python answers with JSON (see derivlib/engine/playground.py).
+ */
+(function () {
+  "use strict";
+
+  const STATIC = new URL(".", document.currentScript.src); // .../_static/
+  const STAGES = 4;
+  let python = null; // the promise of {derive, answer}, made on the first click
+  let firstClick = 0;
+
+  const $ = (id) => document.getElementById(id);
+
+  function status(stage, text) {
+    const box = $("pg-status");
+    box.hidden = false;
+    $("pg-progress").value = stage;
+    $("pg-status-text").textContent = text;
+    // seconds since the first click at each stage, for the benchmark: "0.00 1.52 ..."
+    const marks = box.dataset.stages ? box.dataset.stages.split(" ") : [];
+    marks[stage] = ((performance.now() - firstClick) / 1000).toFixed(2);
+    box.dataset.stages = marks.join(" ");
+  }
+
+  async function startPython() {
+    const started = (firstClick = performance.now());
+    const seconds = () => ((performance.now() - started) / 1000).toFixed(1);
+    status(0, "Loading Python in your browser (Pyodide, about 13 MB from this site, once)…");
+    const engineZip = fetch(new URL("playground/derivlib-py.zip", STATIC).href, { cache: "no-cache" })
+      .then((response) => {
+        if (!response.ok) throw new Error(`derivlib-py.zip: HTTP ${response.status}`);
+        return response.arrayBuffer();
+      });
+    const { loadPyodide } = await import(new URL("pyodide/pyodide.mjs", STATIC).href);
+    status(1, "Starting Python…");
+    // a missing or broken file can leave loadPyodide waiting forever: give up after a minute
+    let timer;
+    const giveUp = new Promise((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error("Python did not start within 60 s (a file of the site may be missing)")), 60_000);
+    });
+    const pyodide = await Promise.race([giveUp, loadPyodide({
+      indexURL: new URL("pyodide/", STATIC).href,
+      stdout: (line) => console.log(line),
+      stderr: (line) => console.log(line),
+    })]).finally(() => clearTimeout(timer));
+    status(2, `Python started (${seconds()} s); loading derivlib's engine…`);
+    pyodide.unpackArchive(await engineZip, "zip", { extractDir: "/home/pyodide/site" });
+    status(3, "Importing the engine…");
+    pyodide.runPython(
+      "import sys\nsys.path.insert(0, '/home/pyodide/site')\n" +
+        "from derivlib.engine.playground import derive_request, answer_request\n"
+    );
+    const api = {
+      derive: pyodide.globals.get("derive_request"),
+      answer: pyodide.globals.get("answer_request"),
+    };
+    status(STAGES, `Python and derivlib's engine are ready (loaded in ${seconds()} s).`);
+    return api;
+  }
+
+  function ensurePython() {
+    if (location.protocol === "file:") {
+      return Promise.reject(new Error(
+        "This page was opened as a file: browsers do not let such a page load WebAssembly. " +
+        "Serve the site's folder (for example `python -m http.server` in it) and open it from there."));
+    }
+    if (python === null) {
+      python = startPython();
+      python.catch(() => { python = null; }); // a failed load can be retried
+    }
+    return python;
+  }
+
+  function clearErrors(ids) {
+    for (const id of ids) {
+      const box = $(`${id}-error`);
+      box.textContent = "";
+      $(id).removeAttribute("aria-invalid");
+    }
+  }
+
+  function showInputError(id, message) {
+    $(`${id}-error`).textContent = message;
+    $(id).setAttribute("aria-invalid", "true");
+  }
+
+  const FIELDS = { expr: "derive-expr", shapes: "derive-shapes", wrt: "derive-wrt" };
+
+  function finish(output, state, started) {
+    output.dataset.seconds = ((performance.now() - started) / 1000).toFixed(3);
+    output.dataset.state = state;
+  }
+
+  function element(tag, className, text) {
+    const el = document.createElement(tag);
+    if (className) el.className = className;
+    if (text !== undefined) el.textContent = text;
+    return el;
+  }
+
+  function failure(output, text) {
+    output.replaceChildren(element("p", "pg-failure", text));
+  }
+
+  async function runDerive() {
+    const started = performance.now();
+    const output = $("derive-output");
+    delete output.dataset.state;
+    delete output.dataset.steps;
+    clearErrors(Object.values(FIELDS));
+    const request = JSON.stringify({ expr: $("derive-expr").value, shapes: $("derive-shapes").value, wrt: $("derive-wrt").value });
+    try {
+      const api = await ensurePython();
+      const result = JSON.parse(api.derive(request));
+      if (!result.ok) {
+        showInputError(FIELDS[result.field], result.message);
+        failure(output, "Nothing derived: see the message next to the input.");
+        finish(output, "error", started);
+        return;
+      }
+      const math = element("div", "math notranslate nohighlight", `\\[${result.latex}\\]`);
+      const check = element("div", result.check.passed ? "pg-check pg-passed" : "pg-check pg-failed");
+      check.append(element("p", null, result.check.text + (result.check.passed ? ": every step is right." : ".")));
+      const steps = element("ul", "pg-check-steps");
+      for (const step of result.check.steps) {
+        const item = element("li", step.ok ? "pg-step-ok" : "pg-step-wrong",
+          `${step.symbol}: ${step.ok ? "✓" : "✗ wrong,"} rel. error ${step.rel_error}`);
+        steps.append(item);
+      }
+      check.append(steps);
+      const details = element("details", "pg-text");
+      details.append(element("summary", null, "The derivation as plain text"), element("pre", null, result.text));
+      output.replaceChildren(element("p", "pg-heading", "The derivation, each step with its shape, its differential and the identity used (wide lines scroll sideways):"), math, check, details);
+      if (window.MathJax && MathJax.typesetPromise) {
+        if (MathJax.typesetClear) MathJax.typesetClear([output]);
+        await MathJax.typesetPromise([output]);
+      }
+      output.dataset.steps = result.steps.map((step) => step.name).join(" ");
+      finish(output, result.check.passed ? "done" : "error", started);
+    } catch (err) {
+      failure(output, `The playground could not run: ${err.message}`);
+      finish(output, "error", started);
+    }
+  }
+
+  async function runAnswer() {
+    const started = performance.now();
+    const output = $("answer-output");
+    delete output.dataset.state;
+    delete output.dataset.verdict;
+    clearErrors([...Object.values(FIELDS), "answer-wrt", "answer-expr"]);
+    const request = JSON.stringify({
+      expr: $("derive-expr").value, shapes: $("derive-shapes").value, wrt: $("derive-wrt").value,
+      answer_wrt: $("answer-wrt").value, answer_expr: $("answer-expr").value,
+    });
+    try {
+      const api = await ensurePython();
+      const result = JSON.parse(api.answer(request));
+      if (!result.ok) {
+        showInputError(FIELDS[result.field] || result.field, result.message);
+        failure(output, "Nothing checked: see the message next to the input.");
+        finish(output, "error", started);
+        return;
+      }
+      const verdict = element("p", `pg-verdict pg-${result.verdict}`, result.message);
+      verdict.dataset.kind = result.kind;
+      output.replaceChildren(verdict);
+      output.dataset.verdict = result.verdict;
+      output.dataset.kind = result.kind;
+      finish(output, "done", started);
+    } catch (err) {
+      failure(output, `The playground could not run: ${err.message}`);
+      finish(output, "error", started);
+    }
+  }
+
+  function examples() {
+    const data = $("pg-examples-data");
+    const box = $("pg-examples");
+    if (!data || !box) return;
+    box.append(element("span", "pg-examples-label", "Examples: "));
+    for (const example of JSON.parse(data.textContent)) {
+      const button = element("button", "pg-example", example.name);
+      button.type = "button";
+      button.id = `example-${example.key}`;
+      button.addEventListener("click", () => {
+        $("derive-expr").value = example.expr;
+        $("derive-shapes").value = example.shapes;
+        $("derive-shapes").rows = Math.max(4, example.shapes.split("\n").length);
+        $("derive-wrt").value = example.wrt;
+        $("answer-wrt").value = example.wrt.split(",")[0].trim();
+        clearErrors([...Object.values(FIELDS), "answer-wrt", "answer-expr"]);
+        $("derive-expr").focus();
+      });
+      box.append(button);
+    }
+  }
+
+  function init() {
+    examples();
+    $("derive-run").addEventListener("click", runDerive);
+    $("answer-check").addEventListener("click", runAnswer);
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();

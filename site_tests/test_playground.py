@@ -1,0 +1,236 @@
+"""Drive the playground page (docs/playground.md) in a real headless Chromium, offline.
+
+The built site is served on 127.0.0.1; every request to any other host is aborted and
+recorded, and the test asserts there were none. Pyodide must not be fetched before the
+first click. The page derives the three source networks and two gallery networks (each
+typeset by MathJax, each step checked), says which of five answers is right and how the
+four wrong ones are wrong, and shows input errors next to the input; opened as a file it
+says to serve the folder. Screenshots go to _build/screenshots/playground-*.png.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+
+ROOT = Path(__file__).resolve().parent.parent
+SITE = Path(os.environ.get("DERIVLIB_SITE", ROOT / "_build" / "html")).resolve()
+SCREENSHOTS = SITE.parent / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+TIMEOUT = 120_000  # ms: the first click loads Python on a machine that may be busy
+
+SIGMOID = "sum(G * sigmoid(X @ W + b))"
+SIGMOID_SHAPES = "X: n, p\nW: p, q\nb: 1, q\nG: n, q"
+REGRESSION = "mean((X @ w + b - y) ** 2)"
+REGRESSION_SHAPES = "X: n, p\nw: p, 1\nb: 1, 1\ny: n, 1"
+DELTA = "G * S * (1 - S)"  # S: the sigmoid layer's output, a name the derivation shows
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 (the base class's name)
+        pass
+
+
+@pytest.fixture(scope="module")
+def base_url():
+    if not (SITE / "playground.html").is_file():
+        pytest.fail(f"no playground page at {SITE}: run `make docs` first")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(SITE)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def session(base_url):
+    """One page for the whole module (Python loads once), with its request log."""
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    origin = urlsplit(base_url).netloc
+    log = {"requests": [], "outside": [], "failed": [], "errors": []}
+    profile = tempfile.mkdtemp(prefix="derivlib-playground-")
+    try:
+        with sync_playwright() as pw:
+            context = pw.chromium.launch_persistent_context(
+                profile, executable_path=str(CHROMIUM), headless=True, args=ARGS,
+                viewport={"width": 1280, "height": 3200}, service_workers="block")  # tall: no fixed bars in the pictures
+            context.set_default_timeout(TIMEOUT)
+
+            def route(route_):
+                url = urlsplit(route_.request.url)
+                if url.netloc == origin or url.scheme == "file":  # a file is no request to a host
+                    route_.continue_()
+                else:
+                    log["outside"].append(route_.request.url)
+                    route_.abort()
+
+            context.route("**/*", route)
+            page = context.new_page()
+            page.on("request", lambda r: log["requests"].append(r.url))
+            page.on("requestfailed", lambda r: log["failed"].append(f"{r.url}: {r.failure}"))
+            page.on("pageerror", lambda e: log["errors"].append(str(e)))
+            # the browser's own favicon request gets a 404 from http.server: not the page's
+            page.on("console", lambda m: log["errors"].append(m.text)
+                    if m.type == "error" and not m.location.get("url", "").endswith("/favicon.ico") else None)
+            page.goto(base_url + "playground.html", wait_until="load")
+            page.evaluate("() => MathJax.startup.promise.then(() => true)")
+            try:
+                yield page, log
+            finally:
+                context.close()
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _shot(page, name, selector):
+    """A picture of the playground block that holds ``selector``, as a reader sees it."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.locator(".playground", has=page.locator(selector)).screenshot(
+        path=str(SCREENSHOTS / f"playground-{name}.png"), animations="disabled")
+
+
+def _fill(page, expr, shapes, wrt):
+    page.fill("#derive-expr", expr)
+    page.fill("#derive-shapes", shapes)
+    page.fill("#derive-wrt", wrt)
+
+
+def _derive(page) -> str:
+    page.click("#derive-run")
+    page.wait_for_selector("#derive-output[data-state]")
+    return page.get_attribute("#derive-output", "data-state")
+
+
+def _answer(page, wrt, expr) -> tuple:
+    page.fill("#answer-wrt", wrt)
+    page.fill("#answer-expr", expr)
+    page.click("#answer-check")
+    page.wait_for_selector("#answer-output[data-state]")
+    out = page.locator("#answer-output")
+    return out.get_attribute("data-state"), out.get_attribute("data-verdict"), out.get_attribute("data-kind"), out.inner_text()
+
+
+def test_python_is_not_loaded_before_the_first_click(session):
+    page, log = session
+    assert log["requests"], "the page made no request at all"
+    assert not [u for u in log["requests"] if "/_static/pyodide/" in u or "derivlib-py.zip" in u]
+
+
+EXAMPLES = [
+    pytest.param("example-sigmoid_layer", ["W", "b", "X"], id="source-sigmoid-layer"),
+    pytest.param("example-linear_dot", ["x", "W", "b", "y"], id="source-linear-dot"),
+    pytest.param("example-two_layer", ["X", "W1", "b1", "W2", "b2"], id="source-two-layer"),
+    pytest.param("example-attention", ["Q", "K", "V"], id="gallery-attention"),
+    pytest.param("example-residual_block", ["X", "W1", "W2"], id="gallery-residual"),
+]
+
+
+@pytest.mark.parametrize(("button", "grads"), EXAMPLES)
+def test_an_example_derives_typesets_and_checks(session, button, grads):
+    page, _ = session
+    page.click(f"#{button}")
+    assert _derive(page) == "done", page.inner_text("#derive-output")
+    output = page.locator("#derive-output")
+    assert output.locator("mjx-container").count() > 0, "the derivation was not typeset"
+    assert output.locator("mjx-merror").count() == 0, "MathJax reported a TeX error"
+    steps = output.get_attribute("data-steps").split()
+    assert {f"G_{name}" for name in grads} <= set(steps), steps
+    assert output.locator("details pre").text_content().startswith("forward")
+    check = output.locator(".pg-check.pg-passed")
+    assert check.count() == 1 and "adjoints against finite differences" in check.inner_text()
+    checked = output.locator(".pg-check-steps li")
+    assert checked.count() >= len(grads) and output.locator(".pg-step-wrong").count() == 0
+    _shot(page, f"derive-{button.removeprefix('example-')}", "#derive-output")
+
+
+ANSWERS = [
+    pytest.param(SIGMOID, SIGMOID_SHAPES, "W", f"X.T @ ({DELTA})", "right", "right", id="right"),
+    pytest.param(SIGMOID, SIGMOID_SHAPES, "W", f"({DELTA}).T @ X", "wrong", "wrong shape, its transpose is right",
+                 id="transposed"),
+    pytest.param(SIGMOID, SIGMOID_SHAPES, "W", "X.T @ G", "wrong", "missing sigma'", id="missing-sigma-prime"),
+    pytest.param(SIGMOID, SIGMOID_SHAPES, "b", DELTA, "wrong", "not summed over the batch", id="not-summed"),
+    pytest.param(REGRESSION, REGRESSION_SHAPES, "w", "2 * X.T @ (X @ w + b - y)", "wrong", "off by 1/n",
+                 id="off-by-1-over-n"),
+]
+
+
+@pytest.mark.parametrize(("expr", "shapes", "wrt", "answer", "verdict", "kind"), ANSWERS)
+def test_an_answer_gets_its_diagnosis(session, expr, shapes, wrt, answer, verdict, kind, request):
+    page, _ = session
+    _fill(page, expr, shapes, wrt)
+    state, got_verdict, got_kind, text = _answer(page, wrt, answer)
+    assert (state, got_verdict, got_kind) == ("done", verdict, kind), text
+    _shot(page, f"answer-{request.node.callspec.id}", "#answer-output")
+
+
+def test_a_product_that_does_not_conform_is_named_next_to_the_input(session):
+    page, _ = session
+    _fill(page, "sum(G * sigmoid(X @ W.T + b))", SIGMOID_SHAPES, "W")
+    assert _derive(page) == "error"
+    message = page.inner_text("#derive-expr-error")
+    assert "X @ W.T" in message and "n×p" in message.replace(" ", "") or "(n, p)" in message, message
+    _shot(page, "error-conform", "#derive-output")
+
+
+@pytest.mark.parametrize("expr", [
+    pytest.param("__import__('os').system('true')", id="import"),
+    pytest.param("sum(G * open('x'))", id="open"),
+    pytest.param("sum(G * X.__class__)", id="dunder"),
+])
+def test_typed_code_is_never_run(session, expr):
+    page, _ = session
+    _fill(page, expr, SIGMOID_SHAPES, "W")
+    assert _derive(page) == "error"
+    assert page.inner_text("#derive-expr-error").strip()
+
+
+def test_a_bad_shape_line_is_named_next_to_the_shapes(session):
+    page, _ = session
+    _fill(page, SIGMOID, "X n p\nW: p, q", "W")
+    assert _derive(page) == "error"
+    assert "line 1" in page.inner_text("#derive-shapes-error")
+
+
+def test_opened_as_a_file_it_says_to_serve_the_folder(session):
+    page, _ = session
+    local = page.context.new_page()
+    try:
+        local.goto((SITE / "playground.html").as_uri(), wait_until="load")
+        local.click("#derive-run")
+        local.wait_for_selector("#derive-output[data-state]")
+        assert local.get_attribute("#derive-output", "data-state") == "error"
+        assert "python -m http.server" in local.inner_text("#derive-output")
+    finally:
+        local.close()
+
+
+def test_no_request_left_this_machine_and_nothing_failed(session):
+    page, log = session
+    shipped = {p.name for p in (SITE / "_static" / "pyodide").iterdir()}
+    fetched = {u.rsplit("/", 1)[1].split("?")[0] for u in log["requests"] if "/_static/pyodide/" in u}
+    assert fetched == shipped, f"Pyodide files shipped but never fetched, or fetched but not shipped: {fetched ^ shipped}"
+    assert not log["outside"], f"requests to other hosts (aborted): {log['outside']}"
+    assert not log["failed"], f"failed requests: {log['failed']}"
+    assert not log["errors"], f"errors in the page: {log['errors']}"
