@@ -10,25 +10,14 @@ says to serve the folder. Screenshots go to _build/screenshots/playground-*.png.
 
 from __future__ import annotations
 
-import functools
-import http.server
-import os
 import shutil
 import tempfile
-import threading
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+from conftest import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, SITE, require_chromium
 
-ROOT = Path(__file__).resolve().parent.parent
-SITE = Path(os.environ.get("DERIVLIB_SITE", ROOT / "_build" / "html")).resolve()
-SCREENSHOTS = SITE.parent / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TIMEOUT = 120_000  # ms: the first click loads Python on a machine that may be busy
 
 SIGMOID = "sum(G * sigmoid(X @ W + b))"
@@ -38,34 +27,12 @@ REGRESSION_SHAPES = "X: n, p\nw: p, 1\nb: 1, 1\ny: n, 1"
 DELTA = "G * S * (1 - S)"  # S: the sigmoid layer's output, a name the derivation shows
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 (the base class's name)
-        pass
-
-
-@pytest.fixture(scope="module")
-def base_url():
-    if not (SITE / "playground.html").is_file():
-        pytest.fail(f"no playground page at {SITE}: run `make docs` first")
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(SITE)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def session(base_url):
     """One page for the whole module (Python loads once), with its request log."""
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+    if not (SITE / "playground.html").is_file():
+        pytest.fail(f"no playground page at {SITE}: run `make docs` first")
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     origin = urlsplit(base_url).netloc
@@ -74,7 +41,7 @@ def session(base_url):
     try:
         with sync_playwright() as pw:
             context = pw.chromium.launch_persistent_context(
-                profile, executable_path=str(CHROMIUM), headless=True, args=ARGS,
+                profile, executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
                 viewport={"width": 1280, "height": 3200}, service_workers="block")  # tall: no fixed bars in the pictures
             context.set_default_timeout(TIMEOUT)
 

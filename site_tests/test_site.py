@@ -6,43 +6,22 @@ goes to 127.0.0.1 (anything else is aborted and fails the test), the math is typ
 by MathJax with no raw TeX left in the visible text, and a full-page screenshot is
 saved to _build/screenshots/<page>.png (beside the site directory). Each written page
 offers its executed notebook (.ipynb), and code cells have copy buttons.
-
-Chromium is Debian's (/usr/bin/chromium); Playwright never downloads a browser. When
-it is missing the tests fail, never skip: ``make browser`` installs it where it can, and
-skipping the browser test takes an explicit ``SKIP_BROWSER=1`` (see the Makefile).
+Chromium and the local server come from conftest.py.
 """
 
 from __future__ import annotations
 
-import functools
-import http.server
-import os
 import re
 import shutil
 import tempfile
-import threading
-from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+from conftest import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, SITE, require_chromium
 
-ROOT = Path(__file__).resolve().parent.parent
-SITE = Path(os.environ.get("DERIVLIB_SITE", ROOT / "_build" / "html")).resolve()
-SCREENSHOTS = SITE.parent / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
 GENERATED = {"genindex.html", "search.html", "py-modindex.html"}  # Sphinx's own pages
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # TeX that MathJax should have consumed; seen in visible prose, it means untypeset math.
 RAW_TEX = [
     re.compile(r"\$\$"),
@@ -63,32 +42,10 @@ def _pages() -> list:
     return [pytest.param(page, id=page.removesuffix(".html").replace("/", "-")) for page in pages]
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 (the base class's name)
-        pass
-
-
-@pytest.fixture(scope="module")
-def base_url():
-    """Serve the built site on 127.0.0.1 at an ephemeral port, in a thread."""
-    handler = functools.partial(_QuietHandler, directory=str(SITE))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def browser_context():
     """A headless Debian Chromium with a fresh profile, driven by Playwright."""
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium), "
-                    "or skip the browser test explicitly with make test SKIP_BROWSER=1")
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     profile = tempfile.mkdtemp(prefix="derivlib-chromium-")
