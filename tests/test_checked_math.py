@@ -116,15 +116,9 @@ grad(W) = {formula}
 
 
 def build(tmp_path, formula="X.T @ Delta", extra=""):
-    src = tmp_path / "src"
-    src.mkdir()
-    (src / "conf.py").write_text(
-        f"import sys\nsys.path.insert(0, {str(CONF)!r})\n"
-        'extensions = ["myst_parser", "sphinx.ext.mathjax", "checked_math"]\n'
-        'myst_enable_extensions = ["dollarmath", "amsmath"]\n')
-    (src / "index.md").write_text(PAGE.format(formula=formula, extra=extra))
-    return subprocess.run([sys.executable, "-m", "sphinx", "-q", "-W", "--keep-going", "-n", "-b", "html",
-                           str(src), str(tmp_path / "out")], capture_output=True, text=True)
+    """Build a one-page site holding the sigmoid layer's grad(W) as ``formula``, then ``extra``."""
+    result, _ = build_page(tmp_path, PAGE.format(formula=formula, extra=extra), anchors=False)
+    return result
 
 
 def test_build_passes_with_checked_math(tmp_path):
@@ -145,14 +139,17 @@ def test_build_fails_on_raw_result_math(tmp_path):
     assert "display math typed as raw LaTeX; write a result with ```{checked-math}```" in result.stderr
 
 
-def build_page(tmp_path, text):
+def build_page(tmp_path, text, anchors=True):
+    """Build a one-page site from ``text`` with the checked_math extension, as the docs are
+    built (-W -n); ``anchors`` puts the claims pages' labels above it. (result, html)."""
     src = tmp_path / "src"
     src.mkdir()
     (src / "conf.py").write_text(
         f"import sys\nsys.path.insert(0, {str(CONF)!r})\n"
         'extensions = ["myst_parser", "sphinx.ext.mathjax", "checked_math"]\n'
         'myst_enable_extensions = ["dollarmath", "amsmath"]\n')
-    (src / "index.md").write_text("# A page\n\n(claims-000)=\n(claims-002)=\n## Ledger\n\n" + text)
+    head = "# A page\n\n(claims-000)=\n(claims-002)=\n## Ledger\n\n" if anchors else ""
+    (src / "index.md").write_text(head + text)
     result = subprocess.run([sys.executable, "-m", "sphinx", "-q", "-W", "--keep-going", "-n", "-b", "html",
                              str(src), str(tmp_path / "out")], capture_output=True, text=True)
     html = (tmp_path / "out" / "index.html").read_text() if result.returncode == 0 else ""
