@@ -20,16 +20,15 @@ driver. Writes _build/benchmarks/playground/playground.json and prints a table.
 from __future__ import annotations
 
 import argparse
-import functools
-import http.server
 import json
 import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
+
+from verification.site import serve
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "_build" / "html"
@@ -37,11 +36,6 @@ OUT = ROOT / "_build" / "benchmarks" / "playground"
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 AIM_FIRST, AIM_NEXT = 5.0, 0.3
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002
-        pass
 
 
 def added_bytes(site: Path) -> dict:
@@ -104,15 +98,8 @@ def run(rounds: int) -> dict:
 
     if not (SITE / "playground.html").is_file():
         raise SystemExit(f"no playground page in {SITE}: run `make docs` first")
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(SITE)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}/"
-    try:
-        with sync_playwright() as pw:
-            results = [_round(pw, base) for _ in range(rounds)]
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(SITE) as base, sync_playwright() as pw:
+        results = [_round(pw, base) for _ in range(rounds)]
     firsts = [r["first_seconds"] for r in results]
     nexts = [s for r in results for s in r["next_seconds"].values()]
     return {

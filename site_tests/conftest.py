@@ -7,13 +7,12 @@ skipping the browser test takes an explicit ``SKIP_BROWSER=1`` (see the Makefile
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
-import threading
 from pathlib import Path
 
 import pytest
+
+from verification.site import serve
 
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 
@@ -40,23 +39,10 @@ def require_chromium() -> None:
                     "or skip the browser test explicitly with make test SKIP_BROWSER=1")
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 (the base class's name)
-        pass
-
-
 @pytest.fixture(scope="session")
 def base_url():
     """Serve the built site on 127.0.0.1 at an ephemeral port, in a thread."""
     if not (SITE / "index.html").is_file():
         pytest.fail(f"no built site at {SITE}: run `make docs` first")
-    handler = functools.partial(_QuietHandler, directory=str(SITE))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serve(SITE) as url:
+        yield url

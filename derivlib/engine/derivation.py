@@ -209,7 +209,6 @@ class Derivation:
                 counters[letter] = k
             taken.add(ident)
             node.name = Sym(ident)
-        self._taken = taken
         # ordered forward: the aux softmax right after its log_softmax
         self.nodes = _topo(self.root)
         self.active = set()
