@@ -43,7 +43,8 @@ def added_bytes(site: Path) -> dict:
     parts = {
         "pyodide": sorted((site / "_static" / "pyodide").iterdir()),
         "engine zip": [site / "_static" / "playground" / "derivlib-py.zip"],
-        "page script and style": [site / "_static" / "playground.js", site / "_static" / "playground.css"],
+        "page script, worker and style": [site / "_static" / name
+                                          for name in ("playground.js", "playground-worker.js", "playground.css")],
         "page": [site / "playground.html"],
     }
     out = {name: sum(p.stat().st_size for p in paths) for name, paths in parts.items()}

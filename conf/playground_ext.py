@@ -10,7 +10,9 @@ When an HTML build succeeds it writes, under ``_static/`` of the built site:
   into Pyodide's file system.
 
 Nothing is committed and nothing comes from another host at read time. The page's own
-script and style (``_static/playground.js`` and ``.css``) are added to that page only.
+script and style (``_static/playground.js`` and ``.css``) are added to that page only;
+the script starts ``_static/playground-worker.js`` (copied from docs/_static/ like them),
+the Web Worker in which Pyodide loads and derives, off the page's main thread.
 """
 
 from __future__ import annotations

@@ -105,6 +105,82 @@ def test_python_is_not_loaded_before_the_first_click(session):
     assert not [u for u in log["requests"] if "/_static/pyodide/" in u or "derivlib-py.zip" in u]
 
 
+# Every animation frame's time, from before the first click until the derivation is shown.
+FRAMES = """() => {
+  window.pgFrames = [];
+  const frame = (t) => { window.pgFrames.push(t); requestAnimationFrame(frame); };
+  requestAnimationFrame(frame);
+}"""
+LONGEST_WAIT = """() => {
+  const f = window.pgFrames;
+  return Math.max(...f.slice(1).map((t, i) => t - f[i])) / 1000;
+}"""
+
+
+@pytest.fixture
+def fresh_page(session):
+    """A second page of the session's browser, with the errors it reports; Python loads anew."""
+    page, _ = session
+    fresh = page.context.new_page()
+    errors = []
+    fresh.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        fresh.goto(page.url, wait_until="load")
+        fresh.evaluate("() => MathJax.startup.promise.then(() => true)")
+        yield fresh, errors
+    finally:
+        fresh.close()
+
+
+def test_the_page_keeps_drawing_while_python_loads(fresh_page):
+    page, errors = fresh_page
+    page.evaluate(FRAMES)
+    page.wait_for_function("() => window.pgFrames.length > 2")
+    assert _derive(page) == "done", page.inner_text("#derive-output")
+    loading = float(page.get_attribute("#derive-output", "data-seconds"))  # click to derivation shown
+    longest = page.evaluate(LONGEST_WAIT)
+    # Python's start-up on the page's own thread held every frame for most of the load
+    assert longest < loading / 4, f"a frame waited {longest:.2f} s during a load of {loading:.2f} s"
+    assert not errors
+
+
+def test_python_runs_in_a_worker_served_by_this_site(session, base_url):
+    page, log = session
+    page.click("#example-sigmoid_layer")
+    assert _derive(page) == "done", page.inner_text("#derive-output")
+    script = base_url + "_static/playground-worker.js"
+    assert [worker.url for worker in page.workers] == [script]
+    assert script in log["requests"]
+
+
+def test_a_failed_load_is_shown_and_can_be_retried(fresh_page):
+    page, errors = fresh_page
+    page.route("**/derivlib-py.zip", lambda route: route.fulfill(status=404))
+    assert _derive(page) == "error"
+    assert "could not run: derivlib-py.zip: HTTP 404" in page.inner_text("#derive-output")
+    page.unroute("**/derivlib-py.zip")
+    assert _derive(page) == "done", page.inner_text("#derive-output")
+    assert not errors
+
+
+def test_python_that_does_not_start_within_60_s_is_given_up(fresh_page):
+    page, errors = fresh_page
+    held = []  # Pyodide's WebAssembly binary, never answered: Python cannot start
+    page.route("**/pyodide.asm.wasm", lambda route: held.append(route))
+    page.clock.install()
+    page.click("#derive-run")
+    page.wait_for_function("() => document.getElementById('pg-progress').value >= 1")
+    page.wait_for_timeout(1000)
+    assert held, "the WebAssembly binary was not requested"
+    page.clock.fast_forward("01:00")
+    page.wait_for_selector("#derive-output[data-state]")
+    assert page.get_attribute("#derive-output", "data-state") == "error"
+    assert "Python did not start within 60 s" in page.inner_text("#derive-output")
+    for route in held:
+        route.abort()
+    assert not errors
+
+
 EXAMPLES = [
     pytest.param("example-sigmoid_layer", ["W", "b", "X"], id="source-sigmoid-layer"),
     pytest.param("example-linear_dot", ["x", "W", "b", "y"], id="source-linear-dot"),

@@ -1,16 +1,23 @@
 /* The playground page: derivlib's derivation engine in the reader's browser, on Pyodide.
  *
- * Pyodide's core and derivlib's pure-Python engine are served with the site (under
- * _static/pyodide/ and _static/playground/) and loaded on the first click, never before.
- * What the reader types is passed to Python as a JSON string, never as Python source;
- * Python answers with JSON (see derivlib/engine/playground.py).
+ * Python runs in a Web Worker (_static/playground-worker.js, which documents the
+ * messages), so that the page keeps scrolling and answering clicks while Python loads
+ * (a few seconds) and while it derives. Pyodide's core and derivlib's pure-Python engine
+ * are served with the site (under _static/pyodide/ and _static/playground/) and loaded on
+ * the first click, never before. What the reader types is passed to Python as a JSON
+ * string, never as Python source; Python answers with JSON (see
+ * derivlib/engine/playground.py).
  */
 (function () {
   "use strict";
 
   const STATIC = new URL(".", document.currentScript.src); // .../_static/
   const STAGES = 4;
+  const GIVE_UP_MS = 60_000;
   let python = null; // the promise of {derive, answer}, made on the first click
+  let worker = null;
+  const pending = new Map(); // message id -> {resolve, reject}
+  let lastId = 0;
   let firstClick = 0;
 
   const $ = (id) => document.getElementById(id);
@@ -26,41 +33,57 @@
     box.dataset.stages = marks.join(" ");
   }
 
+  // Ask the worker; the promise settles with its answer (a JSON string) or its error.
+  function ask(type, request) {
+    return new Promise((resolve, reject) => {
+      const id = ++lastId;
+      pending.set(id, { resolve, reject });
+      worker.postMessage({ id, type, request });
+    });
+  }
+
+  // Stop the worker and fail what it was asked: the next click starts a new one.
+  function stopWorker(error) {
+    if (worker !== null) worker.terminate();
+    worker = null;
+    python = null;
+    for (const { reject } of pending.values()) reject(error);
+    pending.clear();
+  }
+
   async function startPython() {
     const started = (firstClick = performance.now());
     const seconds = () => ((performance.now() - started) / 1000).toFixed(1);
+    const stages = {
+      1: () => "Starting Python…",
+      2: () => `Python started (${seconds()} s); loading derivlib's engine…`,
+      3: () => "Importing the engine…",
+    };
     status(0, "Loading Python in your browser (Pyodide, about 13 MB from this site, once)…");
-    const engineZip = fetch(new URL("playground/derivlib-py.zip", STATIC).href, { cache: "no-cache" })
-      .then((response) => {
-        if (!response.ok) throw new Error(`derivlib-py.zip: HTTP ${response.status}`);
-        return response.arrayBuffer();
-      });
-    const { loadPyodide } = await import(new URL("pyodide/pyodide.mjs", STATIC).href);
-    status(1, "Starting Python…");
-    // a missing or broken file can leave loadPyodide waiting forever: give up after a minute
+    worker = new Worker(new URL("playground-worker.js", STATIC), { type: "module" });
+    worker.onmessage = ({ data }) => {
+      if (data.type === "progress") {
+        status(data.stage, stages[data.stage]());
+        return;
+      }
+      const waiting = pending.get(data.id);
+      pending.delete(data.id);
+      if (data.type === "result") waiting.resolve(data.result);
+      else waiting.reject(new Error(data.message));
+    };
+    worker.onerror = (event) => {
+      event.preventDefault();
+      stopWorker(new Error(`Python's worker stopped: ${event.message || "its script could not be loaded"}`));
+    };
+    // a missing or broken file can leave Pyodide waiting forever: give up after a minute
     let timer;
     const giveUp = new Promise((_, reject) => {
       timer = setTimeout(
-        () => reject(new Error("Python did not start within 60 s (a file of the site may be missing)")), 60_000);
+        () => reject(new Error("Python did not start within 60 s (a file of the site may be missing)")), GIVE_UP_MS);
     });
-    const pyodide = await Promise.race([giveUp, loadPyodide({
-      indexURL: new URL("pyodide/", STATIC).href,
-      stdout: (line) => console.log(line),
-      stderr: (line) => console.log(line),
-    })]).finally(() => clearTimeout(timer));
-    status(2, `Python started (${seconds()} s); loading derivlib's engine…`);
-    pyodide.unpackArchive(await engineZip, "zip", { extractDir: "/home/pyodide/site" });
-    status(3, "Importing the engine…");
-    pyodide.runPython(
-      "import sys\nsys.path.insert(0, '/home/pyodide/site')\n" +
-        "from derivlib.engine.playground import derive_request, answer_request\n"
-    );
-    const api = {
-      derive: pyodide.globals.get("derive_request"),
-      answer: pyodide.globals.get("answer_request"),
-    };
+    await Promise.race([giveUp, ask("load")]).finally(() => clearTimeout(timer));
     status(STAGES, `Python and derivlib's engine are ready (loaded in ${seconds()} s).`);
-    return api;
+    return { derive: (request) => ask("derive", request), answer: (request) => ask("answer", request) };
   }
 
   function ensurePython() {
@@ -71,7 +94,7 @@
     }
     if (python === null) {
       python = startPython();
-      python.catch(() => { python = null; }); // a failed load can be retried
+      python.catch((err) => stopWorker(err)); // a failed load can be retried
     }
     return python;
   }
@@ -116,7 +139,7 @@
     const request = JSON.stringify({ expr: $("derive-expr").value, shapes: $("derive-shapes").value, wrt: $("derive-wrt").value });
     try {
       const api = await ensurePython();
-      const result = JSON.parse(api.derive(request));
+      const result = JSON.parse(await api.derive(request));
       if (!result.ok) {
         showInputError(FIELDS[result.field], result.message);
         failure(output, "Nothing derived: see the message next to the input.");
@@ -160,7 +183,7 @@
     });
     try {
       const api = await ensurePython();
-      const result = JSON.parse(api.answer(request));
+      const result = JSON.parse(await api.answer(request));
       if (!result.ok) {
         showInputError(FIELDS[result.field] || result.field, result.message);
         failure(output, "Nothing checked: see the message next to the input.");
