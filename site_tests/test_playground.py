@@ -63,9 +63,6 @@ def session(base_url):
             # the browser's own favicon request gets a 404 from http.server: not the page's
             page.on("console", lambda m: log["errors"].append(m.text)
                     if m.type == "error" and not m.location.get("url", "").endswith("/favicon.ico") else None)
-            # and the console of the worker in which Python runs
-            page.on("worker", lambda w: w.on("console", lambda m: log["errors"].append(f"worker: {m.text}")
-                                              if m.type == "error" else None))
             page.goto(base_url + "playground.html", wait_until="load")
             page.evaluate("() => MathJax.startup.promise.then(() => true)")
             try:
