@@ -60,6 +60,7 @@ def session(base_url):
             page.on("request", lambda r: log["requests"].append(r.url))
             page.on("requestfailed", lambda r: log["failed"].append(f"{r.url}: {r.failure}"))
             page.on("pageerror", lambda e: log["errors"].append(str(e)))
+            # (Playwright reports the console of Python's worker here too; its requests above)
             # the browser's own favicon request gets a 404 from http.server: not the page's
             page.on("console", lambda m: log["errors"].append(m.text)
                     if m.type == "error" and not m.location.get("url", "").endswith("/favicon.ico") else None)
