@@ -6,8 +6,9 @@ served on 127.0.0.1:
 
 - the first derivation: from the click on "Derive and check" to the derivation shown,
   Pyodide's download and start included (aim: under 5 s);
-- the longest wait between two animation frames of the page during that first derivation
-  (Python runs in a Web Worker: the page should keep drawing, aim: under 0.2 s);
+- the longest wait for the page's next animation frame while Python loads (from the
+  click until Python is ready; Python runs in a Web Worker: the page should keep drawing,
+  aim: under 0.2 s);
 - a derivation after that, for each example network, and an answer check (aim: under 0.3 s);
 - the bytes the playground adds to the site (Pyodide's files, the engine's zip, the page's
   script and style) and the bytes transferred for the first derivation.
@@ -41,15 +42,20 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 AIM_FIRST, AIM_NEXT, AIM_FRAME = 5.0, 0.3, 0.2
-# Every animation frame's time from before the first click, and the longest wait between two.
+# The time of every animation frame from before the first click, with the loading bar's
+# stage then (4: Python is ready); and the longest wait for the next frame while Python loads.
 FRAMES = """() => {
   window.pgFrames = [];
-  const frame = (t) => { window.pgFrames.push(t); requestAnimationFrame(frame); };
+  const frame = () => { // when the frame's callback runs (its argument is when the frame began)
+    window.pgFrames.push([performance.now(), document.getElementById("pg-progress").value]);
+    requestAnimationFrame(frame);
+  };
   requestAnimationFrame(frame);
 }"""
 LONGEST_WAIT = """() => {
   const f = window.pgFrames;
-  return Math.max(...f.slice(1).map((t, i) => t - f[i])) / 1000;
+  const waits = f.slice(1).map(([t], i) => [t - f[i][0], f[i][1]]); // [wait, stage at its start]
+  return Math.max(...waits.filter(([, stage]) => stage < 4).map(([wait]) => wait)) / 1000;
 }"""
 
 
@@ -107,7 +113,7 @@ def _round(pw, base: str) -> dict:
         answer = float(page.get_attribute("#answer-output", "data-seconds"))
         context.close()
         return {"first_seconds": first, "first_wall_seconds": wall, "first_stages_seconds": stages, "first_transferred_bytes": transferred,
-                "first_longest_frame_wait_seconds": frame_wait,
+                "load_longest_frame_wait_seconds": frame_wait,
                 "next_seconds": after, "answer_seconds": answer}
     finally:
         shutil.rmtree(profile, ignore_errors=True)
@@ -122,12 +128,12 @@ def run(rounds: int) -> dict:
         results = [_round(pw, base) for _ in range(rounds)]
     firsts = [r["first_seconds"] for r in results]
     nexts = [s for r in results for s in r["next_seconds"].values()]
-    waits = [r["first_longest_frame_wait_seconds"] for r in results]
+    waits = [r["load_longest_frame_wait_seconds"] for r in results]
     return {
         "rounds": results,
         "first_seconds": {"min": min(firsts), "median": statistics.median(firsts), "max": max(firsts)},
         "next_seconds": {"min": min(nexts), "median": statistics.median(nexts), "max": max(nexts)},
-        "first_longest_frame_wait_seconds": {"min": min(waits), "median": statistics.median(waits), "max": max(waits)},
+        "load_longest_frame_wait_seconds": {"min": min(waits), "median": statistics.median(waits), "max": max(waits)},
         "answer_seconds_max": max(r["answer_seconds"] for r in results),
         "aim_seconds": {"first": AIM_FIRST, "next": AIM_NEXT, "frame_wait": AIM_FRAME},
         "added_bytes": added_bytes(SITE),
@@ -145,8 +151,8 @@ def main(argv=None) -> int:
     mib = 1024 * 1024
     print(f"playground, {args.rounds} rounds with an empty browser cache")
     print(f"  first derivation (Pyodide loaded): median {f['median']:.2f} s, max {f['max']:.2f} s (aim < {AIM_FIRST} s)")
-    w = result["first_longest_frame_wait_seconds"]
-    print(f"  longest frame wait, first one:    median {w['median']:.3f} s, max {w['max']:.3f} s (aim < {AIM_FRAME} s)")
+    w = result["load_longest_frame_wait_seconds"]
+    print(f"  longest frame wait, Python loading: median {w['median']:.3f} s, max {w['max']:.3f} s (aim < {AIM_FRAME} s)")
     print(f"  a derivation after that:          median {n['median']:.3f} s, max {n['max']:.3f} s (aim < {AIM_NEXT} s)")
     print(f"  an answer check:                  max {result['answer_seconds_max']:.3f} s")
     print(f"  added to the site: {sum(v for k, v in b.items() if k != 'files') / mib:.2f} MiB "
