@@ -161,12 +161,17 @@ def test_python_runs_in_a_worker_served_by_this_site(session, base_url):
     assert script in log["requests"]
 
 
-def test_a_failed_load_is_shown_and_can_be_retried(fresh_page):
+@pytest.mark.parametrize(("missing", "message"), [
+    pytest.param("playground/derivlib-py.zip", "could not run: derivlib-py.zip: HTTP 404", id="engine-zip"),
+    pytest.param("playground-worker.js", "could not run: Python's worker stopped: its script could not be loaded",
+                 id="worker-script"),
+])
+def test_a_failed_load_is_shown_and_can_be_retried(fresh_page, missing, message):
     page, errors = fresh_page
-    page.route("**/derivlib-py.zip", lambda route: route.fulfill(status=404))
+    page.route(f"**/_static/{missing}", lambda route: route.fulfill(status=404))
     assert _derive(page) == "error"
-    assert "could not run: derivlib-py.zip: HTTP 404" in page.inner_text("#derive-output")
-    page.unroute("**/derivlib-py.zip")
+    assert message in page.inner_text("#derive-output")
+    page.unroute(f"**/_static/{missing}")
     assert _derive(page) == "done", page.inner_text("#derive-output")
     assert not errors
 

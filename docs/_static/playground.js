@@ -60,8 +60,9 @@
       3: () => "Importing the engine…",
     };
     status(0, "Loading Python in your browser (Pyodide, about 13 MB from this site, once)…");
-    worker = new Worker(new URL("playground-worker.js", STATIC), { type: "module" });
-    worker.onmessage = ({ data }) => {
+    const mine = (worker = new Worker(new URL("playground-worker.js", STATIC), { type: "module" }));
+    mine.onmessage = ({ data }) => {
+      if (worker !== mine) return; // a worker given up on
       if (data.type === "progress") {
         status(data.stage, stages[data.stage]());
         return;
@@ -71,8 +72,9 @@
       if (data.type === "result") waiting.resolve(data.result);
       else waiting.reject(new Error(data.message));
     };
-    worker.onerror = (event) => {
+    mine.onerror = (event) => {
       event.preventDefault();
+      if (worker !== mine) return;
       stopWorker(new Error(`Python's worker stopped: ${event.message || "its script could not be loaded"}`));
     };
     // a missing or broken file can leave Pyodide waiting forever: give up after a minute
