@@ -32,9 +32,9 @@ import numpy as np
 
 __all__ = ["elementwise", "blocks", "threads", "BLOCK", "SMALL"]
 
-#: Entries a kernel sees at once: 2**16 float64 are 512 KiB, so a block of the output and
-#: the scratch block fit a core's 1 MiB second-level cache (measured on 4096 x 1024 with
-#: two threads: 2**13 entries 16 ms, 2**16 entries 5 ms; see ``make bench``).
+#: Entries a kernel sees at once: 2**16 float64 are 512 KiB, so that a block of the output
+#: and the scratch block stay in a core's second-level cache (1 MiB here) while each
+#: operation costs the threads one hand-over of the GIL per 2**16 entries, not per 2**13.
 BLOCK = 2**16
 #: Arrays with fewer entries than this are not split: the kernel runs once, in the caller's thread.
 SMALL = BLOCK
