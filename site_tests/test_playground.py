@@ -181,14 +181,13 @@ def test_python_that_does_not_start_within_60_s_is_given_up(fresh_page):
     held = []  # Pyodide's WebAssembly binary, never answered: Python cannot start
     page.route("**/pyodide.asm.wasm", lambda route: held.append(route))
     page.clock.install()
-    page.click("#derive-run")
-    page.wait_for_function("() => document.getElementById('pg-progress').value >= 1")
-    page.wait_for_timeout(1000)
-    assert held, "the WebAssembly binary was not requested"
+    with page.expect_request("**/pyodide.asm.wasm"):
+        page.click("#derive-run")
     page.clock.fast_forward("01:00")
     page.wait_for_selector("#derive-output[data-state]")
     assert page.get_attribute("#derive-output", "data-state") == "error"
     assert "Python did not start within 60 s" in page.inner_text("#derive-output")
+    assert held, "the WebAssembly binary was not held"
     for route in held:
         route.abort()
     assert not errors
