@@ -68,8 +68,9 @@ def _s(X, W, b):
 
 def _delta(out, e, G, XW, b):
     """Delta = G o S o (1 - S), S = sigma(Z), Z = XW + b: a kernel of ``elementwise``, with
-    ``e`` as scratch. As 1 - sigma(z) = sigma(-z), S o (1 - S) = e / (1 + e)^2 with
-    e = exp(-|Z|), for either sign of Z: no 1 - S is lost to rounding where S is near 1."""
+    ``e`` as scratch; ``out`` may be ``XW`` (read whole before ``out`` is written). As
+    1 - sigma(z) = sigma(-z), S o (1 - S) = e / (1 + e)^2 with e = exp(-|Z|), for either
+    sign of Z: no 1 - S is lost to rounding where S is near 1."""
     np.add(XW, b, out=e)  # Z = XW + 1b
     np.exp(np.negative(np.abs(e, out=e), out=e), out=e)  # e = exp(-|Z|)
     np.square(np.add(e, 1.0, out=out), out=out)  # (1 + e)^2
@@ -153,7 +154,7 @@ def backward(X, W, b, G=None) -> Grads:
     if G.shape != shape:
         raise ValueError(f"G must have the shape of S = sigmoid(X W + b), {shape}; got {G.shape}")
     XW = _xw(X, W)  # (n, q); Z = XW + 1b
-    Delta = elementwise(_delta, G, XW, b)  # dL/dZ = G o S o (1 - S), S = sigma(Z), (n, q)
+    Delta = elementwise(_delta, G, XW, b, out=XW)  # dL/dZ = G o S o (1 - S), S = sigma(Z), (n, q), where XW was
     grads = Grads(
         dX=Delta @ W.T,  # (n, q)(q, p) -> (n, p)
         dW=X.T @ Delta,  # (p, n)(n, q) -> (p, q): the batch index n is summed

@@ -206,6 +206,7 @@ def test_each_thread_has_its_own_scratch(two_threads):
 
 
 @pytest.mark.parametrize("shape", [pytest.param((), id="0-d"), pytest.param((0, 5), id="empty"),
+                                   pytest.param((100, 100), id="one-call-with-the-threads-buffer"),
                                    pytest.param((2, BLOCK + 1), id="a-row-longer-than-the-scratch")])
 def test_the_scratch_fits_any_shape(two_threads, shape):
     S = data(shape)

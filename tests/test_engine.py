@@ -125,6 +125,14 @@ def test_gradients_equal_finite_differences_of_the_loss(e):
 
 
 @pytest.mark.parametrize("e", ALL)
+def test_numpy_source_computes_no_step_the_gradients_do_not_need(e):
+    d = _derive(e)
+    source = d.numpy_source()
+    assert f"    {d.forward_steps[-1].name} = " not in source  # the loss itself
+    assert all(f"    {s.name} = " in source for s in d.backward_steps if s.name in {f"G_{v}" for v in d.wrt})
+
+
+@pytest.mark.parametrize("e", ALL)
 def test_numpy_source_equals_gradients(e):
     d = _derive(e)
     _, values = _point(d, seed=4)
