@@ -60,22 +60,20 @@ def _xw(X, W):
     return product("X", X, "W", W, saturates=True)
 
 
-def _s(X, W, b):
-    """S = sigma(X W + 1b), computed where X W was."""
-    XW = _xw(X, W)
-    return elementwise(_sigma, XW, b, out=XW)
-
-
-def _delta(out, e, G, XW, b):
-    """Delta = G o S o (1 - S), S = sigma(Z), Z = XW + b: a kernel of ``elementwise``, with
+def _sigma_prime(out, e, XW, b):
+    """S o (1 - S) = sigma'(Z), S = sigma(Z), Z = XW + b: a kernel of ``elementwise``, with
     ``e`` as scratch; ``out`` may be ``XW`` (read whole before ``out`` is written). As
     1 - sigma(z) = sigma(-z), S o (1 - S) = e / (1 + e)^2 with e = exp(-|Z|), for either
     sign of Z: no 1 - S is lost to rounding where S is near 1."""
     np.add(XW, b, out=e)  # Z = XW + 1b
     np.exp(np.negative(np.abs(e, out=e), out=e), out=e)  # e = exp(-|Z|)
     np.square(np.add(e, 1.0, out=out), out=out)  # (1 + e)^2
-    np.divide(e, out, out=out)  # S o (1 - S) = sigma'(Z)
-    return np.multiply(G, out, out=out)  # G o S o (1 - S)
+    return np.divide(e, out, out=out)  # S o (1 - S)
+
+
+def _delta(out, e, G, XW, b):
+    """Delta = G o S o (1 - S): a kernel of ``elementwise``, as :func:`_sigma_prime`."""
+    return np.multiply(G, _sigma_prime(out, e, XW, b), out=out)
 
 
 @checked
@@ -103,7 +101,8 @@ def forward(X, W, b):
     True
     """
     X, W, b = _inputs(X, W, b)
-    return _s(X, W, b)
+    XW = _xw(X, W)
+    return elementwise(_sigma, XW, b, out=XW)  # S = sigma(XW + 1b), where XW was
 
 
 @checked
@@ -206,5 +205,5 @@ def jacobian(X, W, b, max_bytes=JACOBIAN_MAX_BYTES):
         raise ValueError(f"max_bytes must be >= 0; got {max_bytes}")
     (n, p), q = X.shape, W.shape[1]
     check_bytes("the Jacobian dS/dW", (n, q, p, q), max_bytes)
-    S = _s(X, W, b)
-    return np.einsum("ij,ik,jl->ijkl", S * (1 - S), X, np.eye(q))
+    S_prime = elementwise(_sigma_prime, _xw(X, W), b)  # S o (1 - S) = sigma'(XW + 1b), (n, q)
+    return np.einsum("ij,ik,jl->ijkl", S_prime, X, np.eye(q))

@@ -346,8 +346,8 @@ class Derivation:
 
     def numpy_source(self):
         """Source of a standalone ``backward(**variables)`` returning a dict of gradients: the
-        steps the gradients need, in order (a forward step that only the loss uses, such as
-        the loss itself, is left out)."""
+        steps the gradients need, in order (a step no gradient reads, usually the loss itself,
+        is left out)."""
         params = [v for v in self.shapes if v in self.variables]
         lines = ["import numpy as np", "", ""]
         used = {n.op for s in self.steps for n in _topo(s.node)}
