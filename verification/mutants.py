@@ -140,8 +140,8 @@ CATALOGUE = [
     ),
     Mutant(
         "tl-log-of-softmax", TL,
-        "return float(cross_entropy(Theta, Y / X.shape[0]).sum())",
-        "return float(-(Y * np.log(_softmax(Theta))).sum() / X.shape[0])",
+        "loss = float(cross_entropy(Theta, Y / X.shape[0]).sum())",
+        "loss = float(-(Y * np.log(_softmax(Theta))).sum() / X.shape[0])",
         "loss computed as log(softmax(Θ)): −inf and NaN once a probability underflows",
     ),
     # -- primitives ------------------------------------------------------------------
