@@ -65,8 +65,8 @@ def _executor(workers: int) -> ThreadPoolExecutor:
     global _pool, _pool_size
     with _lock:
         if _pool is None or _pool_size < workers:
-            if _pool is not None:
-                _pool.shutdown(wait=False)  # its threads finish what they run, then exit
+            # a larger pool replaces the old one, which is not shut down: another thread may
+            # still be submitting to it; its threads exit once nothing refers to it any more
             _pool, _pool_size = ThreadPoolExecutor(workers, thread_name_prefix="derivlib"), workers
         return _pool
 
@@ -134,11 +134,14 @@ _local = threading.local()
 
 
 def _scratch(shape) -> np.ndarray:
-    """A block of ``shape`` from the calling thread's own buffer, kept from call to call."""
+    """A block of ``shape`` from the calling thread's own buffer of :data:`BLOCK` entries,
+    kept from call to call; a larger block (one row longer than that) gets an array of its own."""
     size = math.prod(shape)
+    if size > BLOCK:
+        return np.empty(shape)
     buffer = getattr(_local, "buffer", None)
-    if buffer is None or buffer.size < size:
-        buffer = _local.buffer = np.empty(max(size, BLOCK))
+    if buffer is None:
+        buffer = _local.buffer = np.empty(BLOCK)
     return buffer[:size].reshape(shape)
 
 

@@ -189,12 +189,14 @@ def affine(left: str, A, right: str, W, bias: str, b) -> np.ndarray:
 
 def finite_results(results, formulas: dict, inputs: dict):
     """``results`` (a NamedTuple of arrays) when every entry is finite, else a ValueError
-    naming the first result that overflowed float64, its formula and the inputs' sizes."""
+    naming the first result that is not, its formula and the inputs' sizes (the overflow
+    may have happened in a step before it: an intermediate such as delta2 W2^T)."""
     if all_finite(*results):
         return results
     name = next(f for f, r in zip(results._fields, results) if not all_finite(r))
     sizes = ", ".join(f"|{k}| up to {np.abs(v).max():.3g}" for k, v in inputs.items() if v.size)
-    raise ValueError(f"{name} = {formulas[name]} overflows float64 ({sizes}): rescale the inputs")
+    raise ValueError(f"{name} = {formulas[name]} overflows float64, itself or in a step before it ({sizes}): "
+                     "rescale the inputs")
 
 
 def check_bytes(what: str, shape, limit: int) -> None:

@@ -66,7 +66,7 @@ def _sigma(out, e, Z, b=None):
     checked (the layers' own): a kernel of ``elementwise``, writing into ``out`` (which may
     be ``Z``) with ``e`` as scratch."""
     Z = Z if b is None else np.add(Z, b, out=out)  # Z, plus a bias row
-    np.exp(np.negative(np.abs(Z, out=e), out=e), out=e)  # e = exp(-|Z|), in (0, 1]: never overflows
+    np.exp(np.negative(np.abs(Z, out=e), out=e), out=e)  # e = exp(-|Z|), in [0, 1]: never overflows
     np.greater_equal(Z, 0.0, out=out)  # 1 where Z >= 0, 0 where Z < 0
     np.maximum(out, e, out=out)  # the numerator: 1 where Z >= 0, e where Z < 0 (as e <= 1)
     return np.divide(out, np.add(e, 1.0, out=e), out=out)  # 1/(1 + e) or e/(1 + e)

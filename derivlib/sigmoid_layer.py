@@ -60,21 +60,20 @@ def _xw(X, W):
     return product("X", X, "W", W, saturates=True)
 
 
-def _s(X, W, b):
-    """S = sigma(X W + 1b), computed where X W was."""
-    XW = _xw(X, W)
-    return elementwise(_sigma, XW, b, out=XW)
-
-
-def _delta(out, e, G, XW, b):
-    """Delta = G o S o (1 - S), S = sigma(Z), Z = XW + b: a kernel of ``elementwise``, with
-    ``e`` as scratch. As 1 - sigma(z) = sigma(-z), S o (1 - S) = e / (1 + e)^2 with
-    e = exp(-|Z|), for either sign of Z: no 1 - S is lost to rounding where S is near 1."""
+def _sigma_prime(out, e, XW, b):
+    """S o (1 - S) = sigma'(Z), S = sigma(Z), Z = XW + b: a kernel of ``elementwise``, with
+    ``e`` as scratch; ``out`` may be ``XW`` (read whole before ``out`` is written). As
+    1 - sigma(z) = sigma(-z), S o (1 - S) = e / (1 + e)^2 with e = exp(-|Z|), for either
+    sign of Z: no 1 - S is lost to rounding where S is near 1."""
     np.add(XW, b, out=e)  # Z = XW + 1b
     np.exp(np.negative(np.abs(e, out=e), out=e), out=e)  # e = exp(-|Z|)
     np.square(np.add(e, 1.0, out=out), out=out)  # (1 + e)^2
-    np.divide(e, out, out=out)  # S o (1 - S) = sigma'(Z)
-    return np.multiply(G, out, out=out)  # G o S o (1 - S)
+    return np.divide(e, out, out=out)  # S o (1 - S)
+
+
+def _delta(out, e, G, XW, b):
+    """Delta = G o S o (1 - S): a kernel of ``elementwise``, as :func:`_sigma_prime`."""
+    return np.multiply(G, _sigma_prime(out, e, XW, b), out=out)
 
 
 @checked
@@ -102,7 +101,8 @@ def forward(X, W, b):
     True
     """
     X, W, b = _inputs(X, W, b)
-    return _s(X, W, b)
+    XW = _xw(X, W)
+    return elementwise(_sigma, XW, b, out=XW)  # S = sigma(XW + 1b), where XW was
 
 
 @checked
@@ -153,7 +153,7 @@ def backward(X, W, b, G=None) -> Grads:
     if G.shape != shape:
         raise ValueError(f"G must have the shape of S = sigmoid(X W + b), {shape}; got {G.shape}")
     XW = _xw(X, W)  # (n, q); Z = XW + 1b
-    Delta = elementwise(_delta, G, XW, b)  # dL/dZ = G o S o (1 - S), S = sigma(Z), (n, q)
+    Delta = elementwise(_delta, G, XW, b, out=XW)  # dL/dZ = G o S o (1 - S), S = sigma(Z), (n, q), where XW was
     grads = Grads(
         dX=Delta @ W.T,  # (n, q)(q, p) -> (n, p)
         dW=X.T @ Delta,  # (p, n)(n, q) -> (p, q): the batch index n is summed
@@ -205,5 +205,5 @@ def jacobian(X, W, b, max_bytes=JACOBIAN_MAX_BYTES):
         raise ValueError(f"max_bytes must be >= 0; got {max_bytes}")
     (n, p), q = X.shape, W.shape[1]
     check_bytes("the Jacobian dS/dW", (n, q, p, q), max_bytes)
-    S = _s(X, W, b)
-    return np.einsum("ij,ik,jl->ijkl", S * (1 - S), X, np.eye(q))
+    S_prime = elementwise(_sigma_prime, _xw(X, W), b)  # S o (1 - S) = sigma'(XW + 1b), (n, q)
+    return np.einsum("ij,ik,jl->ijkl", S_prime, X, np.eye(q))

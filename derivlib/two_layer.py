@@ -136,7 +136,11 @@ def forward(X, W1, b1, W2, b2, Y) -> float:
     """
     X, W1, b1, W2, b2, Y = _inputs(X, W1, b1, W2, b2, Y)
     Theta = _theta(_h(X, W1, b1), W2, b2)
-    return float(cross_entropy(Theta, Y / X.shape[0]).sum())  # divided before summing: no overflow
+    loss = float(cross_entropy(Theta, Y / X.shape[0]).sum())  # each row's share divided before summing
+    if not math.isfinite(loss):
+        raise ValueError(f"the mean loss overflows float64 (largest target {Y.max():.3g}, largest |logit| "
+                         f"{np.abs(Theta).max():.3g}): rescale Y or the weights")
+    return loss
 
 
 @checked

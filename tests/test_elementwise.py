@@ -206,7 +206,23 @@ def test_each_thread_has_its_own_scratch(two_threads):
 
 
 @pytest.mark.parametrize("shape", [pytest.param((), id="0-d"), pytest.param((0, 5), id="empty"),
+                                   pytest.param((100, 100), id="one-call-with-the-threads-buffer"),
                                    pytest.param((2, BLOCK + 1), id="a-row-longer-than-the-scratch")])
 def test_the_scratch_fits_any_shape(two_threads, shape):
     S = data(shape)
     assert np.array_equal(elementwise(sigma_prime, S), S * (1 - S))
+
+
+def test_a_row_longer_than_a_block_leaves_no_larger_buffer_behind(two_threads):
+    S = data((3, 4 * BLOCK))
+    assert np.array_equal(elementwise(sigma_prime, S), S * (1 - S))
+    assert getattr(_elementwise._local, "buffer", np.empty(0)).size <= BLOCK
+
+
+def test_a_pool_replaced_by_a_larger_one_still_takes_work():
+    # another thread may still hold the smaller pool when a caller asks for more threads
+    _elementwise._forget_pool()
+    smaller = _elementwise._executor(2)
+    larger = _elementwise._executor(4)
+    assert larger is not smaller
+    assert smaller.submit(lambda: 42).result() == 42

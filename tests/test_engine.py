@@ -7,6 +7,8 @@ verification.cases (a fourth oracle), and the pure-Python evaluator against the 
 
 from __future__ import annotations
 
+import ast
+
 import json
 import subprocess
 import sys
@@ -122,6 +124,22 @@ def test_gradients_equal_finite_differences_of_the_loss(e):
     report = gradcheck(lambda *args: d.loss(dict(zip(names, args))), [values[k] for k in names],
                        [grads.get(k) for k in names], names=names)
     assert report.max_rel_error < 1e-6
+
+
+@pytest.mark.parametrize("e", ALL)
+def test_numpy_source_computes_no_step_the_gradients_do_not_need(e):
+    body = ast.parse(_derive(e).numpy_source()).body[-1].body  # the statements of backward()
+    for i, statement in enumerate(body):
+        if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name):
+            later = {n.id for s in body[i + 1:] for n in ast.walk(s) if isinstance(n, ast.Name)}
+            assert statement.targets[0].id in later, ast.unparse(statement)
+
+
+@pytest.mark.parametrize("expr, kept", [pytest.param("sum(G * sigmoid(X))", False, id="loss-unread"),
+                                        pytest.param("exp(sum(X))", True, id="loss-read-by-its-gradient")])
+def test_numpy_source_keeps_the_loss_only_when_a_gradient_reads_it(expr, kept):
+    d = derive(expr, {"G": ("n", "p"), "X": ("n", "p")} if "G" in expr else {"X": ("n", "p")})
+    assert (f"    {d.forward_steps[-1].name} = " in d.numpy_source()) is kept
 
 
 @pytest.mark.parametrize("e", ALL)

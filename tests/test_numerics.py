@@ -337,6 +337,25 @@ def test_two_layer_bias_that_overflows_the_logits_names_b2():
         two_layer.forward(_X2, np.full((3, 2), 1e308), _B12, np.full((2, 2), 5e307), np.full(2, 1e308), np.eye(2))
 
 
+def test_a_mean_loss_that_overflows_is_a_named_error_not_inf():
+    # two rows each contributing about 1e308 * 50 / 2 after the division by n: the sum overflows
+    Y = np.array([[0.0, 2e307], [0.0, 2e307]])
+    with warnings.catch_warnings(), np.errstate(all="raise"):
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"^the mean loss overflows float64 \(largest target 2e\+307.*rescale Y"):
+            two_layer.forward(np.zeros((2, 1)), np.zeros((1, 1)), [50.0], [[10.0, 0.0]], np.zeros(2), Y)
+
+
+@pytest.mark.parametrize("z", [pytest.param(40.0, id="z=40"), pytest.param(-40.0, id="z=-40"),
+                               pytest.param(700.0, id="z=700")])
+def test_sigma_prime_of_a_saturated_unit_is_its_exact_value_in_backward_and_jacobian(z):
+    # sigma'(z) = e^-|z| / (1 + e^-|z|)^2, while 1 - sigma(40) rounds to 0 in float64
+    exact = float(mpmath.exp(-abs(z)) / (1 + mpmath.exp(-abs(z))) ** 2)
+    X, W, b, G = [[z]], [[1.0]], [0.0], [[1.0]]
+    assert sigmoid_layer.backward(X, W, b, G).dW[0, 0] == pytest.approx(z * exact, rel=4 * EPS, abs=0)
+    assert sigmoid_layer.jacobian(X, W, b)[0, 0, 0, 0] == pytest.approx(z * exact, rel=4 * EPS, abs=0)
+
+
 _HUGE = np.array([[1e300, 1e300], [1e300, -1e300]])
 
 
@@ -354,7 +373,7 @@ def test_a_gradient_that_overflows_is_a_named_error_not_a_warning(run, name):
     # the gradient itself exceeds float64: a ValueError naming it, under any np.errstate
     with warnings.catch_warnings(), np.errstate(all="raise"):
         warnings.simplefilter("error")
-        with pytest.raises(ValueError, match=rf"^{name} = .* overflows float64 \(.*\): rescale the inputs$"):
+        with pytest.raises(ValueError, match=rf"^{name} = .* overflows float64, itself or in a step before it \(.*\): rescale the inputs$"):
             run()
 
 

@@ -47,8 +47,8 @@ CATALOGUE = [
     ),
     Mutant(
         "sl-sigma-prime-dropped", SL,
-        "    np.divide(e, out, out=out)  # S o (1 - S)",
-        "    out.fill(1.0)  # S o (1 - S)",
+        "    return np.multiply(G, _sigma_prime(out, e, XW, b), out=out)",
+        "    return np.multiply(G, 1.0, out=out)",
         "σ'(Z) dropped: Δ = G instead of G ∘ S ∘ (1 − S)",
     ),
     Mutant(
@@ -77,8 +77,8 @@ CATALOGUE = [
     ),
     Mutant(
         "sl-jacobian-no-sigma-prime", SL,
-        'np.einsum("ij,ik,jl->ijkl", S * (1 - S), X, np.eye(q))',
-        'np.einsum("ij,ik,jl->ijkl", S, X, np.eye(q))',
+        "S_prime = elementwise(_sigma_prime, _xw(X, W), b)",
+        "S_prime = elementwise(_sigma, _xw(X, W), b)",
         "explicit 4-D Jacobian with σ(Z) where σ'(Z) belongs",
     ),
     # -- linear map then dot product (source 001) ------------------------------------
@@ -140,8 +140,8 @@ CATALOGUE = [
     ),
     Mutant(
         "tl-log-of-softmax", TL,
-        "return float(cross_entropy(Theta, Y / X.shape[0]).sum())",
-        "return float(-(Y * np.log(_softmax(Theta))).sum() / X.shape[0])",
+        "loss = float(cross_entropy(Theta, Y / X.shape[0]).sum())",
+        "loss = float(-(Y * np.log(_softmax(Theta))).sum() / X.shape[0])",
         "loss computed as log(softmax(Θ)): −inf and NaN once a probability underflows",
     ),
     # -- primitives ------------------------------------------------------------------

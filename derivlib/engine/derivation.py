@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+
 from typing import NamedTuple
 
 from .nodes import ExpressionError, Node, Sym, fmt_shape, mk_add, ones, ref, split, superscript, var
@@ -343,7 +345,9 @@ class Derivation:
         return text(_inline(self._adjoint_step[name].node.args[0]))
 
     def numpy_source(self):
-        """Source of a standalone ``backward(**variables)`` returning a dict of gradients."""
+        """Source of a standalone ``backward(**variables)`` returning a dict of gradients: the
+        steps the gradients need, in order (a step no gradient reads, usually the loss itself,
+        is left out)."""
         params = [v for v in self.shapes if v in self.variables]
         lines = ["import numpy as np", "", ""]
         used = {n.op for s in self.steps for n in _topo(s.node)}
@@ -366,9 +370,13 @@ class Derivation:
                 names = [d if isinstance(d, str) and d not in bound else "_" for d in shape]
                 lines.append(f"    {', '.join(names)} = np.shape({v})  # {fmt_shape(shape)}")
                 bound |= {d for d in shape if isinstance(d, str)}
-        for s in self.steps:
+        body, needed = [], {f"G_{v}" for v in self.wrt}
+        for s in reversed(self.steps):  # only the steps the gradients need (not the loss itself)
             rhs = source(s.node.args[0] if s.node.op == "let" else s.node, top=True)
-            lines.append(f"    {s.name} = {rhs}  # {fmt_shape(s.shape)}")
+            if s.name in needed:
+                body.append(f"    {s.name} = {rhs}  # {fmt_shape(s.shape)}")
+                needed |= {n.id for n in ast.walk(ast.parse(rhs)) if isinstance(n, ast.Name)}
+        lines += reversed(body)
         lines.append("    return {" + ", ".join(f"{v!r}: G_{v}" for v in self.wrt) + "}")
         return "\n".join(lines) + "\n"
 
