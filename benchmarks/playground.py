@@ -31,16 +31,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from verification.site import serve
+from verification.site import CHROMIUM, CHROMIUM_ARGS, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "_build" / "html"
 OUT = ROOT / "_build" / "benchmarks" / "playground"
-CHROMIUM = "/usr/bin/chromium"
-# the same flags as the browser tests (site_tests/conftest.py): without the background-networking
-# ones Chromium tries hosts this machine cannot reach
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 AIM_FIRST, AIM_NEXT, AIM_FRAME = 5.0, 0.3, 0.2
 # The time of every animation frame from before the first click, with the loading bar's
 # stage then (4: Python is ready); and the longest wait for the next frame while Python loads.
@@ -76,8 +71,8 @@ def added_bytes(site: Path) -> dict:
 def _round(pw, base: str) -> dict:
     profile = tempfile.mkdtemp(prefix="derivlib-bench-")
     try:
-        context = pw.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, headless=True,
-                                                        args=ARGS, viewport={"width": 1280, "height": 900})
+        context = pw.chromium.launch_persistent_context(profile, executable_path=str(CHROMIUM), headless=True,
+                                                        args=CHROMIUM_ARGS, viewport={"width": 1280, "height": 900})
         context.set_default_timeout(120_000)
         sizes = {}
         page = context.new_page()

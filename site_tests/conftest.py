@@ -12,26 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from verification.site import serve
+from verification.site import CHROMIUM, CHROMIUM_ARGS, serve  # noqa: F401 (the tests import both from here)
 
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = Path(os.environ.get("DERIVLIB_SITE", ROOT / "_build" / "html")).resolve()
 SCREENSHOTS = SITE.parent / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-# Without the background-networking flags Chromium tries hosts this machine cannot reach.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
 def require_chromium() -> None:
     """Fail (never skip) when Debian's Chromium is missing, saying how to install it."""
     if not CHROMIUM.exists():

@@ -1,4 +1,5 @@
-"""The built site served on 127.0.0.1, for the browser tests and the playground benchmark."""
+"""The built site served on 127.0.0.1, and the Chromium that opens it, for the browser tests
+and the playground benchmark."""
 
 from __future__ import annotations
 
@@ -7,6 +8,19 @@ import functools
 import http.server
 import threading
 from pathlib import Path
+
+#: Debian's Chromium (package chromium).
+CHROMIUM = Path("/usr/bin/chromium")
+#: Without the background-networking flags Chromium tries hosts this machine cannot reach.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
