@@ -223,35 +223,26 @@ def _scalar_times(node, args, t):
     """A 1×1 factor times a matrix (or a number) as scalar multiplication: cA, (1/n)A, ŷ(y1).
 
     The number goes in front when it is one symbol (:func:`_number`), else the written
-    order is kept. None when the product is a matrix product of a column and a number
-    that is not one symbol (``Ac`` stays as written).
+    order is kept; a factor 1 is dropped and −1 is a minus sign. None for a matrix product
+    ``Ac`` of a column and a number that is not one symbol (it stays as written).
     """
     a, b = node.args
     if b.shape == (1, 1) and _number(b) and not (a.shape == (1, 1) and _number(a)):
-        num, other, first = b, args[0], True  # A ∘ c is cA
+        num, other = b, args[0]  # A ∘ c is cA
     elif a.shape == (1, 1):
-        num, other, first = a, args[1], True
+        num, other = a, args[1]
     elif node.op == "matmul":
         return None
-    else:
-        num, other, first = b, args[0], False
-    pair = args[0] if num is a else args[1]
-    if not first:  # ŷ(y1): a number that is not one symbol, after the matrix
-        return _times(_par(other, JUXT, t), _par(pair, JUXT, t, strict=True), t), JUXT
-    inner = num
-    while inner.op == "ref" and inner.name is None:
-        inner = inner.attr
-    negative = inner.name is None and (inner.op == "neg" or inner.op == "const" and inner.attr < 0)
-    if negative:
-        pair = _walk(inner.args[0], t) if inner.op == "neg" else _walk(Node("const", (), (1, 1), -inner.attr), t)
-        inner = inner.args[0] if inner.op == "neg" else None
-    if inner is not None and inner.op == "const" and inner.name is None and inner.attr == 1 or pair[0] == "1":
-        body = other  # 1A is A
-    else:
-        body = _times(_par(pair, JUXT, t), _par(other, JUXT, t), t), JUXT
-    if negative:
-        return t["minus"] + _par(body, MUL, t), NEG
-    return body
+    else:  # ŷ(y1): a number that is not one symbol, after the matrix
+        return _times(_par(args[0], JUXT, t), _par(args[1], JUXT, t, strict=True), t), JUXT
+    while num.op == "ref" and num.name is None:
+        num = num.attr
+    minus = num.name is None and (num.op == "neg" or num.op == "const" and num.attr < 0)
+    if minus:  # −cA, not (−c)A
+        num = num.args[0] if num.op == "neg" else Node("const", (), (1, 1), -num.attr)
+    pair = _walk(num, t)
+    body = other if pair[0] == "1" else (_times(_par(pair, JUXT, t), _par(other, JUXT, t), t), JUXT)
+    return (t["minus"] + _par(body, MUL, t), NEG) if minus else body
 
 
 def _broadcast(pair, arg, shape, t):
