@@ -24,8 +24,17 @@ SUMP = 2.5  # 1ᵀA, A1: parenthesised inside ∘, not inside + and −
 FRAC = 4.5  # LaTeX \frac{A}{n}: a factor needs no parentheses (\frac{1}{n} A), a transpose does
 
 
-def _num(f):
-    return str(f.numerator) if f.denominator == 1 else format(float(f), "g")
+def _num(f, t=None):
+    s = str(f.numerator) if f.denominator == 1 else format(float(f), "g")
+    return _sci(s) if t is LATEX else s
+
+
+def _sci(s):
+    """LaTeX of a number that Python writes as 1e-05: 10^{-5} (1e-05 would read 1e − 05)."""
+    if "e" not in s:
+        return s
+    mantissa, exponent = s.split("e")
+    return ("" if mantissa == "1" else mantissa + r" \times ") + f"10^{{{int(exponent)}}}"
 
 
 # -- text and LaTeX share one walk; the differences are in this table --------------------------
@@ -83,14 +92,16 @@ def _long(token):
 
 
 def _times(a, b, t):
-    """a times b by juxtaposition; two digits that would merge (2 and 11ᵀ) get a dot."""
-    if a[-1:].isdigit() and b[:1].isdigit():
+    """a times b by juxtaposition; two digits that would merge (2 and 11ᵀ, 1e-05 and A) get a dot."""
+    if a[-1:].isdigit() and (b[:1].isdigit() or t is TEXT and re.search(r"\de[-+]\d+$", a)):
         return a + ("·" if t is TEXT else r" \cdot ") + b
     return _juxt(a, b, t)
 
 
 def _coef(c, core_pair, t):
     sign, num, den = c.parts()
+    if t is LATEX:
+        num, den = [_sci(x) for x in num], [_sci(x) for x in den]
     minus = t["minus"] if sign == "-" else ""
     if core_pair is None:  # a number alone
         s = "".join(num) or "1"
@@ -130,8 +141,9 @@ def _walk(node, t, top=False):
         return _sym(node.attr, t), ATOM
     if op == "const":
         if node.attr < 0:
-            return t["minus"] + _num(-node.attr), NEG
-        return _num(node.attr), ATOM
+            return t["minus"] + _num(-node.attr, t), NEG
+        s = _num(node.attr, t)
+        return s, (MUL if r"\times" in s else POSTFIX if "^" in s else ATOM)
     if op == "dim":
         return str(node.attr), ATOM
     if op == "ones":
@@ -181,13 +193,13 @@ def _walk(node, t, top=False):
         p = node.attr
         if node.shape == (1, 1):  # the power of a number: c², not c∘²
             if t is LATEX:
-                return _par(args[0], ATOM, t) + f"^{{{_num(p)}}}", POSTFIX
+                return _par(args[0], ATOM, t) + f"^{{{_num(p, t)}}}", POSTFIX
             exp = superscript(p) if p.denominator == 1 and p >= 0 else f"^({_num(p)})"
             return _par(args[0], ATOM, t) + exp, POSTFIX
         if t is TEXT:
             exp = "∘" + (superscript(p) if p.denominator == 1 and p >= 0 else f"({_num(p)})")
             return _par(args[0], ATOM, t) + exp, POSTFIX
-        return _par(args[0], ATOM, t) + rf"^{{\circ {_num(p)}}}", POSTFIX
+        return _par(args[0], ATOM, t) + rf"^{{\circ {_num(p, t)}}}", POSTFIX
     if op in ("sum", "mean"):
         a, axis = _par(args[0], JUXT, t, strict=True), node.attr
         if axis is None:
