@@ -46,6 +46,8 @@ WRITTEN = [
     ("1 * A", "A", "A"),
     ("A * -1", "−A", "-A"),
     ("c * (X @ W)", "c XW", "c X W"),
+    ("Y * (c * (X @ W))", "Y ∘ (c XW)", r"Y \circ \left(c X W\right)"),
+    ("(c * A) * Y", "cA ∘ Y", r"c A \circ Y"),
     ("c * (A + Y)", "c(A + Y)", r"c \left(A + Y\right)"),
     ("(1/n) * sum(A)", "(1/n)(1ᵀA1)", r"\frac{1}{n} \left(\mathbf{1}^T A \mathbf{1}\right)"),
     ("c * sum(A)", "c(1ᵀA1)", r"c \left(\mathbf{1}^T A \mathbf{1}\right)"),

@@ -167,8 +167,9 @@ def _walk(node, t, top=False):
         scaled = _scalar_times(node, args, t)
         if scaled is not None:
             return scaled
-    if op == "mul":
-        return _par(args[0], MUL, t) + t["circ"] + _par(args[1], MUL, t, strict=True), MUL
+    if op == "mul":  # G ∘ (cA), not G ∘ cA: the number is not a factor of the ∘
+        right = _par(args[1], ATOM if _scaled(node.args[1]) else MUL, t, strict=True)
+        return _par(args[0], MUL, t) + t["circ"] + right, MUL
     if op == "div" and node.args[0].op == "neg" and node.args[0].name is None:  # −A/n, not (−A)/n
         inner = _walk(Node("div", (node.args[0].args[0], node.args[1]), node.shape), t)
         return t["minus"] + _par(inner, MUL, t), NEG
@@ -229,6 +230,13 @@ def _number(node):
     if node.op in ("neg", "T"):
         return _number(node.args[0])
     return node.op == "div" and all(a.op in ("var", "const", "dim") for a in node.args)
+
+
+def _scaled(node):
+    """A matrix written as a number times a matrix (cA, c11ᵀ) by :func:`_scalar_times`."""
+    shapes = [a.shape for a in node.args]
+    return (node.name is None and node.op in ("mul", "matmul") and node.shape != (1, 1) and (1, 1) in shapes
+            and not (node.op == "matmul" and shapes[1] == (1, 1) and not _number(node.args[1])))
 
 
 def _scalar_times(node, args, t):
