@@ -3,18 +3,27 @@
 numpy's matrix products use every core, but its element-wise operations use one, and
 each operation of an expression such as ``G * S * (1 - S)`` is a separate pass over
 memory with a fresh temporary the size of the whole array. :func:`elementwise`
-evaluates such an expression (a *kernel*: a plain numpy function of arrays) on blocks of
-rows small enough for the cache, spreads the blocks over a pool of threads (numpy
-releases the GIL inside its loops) and writes each block's result into one output.
-Arrays below :data:`SMALL` entries skip all of it: the kernel runs once, directly.
+evaluates such a formula (a *kernel*) on blocks of rows that stay in the cache, spreads
+the blocks over a pool of threads (numpy releases the GIL inside its loops) and writes
+each block's result into one output.
+
+A kernel writes into the block of the output it is given, through numpy's ``out=``
+arguments, and may use one scratch block of the same shape. The scratch is the thread's
+own and is reused from call to call: a fresh temporary the size of a block (512 KiB)
+would be mapped from the operating system and zeroed page by page at each operation
+(glibc maps every allocation above 128 KiB), which cost more than the arithmetic. The
+blocks are large so that the threads rarely wait for each other's hold of the GIL
+between operations. Arrays below :data:`SMALL` entries are not split: the kernel runs
+once, in the calling thread.
 
 This is the one piece of machinery behind the backward passes; the formulas stay in
-the kernels, where they read like the math.
+the kernels, one operation of the math per line.
 """
 
 from __future__ import annotations
 
 import contextvars
+import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -23,13 +32,13 @@ import numpy as np
 
 __all__ = ["elementwise", "blocks", "threads", "BLOCK", "SMALL"]
 
-#: Entries of the first array that a kernel sees at once: 2**13 float64 are 64 KiB. A
-#: kernel's temporaries then stay in the cache and below the size (128 KiB) from which the
-#: C library maps fresh pages for each one and returns them on free: with 2**14 entries a
-#: kernel ran 3.5 times slower. Smaller blocks would cost more in hand-overs between threads.
-BLOCK = 2**13
+#: Entries a kernel sees at once: 2**16 float64 are 512 KiB, so that a block of the output
+#: and the scratch block stay in a core's second-level cache (1 MiB here) while each
+#: operation costs the threads one hand-over of the GIL per 2**16 entries, not per 2**13.
+BLOCK = 2**16
 #: Arrays with fewer entries than this are not split: the kernel runs once, in the caller's thread.
-SMALL = 2**15
+SMALL = BLOCK
+_HEAP = 2**12  # entries (32 KiB) up to which a scratch array is allocated afresh
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 _lock = threading.Lock()
@@ -72,50 +81,65 @@ if hasattr(os, "register_at_fork"):
 
 
 def elementwise(kernel, *arrays, out=None):
-    """``kernel(*arrays)``, evaluated one block of rows at a time, the blocks spread over
-    :func:`threads` threads, into ``out``.
+    """``kernel(out, scratch, *arrays)``, evaluated one block of rows at a time, the blocks
+    spread over :func:`threads` threads.
 
     Parameters
     ----------
     kernel : callable
-        Element-wise in the rows: row ``i`` of its result depends only on row ``i`` of
-        the arrays that are split. Its result has the shape of ``arrays[0]``.
+        ``kernel(out, scratch, *blocks)`` writes its result into ``out`` (a block of the
+        result, the shape of ``arrays[0]``'s block) with numpy's ``out=`` arguments, and may
+        use ``scratch``, a block of the same shape whose contents are undefined. Row ``i``
+        of the result may depend only on row ``i`` of the arrays that are split. A kernel
+        must not call :func:`elementwise` itself (the scratch is the thread's own).
     *arrays : ndarray
         The first sets the rows. Each other array with as many dimensions and rows is
         split alike (a column of row sums too); any other (a bias row) is passed whole
         to every block.
     out : ndarray, optional
-        Where the result goes; may be one of ``arrays`` (each block is read before it
-        is written). By default a new float64 array of ``arrays[0]``'s shape.
+        Where the result goes; may be one of ``arrays`` if the kernel reads each entry of
+        that array before it writes the same entry. By default a new float64 array of
+        ``arrays[0]``'s shape.
 
     Returns
     -------
     ndarray
-        ``out``, or the kernel's own result for a small array.
+        ``out``.
 
     Examples
     --------
     >>> import numpy as np
     >>> from derivlib._elementwise import elementwise
     >>> S = np.random.default_rng(0).random((300, 400))
-    >>> np.array_equal(elementwise(lambda S: S * (1 - S), S), S * (1 - S))
+    >>> def sigma_prime(out, scratch, S):  # S o (1 - S)
+    ...     return np.multiply(S, np.subtract(1.0, S, out=scratch), out=out)
+    >>> np.array_equal(elementwise(sigma_prime, S), S * (1 - S))
     True
     """
     first = arrays[0]
-    if first.size < SMALL:
-        result = kernel(*arrays)
-        if out is None:
-            return result
-        out[...] = result
-        return out
     if out is None:
         out = np.empty(first.shape)
+    if first.size < SMALL:  # a small allocation comes from the heap: cheaper than the thread's buffer
+        kernel(out, np.empty(first.shape) if first.size <= _HEAP else _scratch(first.shape), *arrays)
+        return out
 
     def write(i, j, *block):
-        out[i:j] = kernel(*block)
+        kernel(out[i:j], _scratch(block[0].shape), *block)
 
     _spread(write, arrays)
     return out
+
+
+_local = threading.local()
+
+
+def _scratch(shape) -> np.ndarray:
+    """A block of ``shape`` from the calling thread's own buffer, kept from call to call."""
+    size = math.prod(shape)
+    buffer = getattr(_local, "buffer", None)
+    if buffer is None or buffer.size < size:
+        buffer = _local.buffer = np.empty(max(size, BLOCK))
+    return buffer[:size].reshape(shape)
 
 
 def blocks(func, *arrays) -> list:

@@ -17,23 +17,25 @@ from ._elementwise import blocks
 _FLOAT64 = np.dtype(np.float64)
 
 
-#: Up to this many entries :func:`all_finite` takes the sum of squares (one call, a fraction
-#: of a microsecond); above, the entry-by-entry test, block by block on every core (a BLAS
-#: call there can wait on a busy core for its own threads).
-SMALL_CHECK = 4096
+#: Up to this many entries :func:`all_finite` adds the entries up in Python (a few tenths
+#: of a microsecond); above, one BLAS call per array.
+TINY = 32
 
 
-def all_finite(arr: np.ndarray) -> bool:
-    """True when every entry of the float64 array ``arr`` is finite.
+def all_finite(*arrays: np.ndarray) -> bool:
+    """True when every entry of each float64 array is finite.
 
-    For a small array, one call: the sum of squares ``vdot(arr, arr)`` is finite only
-    when every entry is (a NaN or an inf makes it NaN or inf). When it is not finite, or
-    the array is large, the entries are tested one by one, so that an array whose sum of
-    squares merely overflows (entries above about 1e154) still counts as finite.
+    One sum per array: the sum of the entries of a tiny array, else the sum of squares
+    ``vdot(a, a)`` (BLAS, on every core), is finite only when every entry is (a NaN or an
+    inf makes it NaN or inf). When the sum is not finite, the entries are tested one by
+    one, block by block on every core, so that an array whose sum merely overflows
+    (entries above about 1e154 for the squares) still counts as finite.
     """
-    if arr.size <= SMALL_CHECK and math.isfinite(np.vdot(arr, arr)):
-        return True
-    return all(blocks(_finite, arr))  # block by block, on every core
+    for a in arrays:
+        total = sum(a.ravel().tolist()) if a.size <= TINY else np.vdot(a, a)
+        if not (math.isfinite(total) or all(blocks(_finite, a))):
+            return False
+    return True
 
 
 def _finite(a) -> bool:
@@ -138,29 +140,61 @@ def quiet_underflow(func):
     return quiet
 
 
-def affine(left: str, A, right: str, W, bias: str, b, *, saturates: bool) -> np.ndarray:
-    """``A @ W + b`` from finite inputs, or a ValueError naming the inputs when it overflows.
+def checked(func):
+    """Run ``func`` with numpy's floating-point reports off, for a function that checks
+    every result it returns (:func:`product`, :func:`finite_results`): an overflow is then
+    a ValueError naming the inputs, never a numpy warning, whatever ``np.errstate`` the
+    caller set; an underflow to 0 is the correctly rounded value."""
 
-    With ``saturates`` (the result goes into a sigmoid) an entry that overflows to
-    +-inf is replaced by +-max float: the sigmoid of either is the same 1 or 0, exactly.
-    Only an overflow that is not a plain +-inf (inf - inf = NaN) is then an error.
+    @functools.wraps(func)
+    def run(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            return func(*args, **kwargs)
+
+    return run
+
+
+def product(left: str, A, right: str, W, *, saturates: bool) -> np.ndarray:
+    """``A @ W`` from finite inputs (under :func:`checked`), or a ValueError naming the
+    inputs when it overflows.
+
+    With ``saturates`` (the result goes into a sigmoid) an entry that overflowed to +-inf
+    is kept: the sigmoid of either is exactly 1 or 0, and a bias added after it keeps it
+    +-inf. Only an overflow that is not a plain +-inf (inf - inf = NaN) is then an error.
     """
-    with np.errstate(over="ignore", invalid="ignore"):
-        Z = A @ W
-        Z += b
-    if all_finite(Z):  # the fast path: no entry overflowed
-        return Z
-    bad = np.isnan(Z) if saturates else ~np.isfinite(Z)
-    if bad.any():
+    Z = A @ W
+    if not all_finite(Z) and (not saturates or np.isnan(Z).any()):
+        bad = np.isnan(Z) if saturates else ~np.isfinite(Z)
         i, j = (int(k) for k in np.argwhere(bad)[0])
         raise ValueError(
-            f"{left} @ {right} + {bias} overflows float64 at entry ({i}, {j}) (largest |{left}| is "
+            f"{left} @ {right} overflows float64 at entry ({i}, {j}) (largest |{left}| is "
             f"{np.abs(A).max():.3g}, largest |{right}| is {np.abs(W).max():.3g}): rescale {left} and {right}"
         )
-    if saturates:
-        big = np.finfo(np.float64).max
-        np.clip(Z, -big, big, out=Z)
     return Z
+
+
+def affine(left: str, A, right: str, W, bias: str, b) -> np.ndarray:
+    """``A @ W + b`` from finite inputs (under :func:`checked`), or a ValueError naming the
+    inputs when an entry overflows."""
+    Z = product(left, A, right, W, saturates=False)
+    Z += b
+    if not all_finite(Z):
+        i, j = (int(k) for k in np.argwhere(~np.isfinite(Z))[0])
+        raise ValueError(
+            f"{left} @ {right} + {bias} overflows float64 at entry ({i}, {j}) (largest |{bias}| is "
+            f"{np.abs(b).max():.3g}): rescale {left}, {right} and {bias}"
+        )
+    return Z
+
+
+def finite_results(results, formulas: dict, inputs: dict):
+    """``results`` (a NamedTuple of arrays) when every entry is finite, else a ValueError
+    naming the first result that overflowed float64, its formula and the inputs' sizes."""
+    if all_finite(*results):
+        return results
+    name = next(f for f, r in zip(results._fields, results) if not all_finite(r))
+    sizes = ", ".join(f"|{k}| up to {np.abs(v).max():.3g}" for k, v in inputs.items() if v.size)
+    raise ValueError(f"{name} = {formulas[name]} overflows float64 ({sizes}): rescale the inputs")
 
 
 def check_bytes(what: str, shape, limit: int) -> None:

@@ -61,13 +61,15 @@ def sigmoid(z):
     return np.asarray(elementwise(_sigma, z))  # 0-d in, 0-d array out
 
 
-def _sigma(z):
-    """The formula of :func:`sigmoid` alone, for a float64 array already checked (the
-    layers' own); run through ``elementwise``, one block of rows at a time on every core."""
-    e = np.exp(-np.abs(z))  # in (0, 1]: never overflows
-    # numerator 1 where z >= 0 and e where z < 0; as e <= 1 that is max(e, [z >= 0]):
-    # one pass, where np.where would compute both quotients and then choose
-    return np.maximum(e, z >= 0) / (1.0 + e)
+def _sigma(out, e, Z, b=None):
+    """The formula of :func:`sigmoid` alone, S = σ(Z + b), for a float64 array already
+    checked (the layers' own): a kernel of ``elementwise``, writing into ``out`` (which may
+    be ``Z``) with ``e`` as scratch."""
+    Z = Z if b is None else np.add(Z, b, out=out)  # Z, plus a bias row
+    np.exp(np.negative(np.abs(Z, out=e), out=e), out=e)  # e = exp(-|Z|), in (0, 1]: never overflows
+    np.greater_equal(Z, 0.0, out=out)  # 1 where Z >= 0, 0 where Z < 0
+    np.maximum(out, e, out=out)  # the numerator: 1 where Z >= 0, e where Z < 0 (as e <= 1)
+    return np.divide(out, np.add(e, 1.0, out=e), out=out)  # 1/(1 + e) or e/(1 + e)
 
 
 @quiet_underflow
@@ -123,13 +125,15 @@ def softmax(logits):
     >>> np.allclose(p, [[1.0, 0.0], [0.5, 0.5]])
     True
     """
-    return _softmax(_as_logits(logits))
+    t = _as_logits(logits)
+    with np.errstate(over="ignore"):  # as in log_softmax: a gap above 1.8e308 is -inf, exp(-inf) = 0
+        return _softmax(t)
 
 
 def _softmax(t):
-    """The formula of :func:`softmax` alone, for logits already checked (the layers' own)."""
-    with np.errstate(over="ignore"):  # as in log_softmax: exp(-inf) = 0
-        e = np.exp(t - t.max(axis=1, keepdims=True))
+    """The formula of :func:`softmax` alone, for logits already checked (the layers' own),
+    under an ``np.errstate`` that ignores overflow."""
+    e = np.exp(t - t.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
 
 

@@ -27,7 +27,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._elementwise import elementwise
-from ._validate import affine, as_array, as_row_vector, check_bytes, check_inner, quiet_underflow
+from ._validate import as_array, as_row_vector, check_bytes, check_inner, checked, finite_results, product
 from .primitives import _sigma
 
 __all__ = ["Grads", "forward", "backward", "jacobian", "JACOBIAN_MAX_BYTES"]
@@ -55,17 +55,29 @@ def _inputs(X, W, b):
     return X, W, b
 
 
-def _z(X, W, b):
-    # an entry of X W + b that overflows to +-inf saturates the sigmoid exactly; inf - inf is an error
-    return affine("X", X, "W", W, "b", b, saturates=True)
+def _xw(X, W):
+    # an entry of X W that overflows to +-inf saturates the sigmoid exactly; inf - inf is an error
+    return product("X", X, "W", W, saturates=True)
 
 
-def _delta(G, Z):
-    S = _sigma(Z)
-    return G * S * (1 - S)  # sigma'(Z) = S o (1 - S)
+def _s(X, W, b):
+    """S = sigma(X W + 1b), computed where X W was."""
+    XW = _xw(X, W)
+    return elementwise(_sigma, XW, b, out=XW)
 
 
-@quiet_underflow
+def _delta(out, e, G, XW, b):
+    """Delta = G o S o (1 - S), S = sigma(Z), Z = XW + b: a kernel of ``elementwise``, with
+    ``e`` as scratch. As 1 - sigma(z) = sigma(-z), S o (1 - S) = e / (1 + e)^2 with
+    e = exp(-|Z|), for either sign of Z: no 1 - S is lost to rounding where S is near 1."""
+    np.add(XW, b, out=e)  # Z = XW + 1b
+    np.exp(np.negative(np.abs(e, out=e), out=e), out=e)  # e = exp(-|Z|)
+    np.square(np.add(e, 1.0, out=out), out=out)  # (1 + e)^2
+    np.divide(e, out, out=out)  # S o (1 - S) = sigma'(Z)
+    return np.multiply(G, out, out=out)  # G o S o (1 - S)
+
+
+@checked
 def forward(X, W, b):
     r"""Layer output :math:`S = \sigma(XW + \mathbf 1 b)`.
 
@@ -90,10 +102,10 @@ def forward(X, W, b):
     True
     """
     X, W, b = _inputs(X, W, b)
-    return elementwise(_sigma, _z(X, W, b))
+    return _s(X, W, b)
 
 
-@quiet_underflow
+@checked
 def backward(X, W, b, G=None) -> Grads:
     r"""Vector-Jacobian product of the layer: gradients of L given ``G = dL/dS``.
 
@@ -136,21 +148,24 @@ def backward(X, W, b, G=None) -> Grads:
     True
     """
     X, W, b = _inputs(X, W, b)
-    Z = _z(X, W, b)  # (n, q)
-    if G is None:
-        G = np.ones_like(Z)
-    G = as_array("G", G, 2, "(n, q)")
-    if G.shape != Z.shape:
-        raise ValueError(f"G must have the shape of S = sigmoid(X W + b), {Z.shape}; got {G.shape}")
-    Delta = elementwise(_delta, G, Z)  # dL/dZ = G o S o (1 - S), S = sigma(Z), (n, q)
-    return Grads(
+    shape = (X.shape[0], W.shape[1])  # (n, q)
+    G = np.ones(shape) if G is None else as_array("G", G, 2, "(n, q)")
+    if G.shape != shape:
+        raise ValueError(f"G must have the shape of S = sigmoid(X W + b), {shape}; got {G.shape}")
+    XW = _xw(X, W)  # (n, q); Z = XW + 1b
+    Delta = elementwise(_delta, G, XW, b)  # dL/dZ = G o S o (1 - S), S = sigma(Z), (n, q)
+    grads = Grads(
         dX=Delta @ W.T,  # (n, q)(q, p) -> (n, p)
         dW=X.T @ Delta,  # (p, n)(n, q) -> (p, q): the batch index n is summed
         db=Delta.sum(axis=0).reshape(b.shape),  # every row gets the same b
     )
+    return finite_results(grads, _FORMULAS, {"X": X, "W": W, "G": G})
 
 
-@quiet_underflow
+_FORMULAS = {"dX": "Delta W^T", "dW": "X^T Delta", "db": "1^T Delta"}
+
+
+@checked
 def jacobian(X, W, b, max_bytes=JACOBIAN_MAX_BYTES):
     r"""The explicit fourth-order array dS/dW, for teaching only.
 
@@ -190,5 +205,5 @@ def jacobian(X, W, b, max_bytes=JACOBIAN_MAX_BYTES):
         raise ValueError(f"max_bytes must be >= 0; got {max_bytes}")
     (n, p), q = X.shape, W.shape[1]
     check_bytes("the Jacobian dS/dW", (n, q, p, q), max_bytes)
-    S = elementwise(_sigma, _z(X, W, b))
+    S = _s(X, W, b)
     return np.einsum("ij,ik,jl->ijkl", S * (1 - S), X, np.eye(q))

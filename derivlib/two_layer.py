@@ -34,7 +34,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._elementwise import elementwise
-from ._validate import affine, as_array, as_row_vector, check_inner, quiet_underflow
+from ._validate import affine, as_array, as_row_vector, check_inner, checked, finite_results, product
 from .primitives import _sigma, _softmax, cross_entropy
 
 __all__ = ["Grads", "forward", "backward"]
@@ -71,17 +71,25 @@ def _inputs(X, W1, b1, W2, b2, Y):
         raise ValueError(f"Y must have shape (n, k) = {expected} to match X {X.shape} and W2 {W2.shape}; got {Y.shape}")
     if X.shape[0] == 0:
         raise ValueError(f"X has no rows (shape {X.shape}): the mean loss over an empty batch is undefined")
-    if (Y < 0).any():
+    if Y.min() < 0:  # Y has n >= 1 rows and k >= 1 columns here
         raise ValueError(f"Y must be non-negative (a distribution over k classes per row); found min {Y.min():.3g}")
     return X, W1, b1, W2, b2, Y
 
 
-def _a(X, W1, b1):
-    return affine("X", X, "W1", W1, "b1", b1, saturates=True)  # +-inf saturates the sigmoid exactly
+def _h(X, W1, b1):
+    """H = sigma(X W1 + b1), computed where X W1 was."""
+    XW1 = product("X", X, "W1", W1, saturates=True)  # +-inf saturates the sigmoid exactly
+    return elementwise(_sigma, XW1, b1, out=XW1)
 
 
 def _theta(H, W2, b2):
-    return affine("H", H, "W2", W2, "b2", b2, saturates=False)  # H = sigmoid(X W1 + b1), in [0, 1]
+    return affine("H", H, "W2", W2, "b2", b2)  # H = sigmoid(X W1 + b1), in [0, 1]
+
+
+def _delta1(out, e, G_H, H):
+    """delta1 = G_H o H o (1 - H): a kernel of ``elementwise``, with ``e`` as scratch."""
+    np.multiply(H, np.subtract(1.0, H, out=e), out=e)  # H o (1 - H) = sigma'(A)
+    return np.multiply(G_H, e, out=out)
 
 
 def _delta2(Yhat, Y, n):
@@ -95,7 +103,7 @@ def _delta2(Yhat, Y, n):
     return (Yhat * U.sum(axis=1, keepdims=True) - U) * (c / n)
 
 
-@quiet_underflow
+@checked
 def forward(X, W1, b1, W2, b2, Y) -> float:
     r"""Mean cross-entropy of the network over the n rows of X.
 
@@ -127,11 +135,11 @@ def forward(X, W1, b1, W2, b2, Y) -> float:
     True
     """
     X, W1, b1, W2, b2, Y = _inputs(X, W1, b1, W2, b2, Y)
-    Theta = _theta(elementwise(_sigma, _a(X, W1, b1)), W2, b2)
+    Theta = _theta(_h(X, W1, b1), W2, b2)
     return float(cross_entropy(Theta, Y / X.shape[0]).sum())  # divided before summing: no overflow
 
 
-@quiet_underflow
+@checked
 def backward(X, W1, b1, W2, b2, Y) -> Grads:
     r"""Gradients of the mean loss of :func:`forward`.
 
@@ -176,15 +184,19 @@ def backward(X, W1, b1, W2, b2, Y) -> Grads:
     """
     X, W1, b1, W2, b2, Y = _inputs(X, W1, b1, W2, b2, Y)
     n = X.shape[0]
-    H = elementwise(_sigma, _a(X, W1, b1))  # H = sigma(X W1 + b1), (n, h)
+    H = _h(X, W1, b1)  # H = sigma(X W1 + b1), (n, h)
     Yhat = _softmax(_theta(H, W2, b2))  # softmax(Theta), (n, k)
     D2 = _delta2(Yhat, Y, n)  # dL/dTheta = (Yhat o s - Y) / n, (n, k)
-    D1 = D2 @ W2.T  # dL/dA = (D2 W2^T) o H o (1 - H), (n, h): W2^T from the algebra,
-    D1 = elementwise(lambda D, H: D * H * (1 - H), D1, H, out=D1)  # then sigma'(A) = H o (1 - H)
-    return Grads(
+    D1 = D2 @ W2.T  # G_H = dL/dH = D2 W2^T, (n, h): W2^T from the algebra,
+    D1 = elementwise(_delta1, D1, H, out=D1)  # then dL/dA = G_H o H o (1 - H), sigma'(A) = H o (1 - H)
+    grads = Grads(
         dX=D1 @ W1.T,  # (n, h)(h, d) -> (n, d)
         dW1=X.T @ D1,  # (d, n)(n, h) -> (d, h)
         db1=D1.sum(axis=0).reshape(b1.shape),
         dW2=H.T @ D2,  # (h, n)(n, k) -> (h, k)
         db2=D2.sum(axis=0).reshape(b2.shape),
     )
+    return finite_results(grads, _FORMULAS, {"X": X, "W1": W1, "W2": W2, "Y": Y})
+
+
+_FORMULAS = {"dX": "delta1 W1^T", "dW1": "X^T delta1", "db1": "1^T delta1", "dW2": "H^T delta2", "db2": "1^T delta2"}

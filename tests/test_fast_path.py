@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from derivlib._validate import affine, all_finite, as_array, as_row_vector
+from derivlib._validate import affine, all_finite, as_array, as_row_vector, product
 
 BIG = 1e200  # finite, but its square overflows: the sum of squares is inf
 
@@ -31,7 +31,7 @@ def test_all_finite(values, expected):
                                    pytest.param(123_456, id="middle")])
 @pytest.mark.parametrize("bad", [pytest.param(np.nan, id="nan"), pytest.param(np.inf, id="inf")])
 def test_all_finite_finds_one_bad_entry_in_a_large_array(where, bad):
-    a = np.random.default_rng(0).standard_normal((512, 512))  # above SMALL_CHECK: the entry-by-entry test
+    a = np.random.default_rng(0).standard_normal((512, 512))  # several blocks: the entry-by-entry test, threaded
     a.reshape(-1)[where] = bad
     assert all_finite(a) is False
 
@@ -90,10 +90,28 @@ def test_the_wrong_rank_is_still_an_error():
 def test_affine_without_overflow_is_the_product_plus_the_bias():
     rng = np.random.default_rng(0)
     A, W, b = rng.standard_normal((4, 3)), rng.standard_normal((3, 2)), rng.standard_normal(2)
-    assert np.array_equal(affine("A", A, "W", W, "b", b, saturates=False), A @ W + b)
+    assert np.array_equal(affine("A", A, "W", W, "b", b), A @ W + b)
+
+
+def test_affine_with_entries_whose_squares_overflow_is_not_an_overflow():
+    A, W, b = np.full((2, 1), BIG), np.ones((1, 2)), np.zeros(2)
+    assert np.array_equal(affine("A", A, "W", W, "b", b), np.full((2, 2), BIG))
 
 
 @pytest.mark.parametrize("saturates", [pytest.param(True, id="saturates"), pytest.param(False, id="no-saturation")])
-def test_affine_with_entries_whose_squares_overflow_is_not_an_overflow(saturates):
-    A, W, b = np.full((2, 1), BIG), np.ones((1, 2)), np.zeros(2)
-    assert np.array_equal(affine("A", A, "W", W, "b", b, saturates=saturates), np.full((2, 2), BIG))
+def test_product_with_entries_whose_squares_overflow_is_not_an_overflow(saturates):
+    A, W = np.full((2, 1), BIG), np.ones((1, 2))
+    assert np.array_equal(product("A", A, "W", W, saturates=saturates), np.full((2, 2), BIG))
+
+
+def test_a_saturating_product_keeps_an_entry_that_overflowed():
+    A, W = np.array([[1e200, -1e200]]), np.array([[1e200], [0.0]])
+    with np.errstate(over="ignore"):
+        assert product("A", A, "W", W, saturates=True).tolist() == [[np.inf]]
+
+
+@pytest.mark.parametrize("saturates", [pytest.param(True, id="saturates"), pytest.param(False, id="no-saturation")])
+def test_a_product_with_inf_minus_inf_names_both_inputs(saturates):
+    A, W = np.array([[1e200, -1e200]]), np.array([[1e200], [1e200]])
+    with np.errstate(over="ignore", invalid="ignore"), pytest.raises(ValueError, match=r"A @ W overflows float64 at entry \(0, 0\)"):
+        product("A", A, "W", W, saturates=saturates)

@@ -17,6 +17,7 @@ softmax outputs, but nothing that overflows), gradients are also compared with
 from __future__ import annotations
 
 import math
+import warnings
 
 import mpmath
 import numpy as np
@@ -322,13 +323,39 @@ def test_two_layer_db2_with_a_target_row_summing_past_1e308_is_finite():
                                            [[1.0, 0.0]]), id="two-layer-X-W1"),
 ])
 def test_an_overflowing_product_names_the_inputs(run):
-    with pytest.raises(ValueError, match=r"^X @ W1? \+ b1? overflows float64 .*rescale X and W1?$"):
+    with pytest.raises(ValueError, match=r"^X @ W1? overflows float64 .*rescale X and W1?$"):
         run()
 
 
 def test_two_layer_overflow_in_the_output_layer_names_W2():
-    with pytest.raises(ValueError, match=r"^H @ W2 \+ b2 overflows float64 .*rescale H and W2$"):
+    with pytest.raises(ValueError, match=r"^H @ W2 overflows float64 .*rescale H and W2$"):
         two_layer.forward(_X2, _W12, _B12, np.full((2, 2), 1e308), _B12, np.eye(2))
+
+
+def test_two_layer_bias_that_overflows_the_logits_names_b2():
+    with pytest.raises(ValueError, match=r"^H @ W2 \+ b2 overflows float64 .*rescale H, W2 and b2$"):
+        two_layer.forward(_X2, np.full((3, 2), 1e308), _B12, np.full((2, 2), 5e307), np.full(2, 1e308), np.eye(2))
+
+
+_HUGE = np.array([[1e300, 1e300], [1e300, -1e300]])
+
+
+@pytest.mark.parametrize("run, name", [
+    pytest.param(lambda: sigmoid_layer.backward(np.full((2, 2), 1e-300), _HUGE, [0.0, 0.0], _HUGE), "dX",
+                 id="sigmoid-dX"),
+    pytest.param(lambda: sigmoid_layer.backward(np.full((2, 2), 1e300), np.full((2, 2), 1e-300), [0.0, 0.0],
+                                                _HUGE), "dW", id="sigmoid-dW"),
+    pytest.param(lambda: sigmoid_layer.backward(np.zeros((8, 1)), np.zeros((1, 1)), [0.0], np.full((8, 1), 1.7e308)),
+                 "db", id="sigmoid-db"),
+    pytest.param(lambda: two_layer.backward(np.ones((1, 2)), np.zeros((2, 2)), _B12, np.full((2, 2), 1e308), _B12,
+                                            [[1e308, 0.0]]), "dX", id="two-layer-dX"),
+])
+def test_a_gradient_that_overflows_is_a_named_error_not_a_warning(run, name):
+    # the gradient itself exceeds float64: a ValueError naming it, under any np.errstate
+    with warnings.catch_warnings(), np.errstate(all="raise"):
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=rf"^{name} = .* overflows float64 \(.*\): rescale the inputs$"):
+            run()
 
 
 @pytest.mark.parametrize("X, W, want", [

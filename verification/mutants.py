@@ -47,15 +47,15 @@ CATALOGUE = [
     ),
     Mutant(
         "sl-sigma-prime-dropped", SL,
-        "    return G * S * (1 - S)  #",
-        "    return G.copy()  #",
+        "    np.divide(e, out, out=out)  # S o (1 - S)",
+        "    out.fill(1.0)  # S o (1 - S)",
         "σ'(Z) dropped: Δ = G instead of G ∘ S ∘ (1 − S)",
     ),
     Mutant(
-        "sl-sigma-prime-plus", SL,
-        "    return G * S * (1 - S)  #",
-        "    return G * S * (1 + S)  #",
-        "σ' written as S ∘ (1 + S)",
+        "sl-sigma-prime-unsquared", SL,
+        "    np.square(np.add(e, 1.0, out=out), out=out)  # (1 + e)^2",
+        "    np.add(e, 1.0, out=out)  # (1 + e)^2",
+        "σ'(Z) written as e/(1 + e) = σ(−|Z|), the square of 1 + e dropped",
     ),
     Mutant(
         "sl-db-first-row", SL,
@@ -115,7 +115,7 @@ CATALOGUE = [
     ),
     Mutant(
         "tl-matmul-not-elementwise", TL,
-        "D1 = elementwise(lambda D, H: D * H * (1 - H), D1, H, out=D1)",
+        "D1 = elementwise(_delta1, D1, H, out=D1)",
         "D1 = D1 @ (H * (1 - H)).T @ H",
         "a matrix product with σ'(A) where the element-wise product belongs "
         "(written to conform for any shapes: (Δ2 W2ᵀ)(H ∘ (1 − H))ᵀ H)",
@@ -147,14 +147,14 @@ CATALOGUE = [
     # -- primitives ------------------------------------------------------------------
     Mutant(
         "pr-sigmoid-one-sided", PR,
-        "return np.maximum(e, z >= 0) / (1.0 + e)",
-        "return np.where(z >= 0, 1.0 / (1.0 + np.exp(-z)), np.exp(z) / (1.0 + np.exp(z)))",
+        "return np.divide(out, np.add(e, 1.0, out=e), out=out)",
+        "return np.copyto(out, np.where(Z >= 0, 1.0 / (1.0 + np.exp(-Z)), np.exp(Z) / (1.0 + np.exp(Z)))) or out",
         "a 'stable' sigmoid whose branches are both evaluated: exp overflows on one side",
     ),
     Mutant(
         "pr-sigmoid-naive", PR,
-        "return np.maximum(e, z >= 0) / (1.0 + e)",
-        "return 1.0 / (1.0 + np.exp(-z))",
+        "return np.divide(out, np.add(e, 1.0, out=e), out=out)",
+        "return np.divide(1.0, np.add(np.exp(np.negative(Z)), 1.0, out=out), out=out)",
         "the textbook sigmoid 1/(1 + e^(−z)): exp overflows for z ≪ 0",
     ),
     Mutant(
