@@ -2,8 +2,8 @@ r"""How the engine writes a number (a 1×1 operand or a literal) next to a matri
 
 A number times a matrix is scalar multiplication, written by juxtaposition (``cA``,
 ``(1/n)A``, ``\frac{1}{n} A``), never as a Hadamard product ``∘`` with a number. The
-expected strings are the notation of the pages and of ``/work/shared/ENGINE.md``
-(``Ḡ11ᵀ`` for the pullback of ``sum``), written here by hand. A rendering never changes
+expected strings are written here by hand, in the notation of the pages (``Ḡ11ᵀ`` for
+the pullback of ``sum``, a number times a matrix of ones). A rendering never changes
 what is computed: ``tests/test_engine.py`` runs every derivation's numpy source and
 checks every step against finite differences, and the site's checked math
 (``verification/formulas.py``) evaluates every displayed formula from the same nodes.
@@ -16,7 +16,7 @@ import re
 import pytest
 
 from derivlib.engine import derive, parse
-from derivlib.engine.gallery import HAND, GALLERY
+from derivlib.engine.gallery import GALLERY, HAND
 from derivlib.engine.render import latex, text
 
 SHAPES = {"A": ("n", "q"), "X": ("n", "p"), "W": ("p", "q"), "Y": ("n", "q"), "c": (), "d": (),
