@@ -3,6 +3,12 @@
 Named intermediates render as their names (``S``, ``Δ``); a broadcast bias row renders
 as ``1b`` and a broadcast column ``c1ᵀ``, as the pages write them; ``sum(A, axis=0)`` is
 ``1ᵀA``, ``sum(A, axis=1)`` is ``A1`` and ``sum(A)`` is ``1ᵀA1``.
+
+A number (a 1×1 operand) times a matrix is scalar multiplication, written by juxtaposition
+with the number in front when it is a name or a literal (``cA``, ``(1/n)A``, ``\\frac{1}{n} A``,
+``c11ᵀ``) and in the written order otherwise (``ŷ(y1)``), never ``∘``; a factor 1 is dropped
+and a factor −1 is a minus sign. A number's transpose is the number, its power an ordinary
+power (``c²``, not ``c∘²``).
 """
 
 from __future__ import annotations
@@ -15,10 +21,20 @@ __all__ = ["text", "latex", "source"]
 
 ATOM, POSTFIX, JUXT, MUL, NEG, ADD = 6, 5, 4, 3, 2, 1
 SUMP = 2.5  # 1ᵀA, A1: parenthesised inside ∘, not inside + and −
+FRAC = 4.5  # LaTeX \frac{A}{n}: a factor needs no parentheses (\frac{1}{n} A), a transpose does
 
 
-def _num(f):
-    return str(f.numerator) if f.denominator == 1 else format(float(f), "g")
+def _num(f, t=None):
+    s = str(f.numerator) if f.denominator == 1 else format(float(f), "g")
+    return _sci(s) if t is LATEX else s
+
+
+def _sci(s):
+    """LaTeX of a number that Python writes as 1e-05: 10^{-5} (1e-05 would read 1e − 05)."""
+    if "e" not in s:
+        return s
+    mantissa, exponent = s.split("e")
+    return ("" if mantissa == "1" else mantissa + r" \times ") + f"10^{{{int(exponent)}}}"
 
 
 # -- text and LaTeX share one walk; the differences are in this table --------------------------
@@ -66,30 +82,51 @@ def _juxt(a, b, t):
         return a + " " + b
     left = re.search(r"[^\s()]*$", a).group(0)
     right = re.match(r"[^\s()]*", b).group(0)
-    long_ = re.compile(r"[A-Za-z]{2,}|_")
-    return a + (" " if long_.search(left) or long_.search(right) else "") + b
+    return a + (" " if _long(left) or _long(right) else "") + b
+
+
+def _long(token):
+    """A name of two letters in any script (dW, dβ, tanh) or a G_ name: spaced from its neighbour."""
+    letters = [ch.isalpha() and ch != "ᵀ" for ch in token]
+    return "_" in token or any(x and y for x, y in zip(letters, letters[1:]))
+
+
+def _times(a, b, t):
+    """a times b by juxtaposition; two digits that would merge (2 and 11ᵀ, 1e-05 and A) get a dot."""
+    if a[-1:].isdigit() and (b[:1].isdigit() or t is TEXT and re.search(r"\de[-+]\d+$", a)):
+        return a + ("·" if t is TEXT else r" \cdot ") + b
+    return _juxt(a, b, t)
 
 
 def _coef(c, core_pair, t):
     sign, num, den = c.parts()
+    if t is LATEX:
+        num, den = [_sci(x) for x in num], [_sci(x) for x in den]
     minus = t["minus"] if sign == "-" else ""
     if core_pair is None:  # a number alone
         s = "".join(num) or "1"
         if den:
             d = "".join(den)
-            s = (rf"\frac{{{s}}}{{{d}}}" if t is LATEX else s + "/" + (d if len(den) == 1 else f"({d})"))
+            if t is LATEX:
+                return minus + rf"\frac{{{s}}}{{{d}}}", NEG if minus else FRAC
+            s = s + "/" + (d if len(den) == 1 else f"({d})")
         return (minus + s, NEG if minus else (MUL if den else ATOM))
     s = "".join(num)
-    if core_pair[1] == SUMP and den and not s:  # X1/q: a juxtaposition needs no parentheses
+    if core_pair[1] == SUMP and not s and (den or minus):  # X1/q, −1ᵀA1: a juxtaposition needs no parentheses
         core_pair = (core_pair[0], ATOM)
+    if den and t is LATEX:  # \frac{2A}{n}; a long body after its factor, \frac{2}{nq}(…)
+        d = "".join(den)
+        body = _times(s, _par(core_pair, JUXT, t), t) if s else core_pair[0]
+        if len(body) < 40:
+            return minus + rf"\frac{{{body}}}{{{d}}}", NEG if minus else FRAC
+        if core_pair[1] == SUMP:  # \frac{2}{n}\mathbf{1}^T A
+            core_pair = (core_pair[0], ATOM)
+        return minus + rf"\frac{{{s or 1}}}{{{d}}}" + _par(core_pair, JUXT, t), NEG if minus else JUXT
     body = _par(core_pair, JUXT if s else MUL, t, strict=not s and bool(den))
     if s:
-        body = (s + " " + body) if t is LATEX else s + body
+        body = _times(s, body, t)
     if den:
         d = "".join(den)
-        if t is LATEX:
-            return (minus + rf"\frac{{{body}}}{{{d}}}" if len(body) < 40
-                    else minus + rf"\frac{{1}}{{{d}}}{body}", NEG if minus else MUL)
         body = body + "/" + (d if len(den) == 1 else f"({d})")
     return (minus + body, NEG if minus else (MUL if den else JUXT))
 
@@ -103,7 +140,10 @@ def _walk(node, t, top=False):
     if op == "var":
         return _sym(node.attr, t), ATOM
     if op == "const":
-        return _num(node.attr), ATOM
+        if node.attr < 0:
+            return t["minus"] + _num(-node.attr, t), NEG
+        s = _num(node.attr, t)
+        return s, (MUL if r"\times" in s else POSTFIX if "^" in s else ATOM)
     if op == "dim":
         return str(node.attr), ATOM
     if op == "ones":
@@ -123,30 +163,44 @@ def _walk(node, t, top=False):
         left = _par(parts[0], ADD, t)
         right = _par(parts[1], ADD, t, strict=op == "sub")
         return left + (" + " if op == "add" else (" − " if t is TEXT else " - ")) + right, ADD
-    if op == "mul":
-        return _par(args[0], MUL, t) + t["circ"] + _par(args[1], MUL, t, strict=True), MUL
+    if op in ("mul", "matmul") and (1, 1) in (node.args[0].shape, node.args[1].shape):
+        scaled = _scalar_times(node, args, t)
+        if scaled is not None:
+            return scaled
+    if op == "mul":  # G ∘ (cA), not G ∘ cA: the number is not a factor of the ∘
+        right = _par(args[1], ATOM if _scaled(node.args[1]) else MUL, t, strict=True)
+        return _par(args[0], MUL, t) + t["circ"] + right, MUL
     if op == "div" and node.args[0].op == "neg" and node.args[0].name is None:  # −A/n, not (−A)/n
         inner = _walk(Node("div", (node.args[0].args[0], node.args[1]), node.shape), t)
         return t["minus"] + _par(inner, MUL, t), NEG
     if op == "div":
         scalar = node.args[1].shape == (1, 1)
         if t is LATEX and scalar:
-            return rf"\frac{{{args[0][0]}}}{{{args[1][0]}}}", MUL
+            return rf"\frac{{{args[0][0]}}}{{{args[1][0]}}}", FRAC
         sep = "/" if scalar else t["oslash"]
         return _par(args[0], MUL, t) + sep + _par(args[1], MUL, t, strict=True), MUL
     if op == "neg":
+        if args[0][1] == SUMP:  # −1ᵀA1, −(A ∘ B)1: no parentheses around a sum
+            return t["minus"] + args[0][0], NEG
         return t["minus"] + _par(args[0], MUL, t), NEG
     if op == "matmul":
         right = _par(args[1], JUXT, t, strict=node.args[1].op != "matmul")  # (AB)C = A(BC)
         return _juxt(_par(args[0], JUXT, t), right, t), JUXT
     if op == "T":
+        if node.shape == (1, 1):  # a number is its own transpose
+            return args[0]
         return _par(args[0], ATOM, t) + t["T"], POSTFIX
     if op == "pow":
         p = node.attr
+        if node.shape == (1, 1):  # the power of a number: c², not c∘²
+            if t is LATEX:
+                return _par(args[0], ATOM, t) + f"^{{{_num(p, t)}}}", POSTFIX
+            exp = superscript(p) if p.denominator == 1 and p >= 0 else f"^({_num(p)})"
+            return _par(args[0], ATOM, t) + exp, POSTFIX
         if t is TEXT:
             exp = "∘" + (superscript(p) if p.denominator == 1 and p >= 0 else f"({_num(p)})")
             return _par(args[0], ATOM, t) + exp, POSTFIX
-        return _par(args[0], ATOM, t) + rf"^{{\circ {_num(p)}}}", POSTFIX
+        return _par(args[0], ATOM, t) + rf"^{{\circ {_num(p, t)}}}", POSTFIX
     if op in ("sum", "mean"):
         a, axis = _par(args[0], JUXT, t, strict=True), node.attr
         if axis is None:
@@ -163,6 +217,52 @@ def _walk(node, t, top=False):
     if op in t["fn"]:
         return t["fn"][op].format(args[0][0]), ATOM
     raise ValueError(f"cannot render operation {op!r}")
+
+
+def _number(node):
+    """A number written as one symbol: a name, a literal, a dimension, 1/n, c/2, −c, cᵀ."""
+    while node.op == "ref" and node.name is None:
+        node = node.attr
+    if node.name is not None or node.op in ("var", "const", "dim"):
+        return True
+    if node.op == "scale" and node.args[0].op == "ones":
+        return True
+    if node.op in ("neg", "T"):
+        return _number(node.args[0])
+    return node.op == "div" and all(a.op in ("var", "const", "dim") for a in node.args)
+
+
+def _scaled(node):
+    """A matrix written as a number times a matrix (cA, c11ᵀ) by :func:`_scalar_times`."""
+    shapes = [a.shape for a in node.args]
+    return (node.name is None and node.op in ("mul", "matmul") and node.shape != (1, 1) and (1, 1) in shapes
+            and not (node.op == "matmul" and shapes[1] == (1, 1) and not _number(node.args[1])))
+
+
+def _scalar_times(node, args, t):
+    """A 1×1 factor times a matrix (or a number) as scalar multiplication: cA, (1/n)A, ŷ(y1).
+
+    The number goes in front when it is one symbol (:func:`_number`), else the written
+    order is kept; a factor 1 is dropped and −1 is a minus sign. None for a matrix product
+    ``Ac`` of a column and a number that is not one symbol (it stays as written).
+    """
+    a, b = node.args
+    if b.shape == (1, 1) and _number(b) and not (a.shape == (1, 1) and _number(a)):
+        num, other = b, args[0]  # A ∘ c is cA
+    elif a.shape == (1, 1):
+        num, other = a, args[1]
+    elif node.op == "matmul":
+        return None
+    else:  # ŷ(y1): a number that is not one symbol, after the matrix
+        return _times(_par(args[0], JUXT, t), _par(args[1], JUXT, t, strict=True), t), JUXT
+    while num.op == "ref" and num.name is None:
+        num = num.attr
+    minus = num.name is None and (num.op == "neg" or num.op == "const" and num.attr < 0)
+    if minus:  # −cA, not (−c)A
+        num = num.args[0] if num.op == "neg" else Node("const", (), (1, 1), -num.attr)
+    pair = _walk(num, t)
+    body = other if pair[0] == "1" else (_times(_par(pair, JUXT, t), _par(other, JUXT, t), t), JUXT)
+    return (t["minus"] + _par(body, MUL, t), NEG) if minus else body
 
 
 def _broadcast(pair, arg, shape, t):

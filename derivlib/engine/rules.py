@@ -275,11 +275,12 @@ def _case(arg_shape, out_shape):
 
 
 def example_args(op, cases=(None, None)):
-    """Symbolic arguments A (and B) of an operation, each broadcast as its case says."""
+    """Symbolic arguments A (and B) of an operation, each broadcast as its case says (a, b: numbers)."""
     if op == "matmul":
         return [_symbol("A", ("n", "p")), _symbol("B", ("p", "q"))]
     if op in BINARY:
-        return [_symbol("A", CASES[cases[0] or "full"]), _symbol("B", CASES[cases[1] or "full"])]
+        return [_symbol(letter.lower() if case == "number" else letter, CASES[case or "full"])
+                for letter, case in zip("AB", cases)]  # a number is a lowercase letter: b dA, not B dA
     return [_symbol("A", ("n", "q"))]
 
 
