@@ -42,25 +42,28 @@ def _finite(a) -> bool:
     return bool(np.isfinite(a).all())
 
 
-def _valid(a, ndim: int) -> bool:
-    """The fast path: ``a`` is already a finite float64 ndarray of ``ndim`` dimensions
-    (not a subclass such as a masked array, which takes the full checks)."""
-    return type(a) is np.ndarray and a.dtype == _FLOAT64 and a.ndim == ndim and all_finite(a)
+def _valid(a, ndim: int, finite: bool = True) -> bool:
+    """The fast path: ``a`` is already a float64 ndarray of ``ndim`` dimensions, finite
+    unless ``finite`` is false (not a subclass such as a masked array, which takes the
+    full checks)."""
+    return type(a) is np.ndarray and a.dtype == _FLOAT64 and a.ndim == ndim and (not finite or all_finite(a))
 
 
-def as_array(name: str, a, ndim: int, layout: str) -> np.ndarray:
+def as_array(name: str, a, ndim: int, layout: str, *, finite: bool = True) -> np.ndarray:
     """Return ``a`` as a float64 array of ``ndim`` dimensions, finite everywhere.
 
     ``layout`` is the shape written out in words, e.g. ``"(n, p)"``, used in messages.
-    An ndarray that is already all of that is returned as it is, after one pass.
+    An ndarray that is already all of that is returned as it is, after one pass. With
+    ``finite=False`` the entries are not looked at: for an input whose NaN or inf the
+    caller finds in its results (and then calls this again to name it).
     """
-    if _valid(a, ndim):
+    if _valid(a, ndim, finite):
         return a
     arr = real_array(name, a)
     if arr.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D with shape {layout}; got shape {arr.shape}")
     arr = arr.astype(np.float64, copy=False)
-    if not np.isfinite(arr).all():
+    if finite and not np.isfinite(arr).all():
         bad = np.argwhere(~np.isfinite(arr))[0]
         raise ValueError(
             f"{name} contains NaN or inf (first at index {tuple(int(i) for i in bad)}, "

@@ -27,7 +27,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._elementwise import elementwise
-from ._validate import as_array, as_row_vector, check_bytes, check_inner, checked, finite_results, product
+from ._validate import all_finite, as_array, as_row_vector, check_bytes, check_inner, checked, finite_results, product
 from .primitives import _sigma
 
 __all__ = ["Grads", "forward", "backward", "jacobian", "JACOBIAN_MAX_BYTES"]
@@ -149,16 +149,20 @@ def backward(X, W, b, G=None) -> Grads:
     """
     X, W, b = _inputs(X, W, b)
     shape = (X.shape[0], W.shape[1])  # (n, q)
-    G = np.ones(shape) if G is None else as_array("G", G, 2, "(n, q)")
+    # G's entries and X W's are checked through the gradients: a NaN or inf in either reaches db
+    G = np.ones(shape) if G is None else as_array("G", G, 2, "(n, q)", finite=False)
     if G.shape != shape:
         raise ValueError(f"G must have the shape of S = sigmoid(X W + b), {shape}; got {G.shape}")
-    XW = _xw(X, W)  # (n, q); Z = XW + 1b
+    XW = X @ W  # (n, q); Z = XW + 1b
     Delta = elementwise(_delta, G, XW, b, out=XW)  # dL/dZ = G o S o (1 - S), S = sigma(Z), (n, q), where XW was
     grads = Grads(
         dX=Delta @ W.T,  # (n, q)(q, p) -> (n, p)
         dW=X.T @ Delta,  # (p, n)(n, q) -> (p, q): the batch index n is summed
         db=Delta.sum(axis=0).reshape(b.shape),  # every row gets the same b
     )
+    if not all_finite(*grads):  # name the input first, if it is one
+        as_array("G", G, 2, "(n, q)")  # a NaN or inf in G
+        _xw(X, W)  # X W overflowed into NaN (inf - inf)
     return finite_results(grads, _FORMULAS, {"X": X, "W": W, "G": G})
 
 

@@ -356,6 +356,18 @@ def test_sigma_prime_of_a_saturated_unit_is_its_exact_value_in_backward_and_jaco
     assert sigmoid_layer.jacobian(X, W, b)[0, 0, 0, 0] == pytest.approx(z * exact, rel=4 * EPS, abs=0)
 
 
+@pytest.mark.parametrize("shape, where", [pytest.param((4, 2), (3, 1), id="small"),
+                                          pytest.param((4096, 64), (4000, 63), id="several-blocks")])
+@pytest.mark.parametrize("bad", [pytest.param(np.inf, id="inf"), pytest.param(np.nan, id="nan")])
+def test_a_bad_G_at_a_saturated_unit_is_named(shape, where, bad):
+    # X W = 1000 everywhere: sigma' is 0, so inf * sigma' is NaN; the message names G and the entry
+    n, q = shape
+    G = np.ones(shape)
+    G[where] = bad
+    with pytest.raises(ValueError, match=rf"^G contains NaN or inf \(first at index \({where[0]}, {where[1]}\)"):
+        sigmoid_layer.backward(np.full((n, 1), 1000.0), np.ones((1, q)), np.zeros(q), G)
+
+
 _HUGE = np.array([[1e300, 1e300], [1e300, -1e300]])
 
 
