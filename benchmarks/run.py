@@ -223,6 +223,12 @@ def main(argv=None) -> int:
                 log("  element-wise steps at (4096, 1024)")
                 payload["elementwise"] = side_by_side.elementwise_costs(args.quick, log)
                 if CORES is None:
+                    import blas_spin
+
+                    log("  the same kernel right after a product, with OpenBLAS's default spin and a short one")
+                    payload["blas_spin"] = blas_spin.run(5 if args.quick else 9, ORIGINAL_ENV)
+                    for name, r in payload["blas_spin"].items():
+                        log(f"    {name:10s} one thread {r['one thread'] * 1e3:6.2f} ms, every core {r['every core'] * 1e3:6.2f} ms")
                     plots.limit(payload["rows"], out)
                     plots.engines(payload["rows"], out)
             elif section == "side1":
