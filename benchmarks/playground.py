@@ -31,27 +31,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from verification.site import CHROMIUM, CHROMIUM_ARGS, serve
+from verification.site import CHROMIUM, CHROMIUM_ARGS, FRAMES, LONGEST_WAIT, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "_build" / "html"
 OUT = ROOT / "_build" / "benchmarks" / "playground"
 AIM_FIRST, AIM_NEXT, AIM_FRAME = 5.0, 0.3, 0.2
-# The time of every animation frame from before the first click, with the loading bar's
-# stage then (4: Python is ready); and the longest wait for the next frame while Python loads.
-FRAMES = """() => {
-  window.pgFrames = [];
-  const frame = () => { // when the frame's callback runs (its argument is when the frame began)
-    window.pgFrames.push([performance.now(), document.getElementById("pg-progress").value]);
-    requestAnimationFrame(frame);
-  };
-  requestAnimationFrame(frame);
-}"""
-LONGEST_WAIT = """() => {
-  const f = window.pgFrames;
-  const waits = f.slice(1).map(([t], i) => [t - f[i][0], f[i][1]]); // [wait, stage at its start]
-  return Math.max(...waits.filter(([, stage]) => stage < 4).map(([wait]) => wait)) / 1000;
-}"""
 
 
 def added_bytes(site: Path) -> dict:

@@ -17,8 +17,9 @@ import tempfile
 from urllib.parse import urlsplit
 
 import pytest
-
 from conftest import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, SITE, require_chromium
+
+from verification.site import FRAMES, LONGEST_WAIT
 
 TIMEOUT = 120_000  # ms: the first click loads Python on a machine that may be busy
 
@@ -108,21 +109,6 @@ def test_python_is_not_loaded_before_the_first_click(session):
     assert not [u for u in log["requests"] if "/_static/pyodide/" in u or "derivlib-py.zip" in u]
 
 
-# The time of every animation frame from before the first click, with the loading bar's
-# stage then (4: Python is ready); and the longest wait for the next frame while Python loads.
-FRAMES = """() => {
-  window.pgFrames = [];
-  const frame = () => { // when the frame's callback runs (its argument is when the frame began)
-    window.pgFrames.push([performance.now(), document.getElementById("pg-progress").value]);
-    requestAnimationFrame(frame);
-  };
-  requestAnimationFrame(frame);
-}"""
-LONGEST_WAIT = """() => {
-  const f = window.pgFrames;
-  const waits = f.slice(1).map(([t], i) => [t - f[i][0], f[i][1]]); // [wait, stage at its start]
-  return Math.max(...waits.filter(([, stage]) => stage < 4).map(([wait]) => wait)) / 1000;
-}"""
 
 
 @pytest.fixture

@@ -22,6 +22,23 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 
+#: JavaScript for the playground page: record the time of every animation frame from before the
+#: first click, with the loading bar's stage then (4: Python is ready) ...
+FRAMES = """() => {
+  window.pgFrames = [];
+  const frame = () => { // when the frame's callback runs (its argument is when the frame began)
+    window.pgFrames.push([performance.now(), document.getElementById("pg-progress").value]);
+    requestAnimationFrame(frame);
+  };
+  requestAnimationFrame(frame);
+}"""
+#: ... and the longest wait for the next frame while Python loads, in seconds.
+LONGEST_WAIT = """() => {
+  const f = window.pgFrames;
+  const waits = f.slice(1).map(([t], i) => [t - f[i][0], f[i][1]]); // [wait, stage at its start]
+  return Math.max(...waits.filter(([, stage]) => stage < 4).map(([wait]) => wait)) / 1000;
+}"""
+
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 (the base class's name)
