@@ -64,14 +64,19 @@ def _stable_sigmoid(z):
     return np.maximum(e, z >= 0) / (1.0 + e)
 
 
+def _stable_sigma_prime(z):
+    """S o (1 - S), S = sigmoid(z), as derivlib writes it: e / (1 + e)^2 with e = exp(-|z|)."""
+    e = np.exp(-np.abs(z))
+    return e / (1 + e) ** 2
+
+
 def sigmoid_numpy(data):
     """derivlib's formulas written out in bare numpy, without input checks: what a user
     would type at the sources' sizes."""
     X, W, b, G = data["X"], data["W"], data["b"], data["G"]
 
     def run():
-        e = np.exp(-np.abs(X @ W + b))
-        Delta = G * e / (1 + e) ** 2  # G o S o (1 - S), S = sigmoid(X W + b), as derivlib writes it
+        Delta = G * _stable_sigma_prime(X @ W + b)
         return Delta @ W.T, X.T @ Delta, Delta.sum(axis=0)
 
     return run

@@ -157,9 +157,8 @@ def elementwise_costs(quick, log) -> dict:
     S = sigmoid(Z)
     assert np.array_equal(problems._stable_sigmoid(Z), S)  # the same formula, the same numbers
 
-    def delta_numpy(G, Z):  # derivlib's formula for G o S o (1 - S), typed as one numpy expression
-        e = np.exp(-np.abs(Z + b))
-        return G * e / (1 + e) ** 2
+    def delta_numpy(G, Z):  # derivlib's formula for G o S o (1 - S), as plain numpy expressions
+        return G * problems._stable_sigma_prime(Z + b)
 
     assert np.allclose(elementwise(_delta, G, Z, b), delta_numpy(G, Z), rtol=1e-15, atol=0)
     steps = {

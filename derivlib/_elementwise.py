@@ -119,8 +119,8 @@ def elementwise(kernel, *arrays, out=None):
     first = arrays[0]
     if out is None:
         out = np.empty(first.shape)
-    if first.size < SMALL:  # a small allocation comes from the heap: cheaper than the thread's buffer
-        kernel(out, np.empty(first.shape) if first.size <= _HEAP else _scratch(first.shape), *arrays)
+    if first.size < SMALL:
+        kernel(out, _scratch(first.shape), *arrays)
         return out
 
     def write(i, j, *block):
@@ -135,9 +135,10 @@ _local = threading.local()
 
 def _scratch(shape) -> np.ndarray:
     """A block of ``shape`` from the calling thread's own buffer of :data:`BLOCK` entries,
-    kept from call to call; a larger block (one row longer than that) gets an array of its own."""
+    kept from call to call; a small one (the heap's, cheaper than the buffer) or a larger
+    one (a row longer than the buffer) gets an array of its own."""
     size = math.prod(shape)
-    if size > BLOCK:
+    if size <= _HEAP or size > BLOCK:
         return np.empty(shape)
     buffer = getattr(_local, "buffer", None)
     if buffer is None:

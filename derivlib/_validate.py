@@ -190,12 +190,17 @@ def affine(left: str, A, right: str, W, bias: str, b) -> np.ndarray:
     return Z
 
 
-def finite_results(results, formulas: dict, inputs: dict):
+def finite_results(results, formulas: dict, inputs: dict, bad_input=None):
     """``results`` (a NamedTuple of arrays) when every entry is finite, else a ValueError
     naming the first result that is not, its formula and the inputs' sizes (the overflow
-    may have happened in a step before it: an intermediate such as delta2 W2^T)."""
+    may have happened in a step before it: an intermediate such as delta2 W2^T).
+
+    ``bad_input``, when given, is called first on that path: it raises, naming the input,
+    when a NaN or inf of an input left unchecked is what reached the results."""
     if all_finite(*results):
         return results
+    if bad_input is not None:
+        bad_input()
     name = next(f for f, r in zip(results._fields, results) if not all_finite(r))
     sizes = ", ".join(f"|{k}| up to {np.abs(v).max():.3g}" for k, v in inputs.items() if v.size)
     raise ValueError(f"{name} = {formulas[name]} overflows float64, itself or in a step before it ({sizes}): "

@@ -27,7 +27,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._elementwise import elementwise
-from ._validate import all_finite, as_array, as_row_vector, check_bytes, check_inner, checked, finite_results, product
+from ._validate import as_array, as_row_vector, check_bytes, check_inner, checked, finite_results, product
 from .primitives import _sigma
 
 __all__ = ["Grads", "forward", "backward", "jacobian", "JACOBIAN_MAX_BYTES"]
@@ -160,10 +160,12 @@ def backward(X, W, b, G=None) -> Grads:
         dW=X.T @ Delta,  # (p, n)(n, q) -> (p, q): the batch index n is summed
         db=Delta.sum(axis=0).reshape(b.shape),  # every row gets the same b
     )
-    if not all_finite(*grads):  # name the input first, if it is one
-        as_array("G", G, 2, "(n, q)")  # a NaN or inf in G
-        _xw(X, W)  # X W overflowed into NaN (inf - inf)
-    return finite_results(grads, _FORMULAS, {"X": X, "W": W, "G": G})
+    return finite_results(grads, _FORMULAS, {"X": X, "W": W, "G": G}, bad_input=lambda: _bad_input(X, W, G))
+
+
+def _bad_input(X, W, G):
+    as_array("G", G, 2, "(n, q)")  # a NaN or inf in G
+    _xw(X, W)  # X W overflowed into NaN (inf - inf)
 
 
 _FORMULAS = {"dX": "Delta W^T", "dW": "X^T Delta", "db": "1^T Delta"}
