@@ -161,19 +161,37 @@ def product(left: str, A, right: str, W, *, saturates: bool) -> np.ndarray:
     """``A @ W`` from finite inputs (under :func:`checked`), or a ValueError naming the
     inputs when it overflows.
 
-    With ``saturates`` (the result goes into a sigmoid) an entry that overflowed to +-inf
-    is kept: the sigmoid of either is exactly 1 or 0, and a bias added after it keeps it
-    +-inf. Only an overflow that is not a plain +-inf (inf - inf = NaN) is then an error.
+    An entry that BLAS returns as +-inf or NaN is recomputed exactly as far as float64
+    allows (:func:`_rescaled_entries`): whether ``1e200 * 1e200 - 1e200 * 1e200`` comes back
+    as NaN or as inf depends on the kernel (a fused multiply-add keeps the inf), and its
+    value is 0. With ``saturates`` (the result goes into a sigmoid) an entry that truly
+    overflows to +-inf is kept: the sigmoid of either is exactly 1 or 0, and a bias added
+    after it keeps it +-inf. Without it, a true overflow is an error.
     """
     Z = A @ W
-    if not all_finite(Z) and (not saturates or np.isnan(Z).any()):
-        bad = np.isnan(Z) if saturates else ~np.isfinite(Z)
-        i, j = (int(k) for k in np.argwhere(bad)[0])
+    if all_finite(Z):
+        return Z
+    bad = ~np.isfinite(Z)
+    Z[bad] = _rescaled_entries(A, W, bad)
+    if not saturates and not all_finite(Z):
+        i, j = (int(k) for k in np.argwhere(~np.isfinite(Z))[0])
         raise ValueError(
             f"{left} @ {right} overflows float64 at entry ({i}, {j}) (largest |{left}| is "
             f"{np.abs(A).max():.3g}, largest |{right}| is {np.abs(W).max():.3g}): rescale {left} and {right}"
         )
     return Z
+
+
+def _rescaled_entries(A, W, bad) -> np.ndarray:
+    """The entries ``(A @ W)[bad]`` computed as ``alpha * beta * (a / alpha) . (w / beta)``,
+    with alpha and beta the largest magnitudes of the row of A and the column of W: the
+    scaled dot product cannot overflow (each term is at most 1), so the result is +-inf
+    only where the true value overflows float64."""
+    rows, cols = np.nonzero(bad)
+    alpha = np.abs(A[rows]).max(axis=1)
+    beta = np.abs(W[:, cols]).max(axis=0)
+    dots = np.einsum("kp,pk->k", A[rows] / alpha[:, None], W[:, cols] / beta)
+    return dots * alpha * beta
 
 
 def affine(left: str, A, right: str, W, bias: str, b) -> np.ndarray:

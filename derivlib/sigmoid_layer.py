@@ -27,7 +27,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._elementwise import elementwise
-from ._validate import as_array, as_row_vector, check_bytes, check_inner, checked, finite_results, product
+from ._validate import all_finite, as_array, as_row_vector, check_bytes, check_inner, checked, finite_results, product
 from .primitives import _sigma
 
 __all__ = ["Grads", "forward", "backward", "jacobian", "JACOBIAN_MAX_BYTES"]
@@ -56,7 +56,8 @@ def _inputs(X, W, b):
 
 
 def _xw(X, W):
-    # an entry of X W that overflows to +-inf saturates the sigmoid exactly; inf - inf is an error
+    # an entry of X W that overflows to +-inf saturates the sigmoid exactly; terms that overflow
+    # but cancel are recomputed (product)
     return product("X", X, "W", W, saturates=True)
 
 
@@ -154,6 +155,8 @@ def backward(X, W, b, G=None) -> Grads:
     if G.shape != shape:
         raise ValueError(f"G must have the shape of S = sigmoid(X W + b), {shape}; got {G.shape}")
     XW = X @ W  # (n, q); Z = XW + 1b
+    if not all_finite(XW):  # a term overflowed: recompute those entries (1e309 - 1e309 is 0, whatever BLAS says)
+        XW = _xw(X, W)
     Delta = elementwise(_delta, G, XW, b, out=XW)  # dL/dZ = G o S o (1 - S), S = sigma(Z), (n, q), where XW was
     grads = Grads(
         dX=Delta @ W.T,  # (n, q)(q, p) -> (n, p)
@@ -165,7 +168,6 @@ def backward(X, W, b, G=None) -> Grads:
 
 def _bad_input(X, W, G):
     as_array("G", G, 2, "(n, q)")  # a NaN or inf in G
-    _xw(X, W)  # X W overflowed into NaN (inf - inf)
 
 
 _FORMULAS = {"dX": "Delta W^T", "dW": "X^T Delta", "db": "1^T Delta"}
