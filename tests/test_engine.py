@@ -250,7 +250,7 @@ WRONG = [
     ("relu", 0, lambda g, out, a: g, "sum(G * relu(X @ W))", XWG, "W", "Delta"),
     ("exp", 0, lambda g, out, a: N.mk_mul(g, a[0]), "sum(G * exp(X))", XG, "X", "G_X"),
     ("log", 0, lambda g, out, a: N.mk_mul(g, a[0]), "sum(G * log(exp(X) + 1))", XG, "X", "G_Z"),
-    ("sqrt", 0, lambda g, out, a: N.mk_div(g, N.ref(out)), "sum(G * sqrt(exp(X)))", XG, "X", "G_E"),
+    ("sqrt", 0, lambda g, out, a: N.mk_div(g, N.ref(out)), "sum(G * sqrt(exp(X)))", XG, "X", "G_Z"),
     ("softmax", 0, lambda g, out, a: N.mk_mul(g, N.ref(out)), "sum(G * softmax(X @ W))", XWG, "W", "Delta"),
     ("log_softmax", 0, lambda g, out, a: N.mk_sub(g, N.ref(out.aux)), "-sum(Y * log_softmax(X @ W)) / n",
      {"X": "n,p", "W": "p,q", "Y": "n,q"}, "W", "Delta"),
