@@ -269,3 +269,79 @@ def _example(key):
 def test_check_answer_on_the_gallery(key, wrt, answer, kind):
     result = _run(_example(key), wrt, answer)
     assert (result["ok"], result["kind"]) == (True, kind), result
+
+
+# -- the answer language accepts what the derivation shows; two precise diagnoses ---------------
+
+def _check(key, wrt, answer):
+    from derivlib.engine import derive
+    from derivlib.engine.answer import check_answer
+    from derivlib.engine.gallery import EXAMPLES
+
+    e = EXAMPLES[key]
+    return check_answer(derive(e.expr, e.shapes, wrt=[wrt]), e.expr, e.shapes, wrt, answer)
+
+
+@pytest.mark.parametrize(("key", "wrt", "answer"), [
+    pytest.param("residual_block", "W1", "X.T @ (G @ W2.T * [Z > 0])", id="relu-step-in-brackets"),
+    pytest.param("residual_block", "W1", "X.T @ (G @ W2.T * (Z > 0))", id="relu-step-in-parentheses"),
+    pytest.param("residual_block", "W1", "X.T @ (G_R * [Z > 0])", id="backward-name-G_R"),
+    pytest.param("residual_block", "W1", "X.T @ Delta", id="backward-name-Delta"),
+    pytest.param("sigmoid_layer", "W", "X.T @ Delta", id="sigmoid-Delta"),
+    pytest.param("two_layer", "W1", "X.T @ delta1", id="two-layer-delta1"),
+    pytest.param("two_layer", "W1", "X.T @ (G_H * H * (1 - H))", id="two-layer-G_H"),
+    pytest.param("two_layer", "W2", "H.T @ delta2", id="two-layer-delta2-asked-alone"),
+    pytest.param("relu_three_layer", "W1", "X.T @ (delta2 @ W2.T * [Z1 > 0])", id="relu-three-layer-delta2"),
+])
+def test_an_answer_may_use_what_the_derivation_shows(key, wrt, answer):
+    assert _check(key, wrt, answer).right
+
+
+def test_an_answer_may_not_name_the_gradient_it_is_asked_for():
+    with pytest.raises(ValueError, match="G_W is ∂L/∂W itself"):
+        _check("sigmoid_layer", "W", "X.T @ G + G_W")
+
+
+@pytest.mark.parametrize(("answer", "missing"), [
+    pytest.param("(Xhat - X).T @ S", "dZ = X dW", id="only-the-decoder-path"),
+    pytest.param("X.T @ ((Xhat - X) @ W * S * (1 - S))", "dX̂ = S dWᵀ", id="only-the-encoder-path"),
+])
+def test_a_tied_weight_answer_with_one_path_names_the_missing_one(answer, missing):
+    verdict = _check("tied_autoencoder", "W", answer)
+    assert verdict.kind == "a path missing", verdict
+    assert missing in verdict.message, verdict.message
+
+
+def test_a_tied_weight_answer_without_names_names_the_missing_path():
+    from derivlib.engine import derive
+    from derivlib.engine.answer import check_answer
+
+    expr, shapes = "sum((sigmoid(X @ W) @ W.T - X) ** 2)", {"X": ("n", "p"), "W": ("p", "h")}
+    answer = "2 * (sigmoid(X @ W) @ W.T - X).T @ sigmoid(X @ W)"
+    assert check_answer(derive(expr, shapes, wrt=["W"]), expr, shapes, "W", answer).kind == "a path missing"
+
+
+@pytest.mark.parametrize(("key", "wrt", "answer"), [
+    pytest.param("two_layer", "b2", "(Yhat - Y) / n", id="two-layer-one-hot-formula"),
+    pytest.param("relu_three_layer", "b3", "(Yhat - Y) / n", id="relu-one-hot-formula"),
+])
+def test_an_unsummed_softmax_cross_entropy_bias_is_not_summed(key, wrt, answer):
+    assert _check(key, wrt, answer).kind == "not summed over the batch"
+
+
+def test_the_playground_says_an_unsummed_bias_is_not_summed():
+    result = _run(_example("two_layer"), "b2", "(Yhat - Y) / n")
+    assert (result["ok"], result["kind"]) == (True, "not summed over the batch"), result
+
+
+def test_the_playground_echoes_the_parentheses_the_reader_typed():
+    result = _run(SIGMOID, "W", "(S * (1 - S)) @ X.T")
+    assert (result["ok"], result["field"]) == (False, "answer-expr"), result
+    assert result["message"].startswith("(S * (1 - S)) @ X.T:"), result["message"]
+
+
+@pytest.mark.parametrize("answer", ["X.T @ (G * [Z >= 0])", "X.T @ (G * [Z > 1])", "X.T @ (G * [Z, Z])"],
+                         ids=["greater-or-equal", "not-zero", "a-list"])
+def test_only_the_step_function_is_a_comparison(answer):
+    with pytest.raises(ValueError, match=r"\[A > 0\]"):
+        _check("residual_block", "W1", answer)

@@ -64,7 +64,8 @@ WRITTEN = [
     ("yhat * sum(y, axis=1)", "ŷ(y1)", r"\hat{y} \left(y \mathbf{1}\right)"),
     ("A + 0.00001", "A + 1e-05", r"A + 10^{-5}"),
     ("A * 0.000025", "2.5e-05·A", r"\left(2.5 \times 10^{-5}\right) A"),
-    ("0.00001 ** 2", "1e-05²", r"\left(10^{-5}\right)^{2}"),
+    ("0.00001 ** 0.5", "(1e-05)^(0.5)", r"\left(10^{-5}\right)^{0.5}"),
+    ("0.00001 ** 2", "1e-10", r"10^{-10}"),
     ("-sum(A)", "−1ᵀA1", r"-\mathbf{1}^T A \mathbf{1}"),
     ("-sum(A * Y, axis=1)", "−(A ∘ Y)1", r"-\left(A \circ Y\right) \mathbf{1}"),
     ("sum(A, axis=1) * A", "(A1) ∘ A", r"\left(A \mathbf{1}\right) \circ A"),
@@ -136,12 +137,12 @@ def test_an_identity_names_a_number_with_a_lowercase_letter():
 
 def test_a_number_broadcast_is_the_number_times_ones():
     d = _derive("sum(Y * (A + c))")
-    assert {s.name: s.differential for s in d.backward_steps}["G_c"] == "dL = 1ᵀ(Y ∘ dc 11ᵀ)1"
+    assert {s.name: s.differential for s in d.backward_steps}["G_c"] == "dL = 1ᵀ(Y ∘ (dc 11ᵀ))1"
 
 
 def test_a_greek_differential_is_spaced_like_a_latin_one():
     d = _derive("sum(Y * (A + beta))")
-    assert {s.name: s.differential for s in d.backward_steps}["G_beta"] == "dL = 1ᵀ(Y ∘ 1 dβ)1"
+    assert {s.name: s.differential for s in d.backward_steps}["G_beta"] == "dL = 1ᵀ(Y ∘ (1 dβ))1"
 
 
 # -- every network of the site: no ∘ beside a number -------------------------------------------
@@ -217,3 +218,104 @@ def test_the_cli_writes_a_mean_as_a_number_times_a_matrix(capsys):
     assert main(["derive", "sum((1/n) * A)", "--shape", "A=n,q", "--no-check"]) == 0
     out = capsys.readouterr().out
     assert "L = 1ᵀ((1/n)A)1" in out and "G_A = (1/n)11ᵀ" in out
+
+
+# -- renderings that read as the formula they are --------------------------------------------
+
+READS = [
+    # an element-wise power that is not a positive whole number: a caret, never "∘(−2)"
+    ("A ** -2", "A^∘(−2)", r"A^{\circ -2}"),
+    ("A ** 0.5", "A^∘(0.5)", r"A^{\circ 0.5}"),
+    ("A ** 2", "A∘²", r"A^{\circ 2}"),
+    ("c ** -1", "c^(−1)", "c^{-1}"),
+    # ∘ beside ⊘ and beside a matrix product: the parentheses that fix the order
+    ("A / Y * Y", "(A ⊘ Y) ∘ Y", r"\left(A \oslash Y\right) \circ Y"),
+    ("A * Y / Y", "(A ∘ Y) ⊘ Y", r"\left(A \circ Y\right) \oslash Y"),
+    ("Y * (X @ W)", "Y ∘ (XW)", r"Y \circ \left(X W\right)"),
+    ("(X @ W) * Y", "(XW) ∘ Y", r"\left(X W\right) \circ Y"),
+    # a number made of numbers is the number; a literal goes before a name; a division by a product
+    ("A * (-2) ** 2", "4A", "4 A"),
+    ("c * 2", "2c", "2 c"),
+    ("A / (c * 2)", "A/(2c)", r"\frac{A}{2 c}"),
+    ("(c * 2) ** -1 * A", "A/(2c)", r"\frac{A}{2 c}"),
+]
+
+
+@pytest.mark.parametrize(("expr", "want", "_"), READS, ids=[w[0] for w in READS])
+def test_text_reads_as_the_formula(expr, want, _):
+    assert text(_parse(expr)) == want
+
+
+@pytest.mark.parametrize(("expr", "_", "want"), READS, ids=[w[0] for w in READS])
+def test_latex_reads_as_the_formula(expr, _, want):
+    assert latex(_parse(expr)) == want
+
+
+READ_STEPS = [
+    ("sum(A * (-2) ** 2)", "G_A", "4·11ᵀ"),
+    ("sum(2 * v)", "G_v", "2·𝟏"),
+    ("sum((c * 2) ** -1 * A)", "G_A", "11ᵀ/(2c)"),
+]
+
+
+@pytest.mark.parametrize(("expr", "name", "want"), READ_STEPS, ids=[f"{s[0]}:{s[1]}" for s in READ_STEPS])
+def test_a_step_reads_as_the_formula(expr, name, want):
+    assert {s.name: s.expression for s in _derive(expr).backward_steps}[name] == want
+
+
+def _gallery(key, wrt=None):
+    e = next(e for e in HAND + GALLERY if e.key == key)
+    return derive(e.expr, e.shapes, list(wrt or e.wrt))
+
+
+def test_a_matrix_product_inside_a_hadamard_product_has_parentheses():
+    step = {s.name: s for s in _gallery("attention").backward_steps}["G_P"]
+    assert step.differential == "dL = 1ᵀ(G ∘ (dP V))1"
+
+
+def test_a_quotient_inside_a_hadamard_product_has_parentheses():
+    step = {s.name: s for s in _gallery("layer_norm").backward_steps}["G_Q"]
+    assert step.expression == "−((G_Y ∘ C) ⊘ Q∘²)1"
+
+
+def test_the_mean_identity_has_the_factor_of_the_step():
+    """mean over an n×1 column divides by n, not by nq."""
+    step = {s.name: s for s in _gallery("linear_regression").backward_steps}["G_w"]
+    assert "/n" in step.identity and "nq" not in step.identity and "nq" not in step.identity_latex
+
+
+def test_the_full_mean_identity_divides_by_every_entry():
+    step = _derive("mean(A)").backward_steps[0]
+    assert "Ḡ : (1ᵀ dA 1/(nq))" in step.identity
+
+
+def test_a_division_by_a_number_is_never_an_oslash():
+    d = _gallery("two_layer")
+    assert not [s.identity for s in d.steps if "⊘" in s.identity or r"\oslash" in s.identity_latex]
+
+
+def test_a_square_root_of_a_dimension_is_a_number_not_a_step():
+    d = derive("sum(G * (softmax(Q @ K.T / sqrt(d)) @ V))",
+               {"Q": ("n", "d"), "K": ("m", "d"), "V": ("m", "e"), "G": ("n", "e")})
+    assert [s.name for s in d.forward_steps] == ["Z", "P", "L"]
+    assert {s.name: s.expression for s in d.backward_steps}["G_Q"] == "(Δ/√d)K"
+
+
+ACTIVATION_FUNCTIONS = ("sigmoid", "tanh", "relu", "softmax", "log_softmax")
+
+
+@pytest.mark.parametrize("example", HAND + GALLERY, ids=lambda e: e.key)
+def test_delta_names_only_the_adjoint_of_a_pre_activation(example):
+    d = derive(example.expr, example.shapes, list(example.wrt))
+    deltas = [s for s in d.backward_steps if re.fullmatch(r"(Delta|delta\d+)(_path\d+)?", s.name)]
+    for s in deltas:
+        assert any(n.op in ACTIVATION_FUNCTIONS and n.args[0] is s.of for n in d.nodes), s.text
+
+
+def test_the_logistic_regression_adjoints_of_log_arguments_are_g_names():
+    names = [s.name for s in _gallery("logistic_regression").backward_steps]
+    assert names == ["G_ell2", "G_Z2", "G_ell1", "G_P_path1", "G_P_path2", "G_P", "Delta", "G_w", "G_b"]
+
+
+def test_delta_numbers_do_not_depend_on_wrt():
+    assert "delta2" in [s.name for s in _gallery("two_layer", wrt=["W2"]).backward_steps]

@@ -43,7 +43,8 @@ class Verdict(NamedTuple):
 
 
 #: The playground's kinds and the gradcheck :class:`~derivlib.diagnosis.Diagnosis` of each.
-#: Two are finer than gradcheck's: "missing sigma'" (gradcheck: wrong values) and
+#: Three are finer than gradcheck's: "missing sigma'" and "a path missing" (a variable used
+#: twice, such as tied weights, with one use's gradient left out; gradcheck: wrong values) and
 #: "off by 1/n" when yours is n times the gradient (gradcheck: a constant factor).
 KINDS = {
     "right": None,
@@ -55,6 +56,7 @@ KINDS = {
     "off by 1/n": Diagnosis.MEAN_WHERE_SUM,
     "off by a factor": Diagnosis.CONSTANT_FACTOR,
     "missing sigma'": Diagnosis.WRONG_VALUES,
+    "a path missing": Diagnosis.WRONG_VALUES,
     "unrelated": Diagnosis.WRONG_VALUES,
     "right only if the rows of the target sum to 1": Diagnosis.WRONG_VALUES,
     "not finite": Diagnosis.NOT_FINITE,
@@ -205,10 +207,49 @@ def diagnose(candidate, truth, name: str, *, sizes: dict, alternatives=()) -> Ve
                   "product stands where an element-wise one belongs.")
 
 
-def _forward_names(d, shapes: dict) -> dict:
-    """Forward intermediates the candidate may use (``S`` for ``sigmoid(...)``): name -> node."""
-    return {step.name: step.node for step in d.forward_steps
-            if _NAME.match(step.name) and step.name not in shapes and step.name != "L"}
+def _step_names(d, shapes: dict, name: str) -> dict:
+    """The steps the candidate may use by name: name -> node.
+
+    The forward intermediates (``S`` for ``sigmoid(...)``) and the backward adjoints
+    (``Delta``, ``delta2``, ``G_H``), as the derivation shows them; not the loss, and not
+    the gradient asked for or its paths.
+    """
+    asked = d.variables.get(name)
+    return {step.name: step.node for step in d.steps
+            if _NAME.match(step.name) and step.name not in shapes and step.name != "L"
+            and (asked is None or step.of is not asked)}
+
+
+def _missing_paths(d, name: str, env: dict) -> list:
+    """The gradient of a variable used several times with the paths through some uses left out.
+
+    One alternative ``(kind, what, value)`` per proper, non-empty subset of the paths
+    (the derivation's steps of kind ``"path"``), its value the sum of the paths kept.
+    """
+    asked = d.variables.get(name)
+    paths = [s for s in d.backward_steps if s.kind == "path" and s.of is asked]
+    if not 1 < len(paths) <= 4:
+        return []
+    values = [evaluate_pure(p.node, env) for p in paths]
+    out = []
+    for mask in range(1, 2 ** len(paths) - 1):
+        kept = [k for k in range(len(paths)) if mask >> k & 1]
+        left = [paths[k] for k in range(len(paths)) if not mask >> k & 1]
+        total = values[kept[0]]
+        for k in kept[1:]:
+            total = [[x + y for x, y in zip(r, q)] for r, q in zip(total, values[k])]
+        missing = " and ".join(f"the path through {p.differential} ({p.symbol} = {p.expression})" for p in left)
+        out.append(("a path missing", f"without {missing}: {name} is used {len(paths)} times, and its "
+                    "gradient adds the gradients through every use", total))
+    return out
+
+
+def _parse_text(candidate: str) -> ast.AST:
+    """The Python syntax tree of a candidate, or a ValueError saying where its syntax is wrong."""
+    try:
+        return ast.parse(candidate.strip(), mode="exec")
+    except SyntaxError as exc:
+        raise ValueError(f"your gradient is not valid syntax: {exc.msg} in {candidate.strip()!r}") from None
 
 
 def _inline(expr: str) -> ast.expr:
@@ -278,7 +319,9 @@ def check_answer(d, expr: str, shapes: dict, name: str, candidate: str, *, seed:
     """Is ``candidate`` the gradient of ``expr`` with respect to ``name``? A :class:`Verdict`.
 
     ``d`` is ``derive(expr, shapes=shapes, wrt=[name, ...])``. The candidate may use the
-    variables, the derivation's forward names (``S``) and the dimensions' names as numbers.
+    variables, the derivation's step names, forward (``S``) and backward (``Delta``,
+    ``G_H``) but not the gradient asked for, the step function ``[Z > 0]`` and the
+    dimensions' names as numbers.
     Raises ``ValueError`` (naming what is wrong) when the candidate does not parse or its
     products do not conform.
     """
@@ -292,19 +335,23 @@ def check_answer(d, expr: str, shapes: dict, name: str, candidate: str, *, seed:
 
 def _check_at(d, expr: str, shapes: dict, name: str, candidate: str, sizes: dict, seed: int) -> Verdict:
     """:func:`check_answer` at one random point with the dimensions' ``sizes``."""
-    forward = _forward_names(d, shapes)
+    forward = _step_names(d, shapes, name)
+    asked = {s.name for s in d.steps if s.of is d.variables.get(name)}
+    used = {n.id for n in ast.walk(_parse_text(candidate)) if isinstance(n, ast.Name)}
+    if used & asked:
+        raise ValueError(f"{', '.join(sorted(used & asked))} is ∂L/∂{name} itself, the gradient asked for: write "
+                         "it with the variables and the other steps")
     named = {**shapes, **{k: v.shape for k, v in forward.items()}}
     numbers = {}
     try:
-        node = parse(candidate, named)
+        node = parse(candidate, named, step=True)
     except ValueError:
         # a dimension's name is also a number (X.T @ D / n): then the shapes are numbers
-        used = {n.id for n in ast.walk(ast.parse(candidate.strip(), mode="exec")) if isinstance(n, ast.Name)}
         numbers = {dim: [[float(size)]] for dim, size in sizes.items() if dim in used and dim not in named}
         if not numbers:
             raise
         sized = {k: tuple(sizes.get(x, x) for x in v) for k, v in named.items()}
-        node = parse(candidate, {**sized, **{k: (1, 1) for k in numbers}})
+        node = parse(candidate, {**sized, **{k: (1, 1) for k in numbers}}, step=True)
     rng = random.Random(seed)
     # positive where the engine says so (log, sqrt, division by a variable); then, if the
     # point is still outside the expression's domain, every variable positive
@@ -313,7 +360,7 @@ def _check_at(d, expr: str, shapes: dict, name: str, candidate: str, sizes: dict
         try:
             truth = evaluate_pure(d.gradient_expressions[name], env)
             values = {k: evaluate_pure(v, env) for k, v in forward.items()}
-            alternatives = _missing_derivatives(expr, shapes, name, env)
+            alternatives = _missing_paths(d, name, env) + _missing_derivatives(expr, shapes, name, env)
         except (ValueError, OverflowError, ZeroDivisionError):
             continue
         if all(math.isfinite(x) for x in _flat(truth)):
@@ -325,7 +372,7 @@ def _check_at(d, expr: str, shapes: dict, name: str, candidate: str, sizes: dict
     except (ValueError, OverflowError, ZeroDivisionError) as err:
         return _wrong("not finite", f"Wrong: your gradient cannot be evaluated at a random point ({err}).")
     verdict = diagnose(value, truth, name, sizes=sizes, alternatives=alternatives)
-    if verdict.kind != "unrelated":
+    if verdict.kind not in ("unrelated", "wrong shape"):  # (Ŷ − Y)/n for a bias: not summed, and one-hot
         return verdict
     # the textbook's softmax cross-entropy gradient assumes targets whose rows sum to 1
     for target in _targets(expr, shapes):
@@ -342,8 +389,9 @@ def _check_at(d, expr: str, shapes: dict, name: str, candidate: str, sizes: dict
             return _wrong("right only if the rows of the target sum to 1",
                           f"Right only when each row of {target} sums to 1 (one-hot or probability targets). "
                           + assumes)
-        if there.kind != "unrelated":
+        if there.kind not in ("unrelated", "wrong shape"):
             said = there.message.removeprefix("Wrong: ")
+            said = said[0].lower() + said[1:] if said.startswith("Wrong") else said  # "wrong shape: yours is"
             return there._replace(diagnosis=Diagnosis.WRONG_VALUES,  # gradcheck, at a general point
                                   message=f"Wrong, even where each row of {target} sums to 1: {said} "
                                   f"And {assumes[0].lower()}{assumes[1:]}")

@@ -13,6 +13,10 @@ from .rules import ACTIVATIONS, LETTERS, RULES, identity
 
 __all__ = ["derive", "Derivation", "Step"]
 
+#: The activations of a layer: the adjoint of an argument of one is Δ (δ₁, δ₂, ...); of exp, log
+#: and sqrt, which are element-wise functions but not a layer's activation, it is G_name.
+_LAYER_ACTIVATIONS = ("sigmoid", "tanh", "relu", "softmax", "log_softmax")
+
 
 class Step(NamedTuple):
     """One line of a derivation.
@@ -185,7 +189,7 @@ class Derivation:
         taken |= {n.name.ident for n in self.nodes if n.name is not None}
         wanted = []  # (node, letter)
         for n in self.nodes:
-            if n.op in ACTIVATIONS:
+            if n.op in ACTIVATIONS and not _constant(n):  # √d is a number, not a step
                 a = n.args[0]
                 if a.name is None and a.op not in ("var", "const", "dim"):
                     wanted.append((a, "Z"))
@@ -217,8 +221,10 @@ class Derivation:
         for n in self.nodes:
             if (n.op == "var" and n.attr.ident in self.wrt) or any(id(a) in self.active for a in n.args):
                 self.active.add(id(n))
-        pre = [n for n in self.nodes if n.name is not None and n.op != "var" and id(n) in self.active
-               and any(m.op in ACTIVATIONS and m.args[0] is n for m in self.nodes)]
+        # Δ, δ₁, δ₂: only the adjoint of a pre-activation (the argument of a layer's activation, as
+        # the pages write δ₂ = ∂L/∂Θ), numbered over the network's layers whatever wrt asks for
+        pre = [n for n in self.nodes if n.name is not None and n.op != "var"
+               and any(m.op in _LAYER_ACTIVATIONS and m.args[0] is n for m in self.nodes)]
         self._adjoint_ident = {}
         for k, n in enumerate(pre, 1):
             self._adjoint_ident[id(n)] = "Delta" if len(pre) == 1 else f"delta{k}"
@@ -436,6 +442,11 @@ class Derivation:
 
     def __repr__(self):
         return f"<Derivation of {self.expr.strip()!r} with respect to {', '.join(self.wrt)}>"
+
+
+def _constant(node):
+    """A node written with numbers and dimensions only (sqrt(d)): no variable below it."""
+    return node.op != "var" and all(_constant(a) for a in node.args)
 
 
 def _pad(s, width):

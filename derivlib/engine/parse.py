@@ -4,6 +4,11 @@ An expression is one Python expression, optionally preceded by assignments that 
 intermediates (``"H = sigmoid(X @ W1 + b1); -sum(Y * log_softmax(H @ W2 + b2)) / n"``).
 Names are variables (given a shape), assigned intermediates, or dimension names (which
 stand for their size, a number: ``/ n``).
+
+A message that names a subexpression quotes it as it was typed, with its parentheses
+(``(S * (1 - S)) @ X.T``, which Python would print as ``S * (1 - S) @ X.T``). With
+``step=True`` (a reader's answer) the step function the derivations write for ReLU's
+derivative, ``[A > 0]``, is also accepted, as ``[A > 0]``, ``(A > 0)`` or ``A > 0``.
 """
 
 from __future__ import annotations
@@ -58,8 +63,11 @@ def check_shapes(shapes):
     return out
 
 
-def parse(expr, shapes):
+def parse(expr, shapes, *, step=False):
     """The typed expression graph of ``expr``: a :class:`Node` with ``.shape``.
+
+    ``step=True`` accepts the step function ``[A > 0]`` (1 where A > 0, else 0), which the
+    derivations write for ReLU's derivative, in a reader's answer.
 
     Raises
     ------
@@ -83,7 +91,7 @@ def parse(expr, shapes):
     if not tree.body or not isinstance(tree.body[-1], ast.Expr):
         raise ExpressionError(f"expr must end with an expression (the loss), e.g. 'sum(G * sigmoid(X @ W))'; "
                               f"got {expr!r}")
-    p = _Parser(shapes)
+    p = _Parser(shapes, expr.strip(), step)
     for stmt in tree.body[:-1]:
         p.statement(stmt)
     root = p.node(tree.body[-1].value)
@@ -91,8 +99,10 @@ def parse(expr, shapes):
 
 
 class _Parser:
-    def __init__(self, shapes):
+    def __init__(self, shapes, text="", step=False):
         self.shapes = shapes
+        self.text = text
+        self.step = step
         self.vars = {}
         self.assigned = {}
         self.dims = {d for s in shapes.values() for d in s if isinstance(d, str)}
@@ -113,7 +123,9 @@ class _Parser:
         self.assigned[name] = node
 
     def node(self, e):
-        src = ast.unparse(e)
+        src = ast.get_source_segment(self.text, e) or ast.unparse(e)  # as typed, with its parentheses
+        if self.step and isinstance(e, (ast.List, ast.Compare)):
+            return self.step_function(e, src)
         if isinstance(e, ast.Name):
             return self.name(e.id, src)
         if isinstance(e, ast.Constant):
@@ -142,6 +154,24 @@ class _Parser:
             return self.call(e, src)
         raise ExpressionError(f"{src}: not part of the expression language (variables, numbers, @ + - * / "
                               f"** .T and the functions {', '.join(FUNCTIONS)})")
+
+    def step_function(self, e, src):
+        """``[A > 0]``, ``(A > 0)`` or ``0 < A``: 1 where A > 0, else 0."""
+        inner = e.elts[0] if isinstance(e, ast.List) and len(e.elts) == 1 else e
+        if isinstance(inner, ast.Compare) and len(inner.ops) == 1:
+            left, op, right = inner.left, inner.ops[0], inner.comparators[0]
+            zero = [x for x in (left, right) if isinstance(x, ast.Constant) and x.value == 0
+                    and not isinstance(x.value, bool)]
+            if isinstance(op, ast.Gt) and zero and zero[0] is right:
+                a = self.node(left)
+            elif isinstance(op, ast.Lt) and zero and zero[0] is left:
+                a = self.node(right)
+            else:
+                a = None
+            if a is not None:
+                return Node("step", (a,), a.shape, None, src)
+        raise ExpressionError(f"{src}: the only comparison is the step function [A > 0] (1 where A > 0, "
+                              f"else 0), the derivative of relu(A)")
 
     def name(self, ident, src):
         if ident in self.assigned:

@@ -8,12 +8,26 @@ A number (a 1×1 operand) times a matrix is scalar multiplication, written by ju
 with the number in front when it is a name or a literal (``cA``, ``(1/n)A``, ``\\frac{1}{n} A``,
 ``c11ᵀ``) and in the written order otherwise (``ŷ(y1)``), never ``∘``; a factor 1 is dropped
 and a factor −1 is a minus sign. A number's transpose is the number, its power an ordinary
-power (``c²``, not ``c∘²``).
+power (``c²``, not ``c∘²``). A number written with numbers only is computed (``(−2)²`` is ``4``),
+a literal goes before a name (``2c``, not ``c2``), a negative power of a number in front of a
+matrix is a division (``A/(2c)``), and a column of ones after a number is bold (``2·𝟏``, as
+LaTeX's ``2\\mathbf{1}``), so that it does not read as the number 2·1.
+
+An element-wise power of a matrix is ``A∘²`` for a positive whole exponent, as the pages
+write the Hadamard square, and ``A^∘(−2)``, ``A^∘(0.5)`` otherwise: the caret makes the
+exponent an exponent, whereas ``A∘(−2)`` reads as the Hadamard product of A and −2 (the
+LaTeX is ``A^{\\circ -2}`` in both cases).
+
+Parentheses fix the order wherever a reader could take another: a matrix product or a
+broadcast inside ``∘`` or ``⊘`` (``G ∘ (dP V)``, ``Y ∘ (1 dβ)``), ``∘`` and ``⊘`` mixed
+(``(A ⊘ B) ∘ C``, ``(A ∘ B) ⊘ C``) and a divisor that is a product (``A/(2c)``).
 """
 
 from __future__ import annotations
 
 import re
+
+from fractions import Fraction
 
 from .nodes import Node, superscript
 
@@ -93,7 +107,9 @@ def _long(token):
 
 def _times(a, b, t):
     """a times b by juxtaposition; two digits that would merge (2 and 11ᵀ, 1e-05 and A) get a dot."""
-    if a[-1:].isdigit() and (b[:1].isdigit() or t is TEXT and re.search(r"\de[-+]\d+$", a)):
+    if t is TEXT and b == "1" and a[-1:].isdigit():  # 2·𝟏, a column of twos, not the number 2·1
+        b = "𝟏"
+    if a[-1:].isdigit() and (b[:1].isdigit() or b == "𝟏" or t is TEXT and re.search(r"\de[-+]\d+$", a)):
         return a + ("·" if t is TEXT else r" \cdot ") + b
     return _juxt(a, b, t)
 
@@ -137,13 +153,17 @@ def _walk(node, t, top=False):
         return _sym(node.name, t), ATOM
     if op == "ref":
         return _walk(node.attr, t, False)
+    if node.shape == (1, 1) and op in _FOLDED:  # (−2)² is 4
+        value = _fold(node)
+        if value is not None:
+            return _walk(Node("const", (), (1, 1), value), t)
     if op == "var":
         return _sym(node.attr, t), ATOM
     if op == "const":
         if node.attr < 0:
             return t["minus"] + _num(-node.attr, t), NEG
         s = _num(node.attr, t)
-        return s, (MUL if r"\times" in s else POSTFIX if "^" in s else ATOM)
+        return s, (MUL if r"\times" in s else POSTFIX if "^" in s or "e" in s else ATOM)  # (1e-05)^(0.5)
     if op == "dim":
         return str(node.attr), ATOM
     if op == "ones":
@@ -168,8 +188,9 @@ def _walk(node, t, top=False):
         if scaled is not None:
             return scaled
     if op == "mul":  # G ∘ (cA), not G ∘ cA: the number is not a factor of the ∘
-        right = _par(args[1], ATOM if _scaled(node.args[1]) else MUL, t, strict=True)
-        return _par(args[0], MUL, t) + t["circ"] + right, MUL
+        right = _par(args[1], ATOM if _scaled(node.args[1]) or _product(node.args[1]) else MUL, t, strict=True)
+        left = _par(args[0], ATOM if _product(node.args[0]) else MUL, t, strict=_quotient(node.args[0]))
+        return left + t["circ"] + right, MUL
     if op == "div" and node.args[0].op == "neg" and node.args[0].name is None:  # −A/n, not (−A)/n
         inner = _walk(Node("div", (node.args[0].args[0], node.args[1]), node.shape), t)
         return t["minus"] + _par(inner, MUL, t), NEG
@@ -178,7 +199,10 @@ def _walk(node, t, top=False):
         if t is LATEX and scalar:
             return rf"\frac{{{args[0][0]}}}{{{args[1][0]}}}", FRAC
         sep = "/" if scalar else t["oslash"]
-        return _par(args[0], MUL, t) + sep + _par(args[1], MUL, t, strict=True), MUL
+        top = _bare(node.args[0])
+        strict = top.name is None and top.op in ("mul", "div")  # (A ∘ B) ⊘ C, (G ∘ S)/n
+        left = _par(args[0], ATOM if _product(node.args[0]) and not scalar else MUL, t, strict=strict)
+        return left + sep + _par(args[1], POSTFIX, t), MUL
     if op == "neg":
         if args[0][1] == SUMP:  # −1ᵀA1, −(A ∘ B)1: no parentheses around a sum
             return t["minus"] + args[0][0], NEG
@@ -192,13 +216,14 @@ def _walk(node, t, top=False):
         return _par(args[0], ATOM, t) + t["T"], POSTFIX
     if op == "pow":
         p = node.attr
+        whole = p.denominator == 1 and p > 0
         if node.shape == (1, 1):  # the power of a number: c², not c∘²
             if t is LATEX:
                 return _par(args[0], ATOM, t) + f"^{{{_num(p, t)}}}", POSTFIX
-            exp = superscript(p) if p.denominator == 1 and p >= 0 else f"^({_num(p)})"
+            exp = superscript(p) if whole else f"^({_minus(_num(p))})"
             return _par(args[0], ATOM, t) + exp, POSTFIX
-        if t is TEXT:
-            exp = "∘" + (superscript(p) if p.denominator == 1 and p >= 0 else f"({_num(p)})")
+        if t is TEXT:  # A∘², A^∘(−2): never ∘(−2), which reads as a Hadamard product with −2
+            exp = "∘" + superscript(p) if whole else f"^∘({_minus(_num(p))})"
             return _par(args[0], ATOM, t) + exp, POSTFIX
         return _par(args[0], ATOM, t) + rf"^{{\circ {_num(p, t)}}}", POSTFIX
     if op in ("sum", "mean"):
@@ -214,9 +239,74 @@ def _walk(node, t, top=False):
         from .rules import _count
 
         return _coef(_count(node.args[0].shape, axis).inverse(), (s, SUMP), t)
+    if op == "sqrt" and t is TEXT and node.shape == (1, 1):  # √d: a number
+        return "√" + _par(args[0], ATOM, t), POSTFIX
     if op in t["fn"]:
         return t["fn"][op].format(args[0][0]), ATOM
     raise ValueError(f"cannot render operation {op!r}")
+
+
+# -- what a reader could take for another formula ------------------------------------------------
+
+_FOLDED = ("neg", "add", "sub", "mul", "div", "matmul", "pow", "T", "scale")
+
+
+def _minus(s):
+    """A written number with the minus sign of the text (−2, not -2)."""
+    return s.replace("-", "−") if "e-" not in s else s
+
+
+def _bare(node):
+    """The node a reference without its own name stands for."""
+    while node.op == "ref" and node.name is None:
+        node = node.attr
+    return node
+
+
+def _fold(node):
+    """The value (a Fraction) of a 1×1 node written with literal numbers only, (−2)² or 2·3; else None."""
+    node = _bare(node)
+    if node.name is not None or node.shape != (1, 1):
+        return None
+    op = node.op
+    if op == "const":
+        return node.attr
+    if op == "ones":
+        return Fraction(1)
+    if op == "scale":
+        inner = _fold(node.args[0])
+        return None if inner is None or node.attr.dims else node.attr.num * inner
+    if op not in _FOLDED:
+        return None
+    values = [_fold(a) for a in node.args]
+    if any(v is None for v in values):
+        return None
+    if op in ("neg", "T"):
+        return -values[0] if op == "neg" else values[0]
+    if op == "pow":
+        p = node.attr
+        if p.denominator != 1 or (values[0] == 0 and p < 0) or abs(p) > 64:
+            return None
+        return values[0] ** int(p)
+    a, b = values
+    if op == "div":
+        return None if b == 0 else a / b
+    return {"add": a + b, "sub": a - b, "mul": a * b, "matmul": a * b}[op]
+
+
+def _product(node):
+    """A matrix product or a broadcast written by juxtaposition (dP V, 1 dβ, G_V 1ᵀ): inside ∘ and
+    ⊘ it takes parentheses, since (G ∘ dP)V is another matrix than G ∘ (dP V)."""
+    node = _bare(node)
+    return node.name is None and node.op == "matmul" and (1, 1) not in (node.args[0].shape, node.args[1].shape)
+
+
+def _quotient(node):
+    """A quotient A ⊘ B or A/c: the left operand of ∘ takes parentheses, (A ⊘ B) ∘ C."""
+    node = _bare(node)
+    if node.name is not None:
+        return False
+    return node.op == "div" or node.op == "scale" and bool(node.attr.parts()[2])
 
 
 def _number(node):
@@ -227,8 +317,12 @@ def _number(node):
         return True
     if node.op == "scale" and node.args[0].op == "ones":
         return True
+    if node.op in ("pow", "sqrt") and node.shape == (1, 1):  # c², (2c)^(−1), √d: one symbol
+        return True
     if node.op in ("neg", "T"):
         return _number(node.args[0])
+    if _fold(node) is not None:
+        return True
     return node.op == "div" and all(a.op in ("var", "const", "dim") for a in node.args)
 
 
@@ -247,23 +341,28 @@ def _scalar_times(node, args, t):
     ``Ac`` of a column and a number that is not one symbol (it stays as written).
     """
     a, b = node.args
-    if b.shape == (1, 1) and _number(b) and not (a.shape == (1, 1) and _number(a)):
-        num, other = b, args[0]  # A ∘ c is cA
+    literal = [x.shape == (1, 1) and _fold(x) is not None for x in (a, b)]
+    if b.shape == (1, 1) and _number(b) and (not (a.shape == (1, 1) and _number(a)) or literal[1] > literal[0]):
+        num, other, other_node = b, args[0], a  # A ∘ c is cA; c2 is 2c
     elif a.shape == (1, 1):
-        num, other = a, args[1]
+        num, other, other_node = a, args[1], b
     elif node.op == "matmul":
         return None
     else:  # ŷ(y1): a number that is not one symbol, after the matrix
         return _times(_par(args[0], JUXT, t), _par(args[1], JUXT, t, strict=True), t), JUXT
-    while num.op == "ref" and num.name is None:
-        num = num.attr
+    num = _bare(num)
+    value = _fold(num)
+    if value is not None:  # (−2)² is 4
+        num = Node("const", (), (1, 1), value)
+    elif num.name is None and num.op == "pow" and num.attr < 0:  # (2c)⁻¹A is A/(2c)
+        base = num.args[0] if num.attr == -1 else Node("pow", num.args, (1, 1), -num.attr)
+        return _walk(Node("div", (other_node, base), node.shape), t)
     minus = num.name is None and (num.op == "neg" or num.op == "const" and num.attr < 0)
     if minus:  # −cA, not (−c)A
         num = num.args[0] if num.op == "neg" else Node("const", (), (1, 1), -num.attr)
     pair = _walk(num, t)
     body = other if pair[0] == "1" else (_times(_par(pair, JUXT, t), _par(other, JUXT, t), t), JUXT)
     return (t["minus"] + _par(body, MUL, t), NEG) if minus else body
-
 
 def _broadcast(pair, arg, shape, t):
     """An operand of + or − as broadcast: 1b for a row, c1ᵀ for a column."""

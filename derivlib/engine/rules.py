@@ -267,10 +267,10 @@ def _dsymbol(letter, shape):
 
 
 def _case(arg_shape, out_shape):
+    if arg_shape == (1, 1):  # a number, also beside a 1×1 output: dA/b, not dA ⊘ B
+        return "number"
     if arg_shape == tuple(out_shape):
         return "full"
-    if arg_shape == (1, 1):
-        return "number"
     return "row" if arg_shape[0] != out_shape[0] else "column"
 
 
@@ -304,7 +304,11 @@ def identity(node, i):
     from .render import latex, text
 
     cases = tuple(_case(a.shape, node.shape) for a in node.args) if node.op in BINARY else (None, None)
-    return _identity_of(example_node(node.op, node.attr, cases), i, text, latex)
+    sym = example_node(node.op, node.attr, cases)
+    if node.op == "mean":  # the step's factor: 1/n for the mean of an n×1 column, not 1/(nq)
+        args = [_symbol("A", node.args[0].shape)]
+        sym = Node("mean", args, RULES["mean"].shape(args, node.attr, None), node.attr)
+    return _identity_of(sym, i, text, latex)
 
 
 def _identity_of(sym, i, text, latex):
