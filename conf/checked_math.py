@@ -56,6 +56,7 @@ from pathlib import Path
 
 from docutils import nodes
 from docutils.parsers.rst import directives
+from docutils.utils import get_source_line
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
@@ -70,6 +71,7 @@ from verification.formulas import (  # noqa: E402
     option_pairs,
     parse_shapes,
     prime_sizes,
+    raw_inline_problem,
     raw_math_problem,
     rename,
     render_derivation,
@@ -235,6 +237,8 @@ class AskedFormula(SphinxDirective):
             para = self.parse_text_to_nodes(text)
             for p in para:
                 p["classes"] += ["verdict-line", f"verdict-line-{slug}"]
+                for math in p.findall(nodes.math):  # the ledger's correction, checked with the claim
+                    math["classes"].append("checked")
             box += para
         return [box]
 
@@ -264,11 +268,14 @@ def _in_output(node):
 
 def _check_raw_math(app, doctree):
     page = Path(app.env.doc2path(app.env.docname)).resolve()
-    for node in doctree.findall(nodes.math_block):
-        source = node.source or ""
+    for node in (*doctree.findall(nodes.math_block), *doctree.findall(nodes.math)):
+        source = get_source_line(node)[0] or ""
         if _in_output(node) or (source and Path(source.split(":")[0]).resolve() != page):
             continue  # displayed by a code cell, or a docstring pulled in by autodoc
-        why = raw_math_problem(node.astext(), node.get("classes", []))
+        if isinstance(node, nodes.math_block):
+            why = raw_math_problem(node.astext(), node.get("classes", []))
+        else:  # inline: the roles' own formulas carry the class "checked"
+            why = "" if "checked" in node.get("classes", []) else raw_inline_problem(node.astext())
         if why:
             logger.error(f"{why}: {node.astext().strip()[:80]!r}", location=node, type="checked_math",
                          subtype="raw")
