@@ -255,3 +255,16 @@ def test_inline_checked_formula_fails_the_build(tmp_path, text, message):
     result, _ = build_page(tmp_path, CONTEXT + f"So {text}.\n")
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_asked_role_shows_the_threads_formula_inline(tmp_path):
+    result, html = build_page(tmp_path, "The asker wrote {asked}`001-q-dLdf`.\n")
+    assert result.returncode == 0, result.stderr
+    assert r'<span class="checked claim math notranslate nohighlight">\(\partial L/\partial f = y\)</span>' in html
+
+
+def test_asked_role_unknown_claim_fails_the_build(tmp_path):
+    result, _ = build_page(tmp_path, "The asker wrote {asked}`001-q-nothing`.\n")
+    assert result.returncode != 0
+    assert "no claim '001-q-nothing'" in result.stderr
+
