@@ -32,9 +32,9 @@ Directives, roles and one rule (registered in ``conf.py``'s ``extensions``):
     The same checks for a formula in running text: the directive (which shows nothing)
     sets the options once, the role renders one line of ``{checked-math}`` inline.
 
-``{asked}`` and the role ``{verdict}``
+``{asked}`` (directive and role) and the role ``{verdict}``
     Formulas from the claims ledger exactly as their thread wrote them, with the verdict
-    found by checking them at this build.
+    found by checking them at this build; the ``{asked}`` role shows one formula inline.
 
 The checking itself is :mod:`verification.formulas`; this module is the Sphinx glue.
 
@@ -42,7 +42,9 @@ The rule
     Any other display math on a page (``$$ ... $$``, a ``{math}`` block, a bare
     ``\begin{aligned}``) fails the build, unless it carries ``:class: definition``: a
     definition or notation, which must not state a derivative except as the right-hand
-    side of a ``:=`` (``J_{ijkl} := \partial S_{ij}/\partial W_{kl}``). Math that a code
+    side of a ``:=`` (``J_{ijkl} := \partial S_{ij}/\partial W_{kl}``). Inline math that states
+    a derivative (``$\partial L/\partial X = \Delta W^T$``) fails too, unless it comes from the
+    ``{checked}`` or ``{asked}`` role (:func:`verification.formulas.raw_inline_problem`). Math that a code
     cell displays and docstring math (tested in ``tests/test_docstring_math.py``) are
     not pages' hand-written math and are left alone.
 """
@@ -56,6 +58,7 @@ from pathlib import Path
 
 from docutils import nodes
 from docutils.parsers.rst import directives
+from docutils.utils import get_source_line
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
@@ -70,6 +73,7 @@ from verification.formulas import (  # noqa: E402
     option_pairs,
     parse_shapes,
     prime_sizes,
+    raw_inline_problem,
     raw_math_problem,
     rename,
     render_derivation,
@@ -135,7 +139,8 @@ class FormulaContext(SphinxDirective):
         return []
 
 
-_SLASHED = re.compile(r"\\frac\{\\partial ((?:[^{}]|\{[^{}]*\})+)\}\{\\partial ((?:[^{}]|\{[^{}]*\})+)\}")
+_BRACED = r"(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})+"  # text with braces nested two deep
+_SLASHED = re.compile(rf"\\frac\{{\\partial ({_BRACED})\}}\{{\\partial ({_BRACED})\}}")
 
 
 def _checked_role(name, rawtext, text, lineno, inliner, options=None, content=None):
@@ -235,6 +240,8 @@ class AskedFormula(SphinxDirective):
             para = self.parse_text_to_nodes(text)
             for p in para:
                 p["classes"] += ["verdict-line", f"verdict-line-{slug}"]
+                for math in p.findall(nodes.math):  # the ledger's correction, checked with the claim
+                    math["classes"].append("checked")
             box += para
         return [box]
 
@@ -253,6 +260,23 @@ def _verdict_role(name, rawtext, text, lineno, inliner, options=None, content=No
     return [nodes.inline(rawtext, text, classes=["verdict", f"verdict-{slug}"])], []
 
 
+def _asked_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    """``{asked}`001-q-dLdf```: a thread's formula inline, exactly as the ledger has it, after
+    checking that the ledger's verdict on it still holds at this build."""
+    claims = _ledger()
+    try:
+        claim = claims.get(text.strip())
+        observed = claims.check(claim).observed
+        if observed != claim.expected:
+            raise KeyError(f"the ledger records {claim.id} as {claim.expected!r} but checking it now finds "
+                           f"{observed!r}")
+    except KeyError as exc:
+        msg = inliner.reporter.error(f"{{asked}}: {exc.args[0]}", line=lineno)
+        return [inliner.problematic(rawtext, rawtext, msg)], [msg]
+    latex = _SLASHED.sub(r"\\partial \1/\\partial \2", claim.latex)  # ∂L/∂f in running text
+    return [nodes.math(rawtext, latex, classes=["checked", "claim"])], []
+
+
 def _in_output(node):
     parent = node.parent
     while parent is not None:
@@ -264,11 +288,14 @@ def _in_output(node):
 
 def _check_raw_math(app, doctree):
     page = Path(app.env.doc2path(app.env.docname)).resolve()
-    for node in doctree.findall(nodes.math_block):
-        source = node.source or ""
+    for node in (*doctree.findall(nodes.math_block), *doctree.findall(nodes.math)):
+        source = get_source_line(node)[0] or ""
         if _in_output(node) or (source and Path(source.split(":")[0]).resolve() != page):
             continue  # displayed by a code cell, or a docstring pulled in by autodoc
-        why = raw_math_problem(node.astext(), node.get("classes", []))
+        if isinstance(node, nodes.math_block):
+            why = raw_math_problem(node.astext(), node.get("classes", []))
+        else:  # inline: the roles' own formulas carry the class "checked"
+            why = "" if "checked" in node.get("classes", []) else raw_inline_problem(node.astext())
         if why:
             logger.error(f"{why}: {node.astext().strip()[:80]!r}", location=node, type="checked_math",
                          subtype="raw")
@@ -285,5 +312,6 @@ def setup(app):
     app.add_role("verdict", _verdict_role)
     app.add_directive("formula-context", FormulaContext)
     app.add_role("checked", _checked_role)
+    app.add_role("asked", _asked_role)
     app.connect("doctree-read", _check_raw_math)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

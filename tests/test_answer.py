@@ -178,6 +178,15 @@ def test_run_derive_puts_an_input_error_next_to_its_input(field, expr, shapes, w
     assert words in result["message"]
 
 
+def test_run_derive_hints_an_undeclared_name_in_the_boxs_syntax():
+    from derivlib.engine.playground import run_derive
+
+    result = run_derive("sum(G * sigmoid(X @ W + c))", SIGMOID[1], "W")
+    assert (result["ok"], result["field"]) == (False, "expr"), result
+    assert "give its shape in the shapes box, e.g. c: n, q" in result["message"]
+    assert "shapes={" not in result["message"]
+
+
 def test_the_requests_take_and_give_json():
     import json
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from verification.formulas import FormulaError, check_formulas, raw_math_problem, render_derivation
+from verification.formulas import FormulaError, check_formulas, raw_inline_problem, raw_math_problem, render_derivation
 
 CONF = Path(__file__).resolve().parent.parent / "conf"
 
@@ -48,6 +48,15 @@ def test_right_formula_renders(line, latex):
 def test_wrong_formula_raises(line, message):
     with pytest.raises(FormulaError, match=re.escape(message)):
         check(line)
+
+
+def test_naming_line_renders_the_name_of_the_gradient():
+    assert check("Delta = grad(Z)") == [r"\Delta &= \frac{\partial L}{\partial Z} && n \times q"]
+
+
+def test_wrong_naming_line_raises():
+    with pytest.raises(FormulaError, match=re.escape("Delta = ∂L/∂S (with Delta = G ∘ S ∘ (1 − S)) is wrong at n=3")):
+        check("Delta = grad(S)", loss="Z = X @ W + b; S = sigmoid(Z); sum(G * S)")
 
 
 DIFF_SHAPES = SHAPES + " dX=n,p dW=p,q db=1,q"
@@ -102,6 +111,39 @@ def test_allowed_math(latex, classes):
     assert raw_math_problem(latex, classes) == ""
 
 
+@pytest.mark.parametrize("latex", [
+    r"\partial L/\partial X = \Delta W^T",
+    r"\partial L/\partial X = W^T\Delta",
+    r"\frac{\partial L}{\partial W} = X^T \Delta",
+    r"\nabla_W L = X^T\Delta",
+    r"\frac{dL}{dx} = 2x",
+    r"\frac{\mathrm{d}\sigma}{\mathrm{d}a} = \sigma(1 - \sigma)",
+    r"∂L/∂W = XᵀΔ",
+    r"\partial L/\partial W \approx X^T\Delta",
+    r"G = \partial L/\partial S",
+    r"J := \partial S/\partial W = X",
+], ids=["slashed", "slashed-wrong", "frac", "nabla", "frac-d", "frac-mathrm-d", "unicode", "approx",
+        "derivative-on-the-right", "definition-with-result-after-:="])
+def test_raw_inline_derivative_is_refused(latex):
+    assert "{checked}" in raw_inline_problem(latex)
+
+
+@pytest.mark.parametrize("latex", [
+    r"\partial L/\partial W",
+    r"\frac{\partial L}{\partial W}",
+    r"L = G : Y",
+    r"J_{ij} := \partial S_i/\partial W_j",
+    r"\partial L/\partial W \neq \Delta X^T",
+], ids=["notation-slashed", "notation-frac", "no-derivative", "derivative-named-with-:=", "not-equal"])
+def test_raw_inline_notation_is_allowed(latex):
+    assert raw_inline_problem(latex) == ""
+
+
+def test_raw_inline_message_says_how_to_check_it():
+    why = raw_inline_problem(r"\partial L/\partial X = W^T\Delta")
+    assert "{formula-context}" in why and "inline math states a derivative" in why
+
+
 PAGE = """# A page
 
 ```{{checked-math}}
@@ -137,6 +179,18 @@ def test_build_fails_on_raw_result_math(tmp_path):
     result = build(tmp_path, extra="$$\n\\frac{\\partial L}{\\partial W} = X^T\\Delta\n$$")
     assert result.returncode != 0
     assert "display math typed as raw LaTeX; write a result with ```{checked-math}```" in result.stderr
+
+
+def test_build_fails_on_a_raw_inline_derivative(tmp_path):
+    result = build(tmp_path, extra="So $\\partial L/\\partial X = W^T\\Delta$ here.")
+    assert result.returncode != 0
+    assert "index.md:10: ERROR: inline math states a derivative as raw LaTeX; write it with the role {checked}" \
+        in result.stderr
+
+
+def test_build_allows_inline_notation(tmp_path):
+    result = build(tmp_path, extra="The gradient $\\partial L/\\partial W$ has the shape of $W$.")
+    assert result.returncode == 0, result.stderr
 
 
 def build_page(tmp_path, text, anchors=True):
@@ -201,3 +255,16 @@ def test_inline_checked_formula_fails_the_build(tmp_path, text, message):
     result, _ = build_page(tmp_path, CONTEXT + f"So {text}.\n")
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_asked_role_shows_the_threads_formula_inline(tmp_path):
+    result, html = build_page(tmp_path, "The asker wrote {asked}`001-q-dLdf`.\n")
+    assert result.returncode == 0, result.stderr
+    assert r'<span class="checked claim math notranslate nohighlight">\(\partial L/\partial f = y\)</span>' in html
+
+
+def test_asked_role_unknown_claim_fails_the_build(tmp_path):
+    result, _ = build_page(tmp_path, "The asker wrote {asked}`001-q-nothing`.\n")
+    assert result.returncode != 0
+    assert "no claim '001-q-nothing'" in result.stderr
+

@@ -10,6 +10,7 @@ The Sphinx extension ``conf/checked_math.py`` renders what this module checks:
   what the engine derives.
 * :func:`render_derivation`: the engine's step-by-step derivation, after its check.
 * :func:`raw_math_problem`: the rule that tells a hand-written definition from a result.
+* :func:`raw_inline_problem`: the same rule for inline math in running text.
 
 Examples
 --------
@@ -33,7 +34,7 @@ from derivlib.engine.evaluate import evaluate
 from derivlib.engine.nodes import GREEK, Sym
 from derivlib.engine.render import latex
 
-__all__ = ["FormulaError", "check_formulas", "render_derivation", "raw_math_problem", "parse_shapes",
+__all__ = ["FormulaError", "check_formulas", "render_derivation", "raw_math_problem", "raw_inline_problem", "parse_shapes",
            "rename", "dims_text", "option_pairs", "prime_sizes", "PRIMES", "USE_INSTEAD"]
 
 PRIMES = (3, 5, 7, 11, 13, 17, 19, 23)
@@ -232,6 +233,7 @@ def _frobenius(node):
 # -- checking ---------------------------------------------------------------------------------
 
 _GRAD = re.compile(r"^(?:(?P<alias>[A-Za-z_]\w*)\s*=\s*)?grad\(\s*(?P<wrt>[A-Za-z_]\w*)\s*\)\s*=(?!=)\s*(?P<rhs>.+)$")
+_NAMING = re.compile(r"^(?P<name>[A-Za-z_]\w*)\s*=\s*grad\(\s*(?P<wrt>[A-Za-z_]\w*)\s*\)$")
 
 
 def check_formulas(lines, shapes, loss=None, where="", sizes=None, draw=None, seed=0, symbol="L"):
@@ -240,7 +242,8 @@ def check_formulas(lines, shapes, loss=None, where="", sizes=None, draw=None, se
     Parameters
     ----------
     lines : list of str
-        ``grad(V) = expr`` or ``NAME = grad(V) = expr``; ``A == B [== C ...]``;
+        ``grad(V) = expr`` or ``NAME = grad(V) = expr``; ``NAME = grad(V)`` (a name given to a
+        gradient, its value checked); ``A == B [== C ...]``;
         ``d(A) == B [== ...]``. Expressions in the engine's syntax (:mod:`derivlib.engine`).
     shapes : str or dict
         ``"X=n,p W=p,q"``, or a dict name -> (rows, cols); a ``dX`` of ``X``'s shape is a
@@ -290,7 +293,8 @@ def check_formulas(lines, shapes, loss=None, where="", sizes=None, draw=None, se
     if not lines:
         raise FormulaError("no formula: write one per line, 'grad(W) = ...' or 'A == B'")
     for text in lines:
-        m = _GRAD.match(text)
+        naming = _NAMING.match(text)  # NAME = grad(V): the name's value is checked as the gradient
+        m = _GRAD.match(f"grad({naming['wrt']}) = {naming['name']}" if naming else text)
         if m:
             if not loss:
                 raise FormulaError(f"{text!r}: a grad(...) line needs the :loss: option")
@@ -318,6 +322,8 @@ def check_formulas(lines, shapes, loss=None, where="", sizes=None, draw=None, se
 
             lhs = rf"\frac{{\partial {symbol}}}{{\partial {Sym(wrt).latex}}}"
             shown = f"∂{symbol}/∂{wrt} = {claim.text}"
+            if naming:
+                shown = f"{naming['name']} = ∂{symbol}/∂{wrt} (with {naming['name']} = {claim.text})"
             if got.shape != at.shape:
                 raise FormulaError(f"{shown} is wrong at {dims_text(sizes)}: it is {got.shape[0]}×{got.shape[1]}"
                                    f" ({'×'.join(map(str, claim.shape))}), but a gradient has the shape of "
@@ -335,7 +341,8 @@ def check_formulas(lines, shapes, loss=None, where="", sizes=None, draw=None, se
                                        f"{_engine_says(derivation, wrt)}")
             if m["alias"]:
                 lhs = f"{Sym(m['alias']).latex} = {lhs}"
-            rows.append(rf"{lhs} &= {render(claim)} && {_shape_latex(claim.shape)}")
+            left, right = (Sym(naming["name"]).latex, lhs) if naming else (lhs, render(claim))
+            rows.append(rf"{left} &= {right} && {_shape_latex(claim.shape)}")
             continue
         sides = [s.strip() for s in text.split("==")]
         if len(sides) < 2 or not all(sides):
@@ -451,3 +458,38 @@ def raw_math_problem(latex, classes):
             return ("a definition block states a derivative: a derivative is a result. Use ```{checked-math}```, "
                     "or write the definition as 'NAME := derivative' with nothing after it")
     return ""
+
+
+_INLINE_DERIVATIVE = re.compile(_DERIVATIVE.pattern + "|∂|∇")
+_STATES = re.compile(r"(?<!:)=|\\approx|\\equiv|≈")
+USE_ROLE = (
+    "write it with the role {checked}`NAME: grad(W) = ...` (engine syntax, checked numerically) against a "
+    "```{formula-context}``` NAME given earlier on the page; quote a thread's formula with ```{asked}``` or "
+    "{verdict}; a name for a derivative may stay raw as 'NAME := derivative' (see 'How these pages are "
+    "checked' in CONTRIBUTING.md)"
+)
+
+
+def raw_inline_problem(latex):
+    r"""Why a hand-written inline formula may not stand in running text, or "" if it may.
+
+    Inline math that *states* a derivative, one that contains ``\partial``, ``\nabla``,
+    ``\frac{d...}``, ``∂`` or ``∇`` together with ``=``, ``\approx`` or ``\equiv``, is a
+    result, and a result is checked. Notation stays allowed: a derivative alone
+    (``\partial L/\partial W``), or named as ``NAME := derivative`` with nothing after it.
+
+    Examples
+    --------
+    >>> raw_inline_problem(r"\partial L/\partial W")
+    ''
+    >>> raw_inline_problem(r"\partial L/\partial X = W^T\Delta").split(";")[0]
+    'inline math states a derivative as raw LaTeX'
+    """
+    if not _INLINE_DERIVATIVE.search(latex):
+        return ""
+    parts = latex.split(":=")
+    if len(parts) == 2 and not _INLINE_DERIVATIVE.search(parts[0]) and not _STATES.search(parts[1]):
+        return ""  # a name given to a derivative
+    if not _STATES.search(latex):
+        return ""
+    return "inline math states a derivative as raw LaTeX; " + USE_ROLE

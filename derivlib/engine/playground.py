@@ -98,8 +98,13 @@ def _example(e) -> dict:
 EXAMPLES = [_example(e) for e in HAND + GALLERY]
 
 
+_DICT_HINT = re.compile(r"in shapes, e\.g\. shapes=\{'(\w+)': \('(\w+)', '(\w+)'\), \.\.\.\}")
+
+
 def _error(field: str, err: Exception) -> dict:
-    return {"ok": False, "field": field, "message": str(err)}
+    # the engine's hint for an undeclared name, in the syntax of the page's shapes box
+    message = _DICT_HINT.sub(r"in the shapes box, e.g. \1: \2, \3", str(err))
+    return {"ok": False, "field": field, "message": message}
 
 
 def run_derive(expr: str, shapes: str, wrt: str, *, seed: int = 0) -> dict:
