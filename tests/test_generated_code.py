@@ -68,7 +68,7 @@ def test_the_transpose_of_a_number_runs():
 
 @pytest.mark.parametrize("expr", [pytest.param("c", id="the-variable-itself"),
                                   pytest.param("sum(c) * 2", id="a-multiple-of-it"),
-                                  pytest.param("n * c", id="a-dimension-times-it")])
+                                  pytest.param("n * c + sum(X)", id="a-dimension-times-it")])
 def test_the_gradient_of_a_1x1_variable_is_a_1x1_array(expr):
     _assert_generated_code_is_right(expr, {"c": (1, 1), "X": ("n", "p")} if "n" in expr else {"c": (1, 1)})
 
@@ -103,9 +103,16 @@ def test_a_dimension_named_like_an_engine_name_keeps_its_size(expr, shapes):
     _assert_generated_code_is_right(expr, shapes)
 
 
+def test_a_dimension_known_only_from_a_variable_outside_the_expression_is_bound():
+    # n is the size of X, which the loss does not use: backward(c, X) reads it from X
+    d = derive("n * sum(c * c)", {"c": (1, 1), "X": ("n", "p")})
+    c = np.array([[1.5]])
+    assert _backward(d, {"c": c, "X": np.zeros((3, 4))})["c"].tolist() == [[9.0]]  # 2 n c
+
+
 def test_the_renamed_adjoint_of_a_colliding_name_is_primed():
     d = derive("sum(sigmoid(Delta * X))", {"Delta": ("n", "p"), "X": ("n", "p")})
-    assert [s.symbol for s in d.backward_steps] == ["Δ′", "G_Δ", "G_X"]
+    assert [s.symbol for s in d.backward_steps] == ["G_S", "Δ′", "G_Δ", "G_X"]
 
 
 # -- found by the differential test -----------------------------------------------------------------
@@ -115,4 +122,4 @@ def test_a_dimension_name_with_an_e_renders_in_latex():
     # seed 1: 'mean(tanh(sigmoid(-S1) ** (-2)))' with S1 of shape (delta2, 1): the LaTeX of
     # 1/delta2 read "delta2" as a number in scientific notation
     d = derive("mean(X)", {"X": ("delta2", 1)})
-    assert r"\frac{1}{delta2}" in d.latex()
+    assert r"L &= \frac{\mathbf{1}^T X \mathbf{1}}{delta2} &&" in d.latex()
