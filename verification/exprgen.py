@@ -94,6 +94,13 @@ def _names(expr):
     return {n.id for n in ast.walk(ast.parse(expr)) if isinstance(n, ast.Name)}
 
 
+def _folded(node):
+    """A name, or a number that the parser folds (-2, --0.5): not an operation to name."""
+    while isinstance(node, ast.UnaryOp):
+        node = node.operand
+    return isinstance(node, (ast.Name, ast.Constant))
+
+
 def _call(fn, e, axis=False):
     kw = [] if axis is False else [ast.keyword("axis", ast.Constant(axis))]
     return ast.Call(ast.Name(fn), [e.node], kw)
@@ -160,8 +167,7 @@ class _Gen:
         e = getattr(self, "_" + kind)(shape, depth - 1)
         if e.mag > 1e3:
             e = _E(_call("tanh", e), shape, 1.0)
-        if r.random() < 0.15 and not isinstance(e.node, (ast.Name, ast.Constant)) and not (
-                isinstance(e.node, ast.UnaryOp) and isinstance(e.node.operand, ast.Constant)):
+        if r.random() < 0.15 and not _folded(e.node):
             name = self._fresh_name()
             self.statements.append(f"{name} = {ast.unparse(e.node)}")
             e = e._replace(node=ast.Name(name))
@@ -297,10 +303,10 @@ class _Gen:
         for _ in range(100):
             self.vars, self.named, self.statements, self.number_dims = {}, [], [], set()
             if r.random() < 0.5:
-                root = self.gen((1, 1), r.randint(2, 5))
+                root = self.gen((1, 1), r.randint(3, 6))
             else:
                 dims = sorted(self.sizes) + [1]
-                inner = self.gen((r.choice(dims), r.choice(dims)), r.randint(2, 4))
+                inner = self.gen((r.choice(dims), r.choice(dims)), r.randint(3, 5))
                 root = _E(_call(r.choice(("sum", "mean")), inner), (1, 1), inner.mag)
             expr = "; ".join(self.statements + [ast.unparse(root.node)])
             names = [v for v in self.vars if v in _names(expr)]
