@@ -239,6 +239,9 @@ class _Gen:
 
     def _pow(self, shape, depth):
         p = self.r.choice(_POWERS)
+        if shape == (1, 1) and p == int(p) and self.r.random() < 0.3:  # a negative number: (-2) ** 2
+            v = -self.r.choice(_NUMBERS[:5])
+            return _E(ast.BinOp(_num(v), ast.Pow(), _num(p)), shape, abs(v) ** p, abs(v) ** p if p % 2 == 0 else None)
         a = self.bounded(self.gen(shape, depth))
         if p < 0 or p != int(p):
             a = self.positive(a)
