@@ -311,6 +311,8 @@ def _array(triple, node, ns):
         return triple
     if node.op == "const":
         return f"{ns['np']}.full((1, 1), {float(node.attr)!r})", PY_ATOM, False
+    if node.op == "ones":
+        return f"{ns['np']}.ones((1, 1))", PY_ATOM, False
     return f"{ns['np']}.full((1, 1), {s}, dtype={ns['np']}.float64)", PY_ATOM, False
 
 
