@@ -14,7 +14,7 @@ SPHINXBUILD = $(BIN)/sphinx-build -c conf -W --keep-going -n $(SPHINXOPTS)
 # verification/ (the evidence package) is imported from the checkout, never installed
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 
-.PHONY: docs html test unit docs-fresh browser chromium serve linkcheck mutate mutate-unit bench clean
+.PHONY: docs html test unit docs-fresh browser chromium serve linkcheck mutate mutate-unit bench differential clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -93,6 +93,11 @@ mutate: $(VENV)/.mutate
 ## mutate-unit: the same catalogue against the unit tests only (what CI runs)
 mutate-unit: $(STAMP)
 	$(BIN)/python tools/mutate.py --unit-only
+
+## differential: the engine against PyTorch on 5,000 random expressions (make test runs 300);
+## a failure prints its seed: DERIVLIB_DIFFERENTIAL_SEED=<seed> replays it
+differential: $(STAMP)
+	DERIVLIB_DIFFERENTIAL_N=5000 $(BIN)/python -W error -m pytest tests/test_differential.py
 
 ## bench: benchmarks on all the cores (the headline) and on one; JSON and plots under
 ## _build/benchmarks/, published to docs/_generated/benchmarks/. OPENBLAS_CORETYPE and

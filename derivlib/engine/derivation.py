@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 from .nodes import ExpressionError, Node, Sym, fmt_shape, mk_add, ones, ref, split, superscript, var
 from .parse import check_shapes, parse
-from .render import latex, source, text
+from .render import NAMES, latex, source, text
 from .rules import ACTIVATIONS, LETTERS, RULES, identity
 
 __all__ = ["derive", "Derivation", "Step"]
@@ -215,6 +215,7 @@ class Derivation:
                 counters[letter] = k
             taken.add(ident)
             node.name = Sym(ident)
+        self._taken = taken  # every name so far: the reader's and the forward steps' (see _fresh_sym)
         # ordered forward: the aux softmax right after its log_softmax
         self.nodes = _topo(self.root)
         self.active = set()
@@ -235,9 +236,18 @@ class Derivation:
     # -- reverse mode -----------------------------------------------------------------------
     def _adj_sym(self, n):
         if n.op == "var":
-            return Sym("G_" + n.attr.ident)
+            return self._fresh_sym(Sym("G_" + n.attr.ident))
         ident = self._adjoint_ident.get(id(n)) or "G_" + n.name.ident
-        return Sym(ident)
+        return self._fresh_sym(Sym(ident))
+
+    def _fresh_sym(self, sym):
+        """``sym``, or when its name is taken (a reader's variable called ``Delta``), a primed one (Δ′)."""
+        ident = _fresh(sym.ident, self._taken)
+        self._taken.add(ident)
+        if ident == sym.ident:
+            return sym
+        primes = len(ident) - len(sym.ident)
+        return Sym(ident, sym.text + "′" * primes, sym.latex + "'" * primes)
 
     def _backward(self):
         contribs = {id(self.root): [_Contribution(ones((1, 1)), None, ())]}
@@ -278,7 +288,8 @@ class Derivation:
         else:
             parts = []
             for k, c in enumerate(cs, 1):
-                psym = Sym(f"{sym.ident}_path{k}", f"{sym.text}⁽{superscript(k)}⁾", f"{sym.latex}^{{({k})}}")
+                psym = self._fresh_sym(Sym(f"{sym.ident}_path{k}", f"{sym.text}⁽{superscript(k)}⁾",
+                                           f"{sym.latex}^{{({k})}}"))
                 parts.append(self._step("path", psym, n, c.expr, *self._why(n, c)))
             total = None
             for p in parts:
@@ -355,15 +366,30 @@ class Derivation:
         steps the gradients need, in order (a step no gradient reads, usually the loss itself,
         is left out)."""
         params = [v for v in self.shapes if v in self.variables]
-        lines = ["import numpy as np", "", ""]
+        taken = set(self._taken) | {s.name for s in self.steps}
+        ns = {k: _fresh(k, taken) for k in (*NAMES, "_")}  # numpy and the helpers: never a reader's name
+        np = ns["np"]
+        lines = ["import numpy" if np == "numpy" else f"import numpy as {np}", "", ""]
         used = {n.op for s in self.steps for n in _topo(s.node)}
         if "sigmoid" in used:
-            lines += ["def _sigmoid(x):", "    e = np.exp(-np.abs(x))",
-                      "    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))", "", ""]
+            lines += [f"def {ns['_sigmoid']}(x):", f"    e = {np}.exp(-{np}.abs(x))",
+                      f"    return {np}.where(x >= 0, 1 / (1 + e), e / (1 + e))", "", ""]
         if used & {"softmax", "log_softmax"}:
-            lines += ["def _log_softmax(x):", "    m = x.max(axis=1, keepdims=True)",
-                      "    return x - m - np.log(np.exp(x - m).sum(axis=1, keepdims=True))", "", "",
-                      "def _softmax(x):", "    return np.exp(_log_softmax(x))", "", ""]
+            lines += [f"def {ns['_log_softmax']}(x):", "    m = x.max(axis=1, keepdims=True)",
+                      f"    return x - m - {np}.log({np}.exp(x - m).sum(axis=1, keepdims=True))", "", "",
+                      f"def {ns['_softmax']}(x):", f"    return {np}.exp({ns['_log_softmax']}(x))", "", ""]
+        grads = {v: self._adjoint_step[v].name for v in self.wrt}
+        body, needed = [], set(grads.values())
+        for s in reversed(self.steps):  # only the steps the gradients need (not the loss itself)
+            rhs = source(s.node.args[0] if s.node.op == "let" else s.node, top=True, names=ns)
+            if s.name in needed:
+                body.append(f"    {s.name} = {rhs}  # {fmt_shape(s.shape)}")
+                needed |= {n.id for n in ast.walk(ast.parse(rhs)) if isinstance(n, ast.Name)}
+        sized = {d for v in params for d in self.shapes[v]}
+        for v, shape in self.shapes.items():  # a size the steps read from a variable the loss does not use
+            if v not in params and any(d in needed and d not in sized for d in shape):
+                params.append(v)
+                sized |= set(shape)
         lines.append(f"def backward({', '.join(params)}):")
         lines.append(f'    """Gradients with respect to {", ".join(self.wrt)} of the loss L of')
         parts = [p.strip() for p in self.expr.replace("\\\n", " ").replace("\n", ";").split(";") if p.strip()]
@@ -373,17 +399,11 @@ class Derivation:
         for v in params:
             shape = self.shapes[v]
             if any(isinstance(d, str) and d not in bound for d in shape):
-                names = [d if isinstance(d, str) and d not in bound else "_" for d in shape]
-                lines.append(f"    {', '.join(names)} = np.shape({v})  # {fmt_shape(shape)}")
+                names = [d if isinstance(d, str) and d not in bound else ns["_"] for d in shape]
+                lines.append(f"    {', '.join(names)} = {np}.shape({v})  # {fmt_shape(shape)}")
                 bound |= {d for d in shape if isinstance(d, str)}
-        body, needed = [], {f"G_{v}" for v in self.wrt}
-        for s in reversed(self.steps):  # only the steps the gradients need (not the loss itself)
-            rhs = source(s.node.args[0] if s.node.op == "let" else s.node, top=True)
-            if s.name in needed:
-                body.append(f"    {s.name} = {rhs}  # {fmt_shape(s.shape)}")
-                needed |= {n.id for n in ast.walk(ast.parse(rhs)) if isinstance(n, ast.Name)}
         lines += reversed(body)
-        lines.append("    return {" + ", ".join(f"{v!r}: G_{v}" for v in self.wrt) + "}")
+        lines.append("    return {" + ", ".join(f"{v!r}: {g}" for v, g in grads.items()) + "}")
         return "\n".join(lines) + "\n"
 
     # -- evaluation and checks (numeric ones import numpy when called) ---------------------------
@@ -447,6 +467,13 @@ class Derivation:
 def _constant(node):
     """A node written with numbers and dimensions only (sqrt(d)): no variable below it."""
     return node.op != "var" and all(_constant(a) for a in node.args)
+
+
+def _fresh(ident, taken):
+    """``ident``, or ``ident`` followed by as few underscores as make it a name not in ``taken``."""
+    while ident in taken:
+        ident += "_"
+    return ident
 
 
 def _pad(s, width):

@@ -1,0 +1,328 @@
+"""Random well-shaped expressions over the whole grammar of :mod:`derivlib.engine`, one per seed.
+
+``example(seed)`` draws, from ``random.Random(seed)`` alone, one :class:`Example`: an
+expression string, the shapes of its variables, the dimension sizes, the variables to
+differentiate (``wrt``) and a point (the variables' values, as lists of rows). The same
+seed always gives the same example, so a failure is replayed from its seed.
+
+The grammar covered (every construct of ``derivlib.engine.parse``):
+
+* ``A @ B`` over a shared inner dimension (a named one or 1);
+* ``A + B``, ``A - B``, ``A * B``, ``A / B`` with each operand full, a 1×q row, an n×1
+  column or a 1×1 number (also a row against a column), the divisor kept positive;
+* ``-A``; ``A ** k`` for k in 2, 3, -1, -2, 0.5, 1.5, -0.5 (a negative or fractional
+  power of something positive); ``A.T``, also of a number (``(2).T``);
+* ``sigmoid tanh relu exp log sqrt softmax log_softmax`` (``log``, ``sqrt`` of something
+  positive, ``exp`` of something bounded), ``sum`` and ``mean`` with ``axis`` None, 0 and 1;
+* numbers (integers and fractions, negative too: ``(-2) ** 2``), functions of numbers
+  (``exp(2)``, ``sqrt(n)``, ``log_softmax(3)``), dimension names used as numbers (``/ n``);
+* named intermediates (``H1 = ...; ...``), each used once or reused; variables reused;
+* variable, dimension and intermediate names drawn from a pool that includes the names
+  the engine and its numpy code make up (``Delta``, ``delta1``, ``X_path1``, ``G_X``,
+  ``Z``, ``S``, ``L``, ``np``, ``_sigmoid``, ...), so that a collision shows.
+
+Values stay in the domain and magnitudes stay sane: each subexpression carries an upper
+bound of its absolute value and, when positive, a lower bound; ``log``, ``sqrt``, ``/``
+and negative or fractional powers get an argument whose lower bound is at least
+``LOW`` (a variable drawn uniform in [0.5, 2], ``exp(tanh(A))``, ``A * A + 1``, a
+sigmoid of something bounded, ...), and an argument of ``exp``, ``*``, ``@`` or ``**``
+is bounded by ``BOUND`` (a ``tanh`` around it otherwise).
+
+Examples
+--------
+>>> from verification.exprgen import example
+>>> e = example(0)
+>>> e == example(0) and e.expr != example(1).expr
+True
+>>> sorted(e.wrt) == sorted(set(e.wrt)) and set(e.wrt) <= set(e.shapes)
+True
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import random
+from typing import NamedTuple
+
+__all__ = ["Example", "example", "DIM_NAMES", "VAR_NAMES", "LOW", "BOUND"]
+
+#: Dimension names: the usual ones and some the engine or its numpy code also uses.
+DIM_NAMES = ("n", "p", "q", "k", "m", "np", "S", "G_A", "delta2")
+#: Variable and intermediate names: plain ones and the engine's own step and helper names.
+VAR_NAMES = ("A", "B", "C", "W", "X", "Y", "b", "c", "H", "Delta", "delta1", "delta2", "X_path1",
+             "A_path1", "G_A", "G_X", "G_S", "G_Z", "np", "Z", "S", "L", "E", "T", "P", "R", "Q", "ell",
+             "Lambda", "Yhat", "_sigmoid", "_softmax", "_log_softmax", "_", "backward", "Z1", "S1", "L1")
+#: The smallest lower bound of an argument of log, sqrt, / or a negative or fractional power.
+LOW = 0.02
+#: The largest bound on the magnitude of an argument of exp, *, @ and **.
+BOUND = 4.0
+_POWERS = (2, 3, -1, -2, 0.5, 1.5, -0.5)
+_NUMBERS = (2, 3, 0.5, 1.5, 0.25, -1, -2, -0.5, 1)
+_ELEMENTWISE = ("sigmoid", "tanh", "relu", "exp", "log", "sqrt")
+
+
+class Example(NamedTuple):
+    """One random expression, its shapes, sizes, ``wrt`` and a point in its domain."""
+
+    seed: int
+    expr: str
+    shapes: dict  # variable -> (rows, columns), each a dimension name or 1
+    sizes: dict  # dimension name -> size
+    wrt: list
+    values: dict  # variable -> list of rows of floats
+
+    def __str__(self):
+        return (f"seed {self.seed}: {self.expr!r} shapes={self.shapes} sizes={self.sizes} wrt={self.wrt}")
+
+
+class _E(NamedTuple):
+    """A generated subexpression: its AST, shape, and bounds (``lo`` > 0 when positive, else None)."""
+
+    node: ast.expr
+    shape: tuple
+    mag: float
+    lo: float | None = None
+
+
+def example(seed):
+    """The example of ``seed`` (see the module docstring)."""
+    return _Gen(random.Random(seed)).example(seed)
+
+
+def _names(expr):
+    return {n.id for n in ast.walk(ast.parse(expr)) if isinstance(n, ast.Name)}
+
+
+def _folded(node):
+    """A name, or a number that the parser folds (-2, --0.5): not an operation to name."""
+    while isinstance(node, ast.UnaryOp):
+        node = node.operand
+    return isinstance(node, (ast.Name, ast.Constant))
+
+
+def _call(fn, e, axis=False):
+    kw = [] if axis is False else [ast.keyword("axis", ast.Constant(axis))]
+    return ast.Call(ast.Name(fn), [e.node], kw)
+
+
+def _bin(a, op, b):
+    return ast.BinOp(a.node, op, b.node)
+
+
+def _num(v):
+    node = ast.Constant(abs(v))
+    return ast.UnaryOp(ast.USub(), node) if v < 0 else node
+
+
+class _Gen:
+    def __init__(self, rng):
+        self.r = rng
+        dims = rng.sample(DIM_NAMES, 3)
+        sizes = rng.sample(range(2, 7), 3)  # distinct: a transpose cannot hide behind a square
+        self.sizes = dict(zip(dims, sizes))
+        self.vars = {}  # name -> (shape, positive)
+        self.named = []  # (name, _E) of the assigned intermediates
+        self.statements = []
+
+    # -- names -----------------------------------------------------------------------------
+    def _fresh_name(self):
+        used = set(self.vars) | {n for n, _ in self.named} | set(self.sizes)
+        free = [v for v in VAR_NAMES if v not in used]
+        return self.r.choice(free) if free else f"V{len(used)}"
+
+    def variable(self, shape, positive=False):
+        same = [v for v, (s, pos) in self.vars.items() if s == shape and (pos or not positive)]
+        if same and self.r.random() < 0.5:
+            name = self.r.choice(same)
+        else:
+            name = self._fresh_name()
+            self.vars[name] = (shape, positive or self.r.random() < 0.3)
+        pos = self.vars[name][1]
+        return _E(ast.Name(name), shape, 2.0 if pos else 4.0, 0.5 if pos else None)
+
+    # -- the walk ------------------------------------------------------------------------------
+    def leaf(self, shape):
+        r = self.r
+        named = [e for _, e in self.named if e.shape == shape]
+        if named and r.random() < 0.3:
+            return r.choice(named)
+        if shape == (1, 1) and r.random() < 0.6:
+            if r.random() < 0.4:
+                d = r.choice(sorted(self.sizes))
+                self.number_dims.add(d)
+                return _E(ast.Name(d), (1, 1), self.sizes[d], self.sizes[d])
+            v = r.choice(_NUMBERS)
+            return _E(_num(v), (1, 1), abs(v), v if v > 0 else None)
+        return self.variable(shape)
+
+    def gen(self, shape, depth):
+        r = self.r
+        if depth <= 0 or r.random() < 0.2:
+            return self.leaf(shape)
+        kinds = ["matmul", "add", "sub", "mul", "div", "neg", "pow", "T", "elementwise", "elementwise", "row"]
+        if shape[0] == 1 or shape[1] == 1:
+            kinds += ["reduce", "reduce"]
+        kind = r.choice(kinds)
+        e = getattr(self, "_" + kind)(shape, depth - 1)
+        if e.mag > 1e3:
+            e = _E(_call("tanh", e), shape, 1.0)
+        if r.random() < 0.15 and not _folded(e.node):
+            name = self._fresh_name()
+            self.statements.append(f"{name} = {ast.unparse(e.node)}")
+            e = e._replace(node=ast.Name(name))
+            self.named.append((name, e))
+        return e
+
+    def bounded(self, e):
+        return e if e.mag <= BOUND else _E(_call("tanh", e), e.shape, 1.0)
+
+    def positive(self, e):
+        """e itself when its lower bound is at least LOW, else a positive function of it."""
+        if e.lo is not None and e.lo >= LOW:
+            return e
+        r, b = self.r, self.bounded(e)
+        choice = r.randrange(4 if isinstance(e.node, ast.Name) and e.node.id in self.vars else 3)
+        if choice == 0:
+            return _E(_call("exp", b), e.shape, math.exp(b.mag), math.exp(-b.mag))
+        if choice == 1:
+            sq = _E(_bin(b, ast.Mult(), b), e.shape, b.mag ** 2)
+            return _E(ast.BinOp(sq.node, ast.Add(), ast.Constant(1)), e.shape, b.mag ** 2 + 1, 1.0)
+        if choice == 2:
+            return _E(_call("sigmoid", b), e.shape, 1.0, 1 / (1 + math.exp(b.mag)))
+        return self.variable(e.shape, positive=True)
+
+    def operands(self, shape, depth):
+        """Two operands whose shapes broadcast to ``shape``."""
+        r = self.r
+        shapes = []
+        for _ in range(2):
+            rows = shape[0] if shape[0] == 1 or r.random() < 0.7 else 1
+            cols = shape[1] if shape[1] == 1 or r.random() < 0.7 else 1
+            shapes.append((rows, cols))
+        if shapes[0][0] != shape[0] and shapes[1][0] != shape[0]:
+            shapes[r.randrange(2)] = (shape[0], shapes[0][1])
+        if shapes[0][1] != shape[1] and shapes[1][1] != shape[1]:
+            i = r.randrange(2)
+            shapes[i] = (shapes[i][0], shape[1])
+        return self.gen(shapes[0], depth), self.gen(shapes[1], depth)
+
+    def _matmul(self, shape, depth):
+        k = self.r.choice(sorted(self.sizes) + [1])
+        a = self.bounded(self.gen((shape[0], k), depth))
+        b = self.bounded(self.gen((k, shape[1]), depth))
+        size = 1 if k == 1 else self.sizes[k]
+        lo = size * a.lo * b.lo if a.lo and b.lo else None
+        return _E(_bin(a, ast.MatMult(), b), shape, size * a.mag * b.mag, lo)
+
+    def _add(self, shape, depth, op=ast.Add):
+        a, b = self.operands(shape, depth)
+        lo = a.lo + b.lo if op is ast.Add and a.lo and b.lo else None
+        return _E(_bin(a, op(), b), shape, a.mag + b.mag, lo)
+
+    def _sub(self, shape, depth):
+        return self._add(shape, depth, ast.Sub)
+
+    def _mul(self, shape, depth):
+        a, b = self.operands(shape, depth)
+        a, b = self.bounded(a), self.bounded(b)
+        return _E(_bin(a, ast.Mult(), b), shape, a.mag * b.mag, a.lo * b.lo if a.lo and b.lo else None)
+
+    def _div(self, shape, depth):
+        a, b = self.operands(shape, depth)
+        a, b = self.bounded(a), self.positive(b)
+        return _E(_bin(a, ast.Div(), b), shape, a.mag / b.lo, a.lo / b.mag if a.lo else None)
+
+    def _neg(self, shape, depth):
+        a = self.gen(shape, depth)
+        return _E(ast.UnaryOp(ast.USub(), a.node), shape, a.mag)
+
+    def _pow(self, shape, depth):
+        p = self.r.choice(_POWERS)
+        if shape == (1, 1) and p == int(p) and self.r.random() < 0.3:  # a negative number: (-2) ** 2
+            v = -self.r.choice(_NUMBERS[:5])
+            return _E(ast.BinOp(_num(v), ast.Pow(), _num(p)), shape, abs(v) ** p, abs(v) ** p if p % 2 == 0 else None)
+        a = self.bounded(self.gen(shape, depth))
+        if p < 0 or p != int(p):
+            a = self.positive(a)
+        exponent = _num(p)
+        mag = a.mag ** p if p > 0 else a.lo ** p
+        lo = (a.lo ** p if p > 0 else a.mag ** p) if a.lo else None
+        if p == 2 and self.r.random() < 0.5 and a.lo is None:  # (-A) ** 2, -A ** 2
+            a = _E(ast.UnaryOp(ast.USub(), a.node), shape, a.mag)
+        return _E(ast.BinOp(a.node, ast.Pow(), exponent), shape, mag, lo)
+
+    def _T(self, shape, depth):
+        a = self.gen(shape[::-1], depth)
+        return _E(ast.Attribute(a.node, "T"), shape, a.mag, a.lo)
+
+    def _elementwise(self, shape, depth):
+        fn = self.r.choice(_ELEMENTWISE)
+        a = self.gen(shape, depth)
+        if fn == "sigmoid":
+            return _E(_call(fn, a), shape, 1.0, 1 / (1 + math.exp(a.mag)))
+        if fn == "tanh":
+            return _E(_call(fn, a), shape, 1.0)
+        if fn == "relu":
+            return _E(_call(fn, a), shape, a.mag)
+        if fn == "exp":
+            a = self.bounded(a)
+            return _E(_call(fn, a), shape, math.exp(a.mag), math.exp(-a.mag))
+        a = self.positive(a)
+        if fn == "log":
+            return _E(_call(fn, a), shape, max(abs(math.log(a.lo)), abs(math.log(a.mag))))
+        return _E(_call(fn, a), shape, math.sqrt(a.mag), math.sqrt(a.lo))
+
+    def _row(self, shape, depth):
+        a = self.bounded(self.gen(shape, depth))
+        cols = 1 if shape[1] == 1 else self.sizes[shape[1]]
+        if self.r.random() < 0.5:
+            return _E(_call("softmax", a), shape, 1.0, math.exp(-2 * a.mag) / cols)
+        return _E(_call("log_softmax", a), shape, 2 * a.mag + math.log(cols))
+
+    def _reduce(self, shape, depth):
+        r = self.r
+        fn = r.choice(("sum", "mean"))
+        axes = [None] if shape == (1, 1) else []
+        if shape[0] == 1:
+            axes.append(0)
+        if shape[1] == 1:
+            axes.append(1)
+        axis = r.choice(axes)
+        dims = sorted(self.sizes) + [1]
+        if axis is None:
+            inner = (r.choice(dims), r.choice(dims))
+        else:
+            inner = (r.choice(dims), shape[1]) if axis == 0 else (shape[0], r.choice(dims))
+        a = self.gen(inner, depth)
+        count = math.prod(1 if d == 1 else self.sizes[d] for d in (inner if axis is None else [inner[axis]]))
+        scale = count if fn == "sum" else 1
+        lo = a.lo * scale if a.lo else None
+        return _E(_call(fn, a, axis if axis is not None or r.random() < 0.5 else False), shape, a.mag * scale, lo)
+
+    # -- one example -------------------------------------------------------------------------
+    def example(self, seed):
+        r = self.r
+        for _ in range(100):
+            self.vars, self.named, self.statements, self.number_dims = {}, [], [], set()
+            if r.random() < 0.5:
+                root = self.gen((1, 1), r.randint(3, 6))
+            else:
+                dims = sorted(self.sizes) + [1]
+                inner = self.gen((r.choice(dims), r.choice(dims)), r.randint(3, 5))
+                root = _E(_call(r.choice(("sum", "mean")), inner), (1, 1), inner.mag)
+            expr = "; ".join(self.statements + [ast.unparse(root.node)])
+            names = [v for v in self.vars if v in _names(expr)]
+            in_shapes = {d for v in names for d in self.vars[v][0]}
+            if names and self.number_dims <= in_shapes:
+                break
+        wrt = sorted(r.sample(names, r.randint(1, len(names))), key=names.index)
+        values = {}
+        for name in names:
+            shape, pos = self.vars[name]
+            rows, cols = (1 if d == 1 else self.sizes[d] for d in shape)
+            draw = (lambda: r.uniform(0.5, 2.0)) if pos else (lambda: r.gauss(0.0, 1.0))
+            values[name] = [[draw() for _ in range(cols)] for _ in range(rows)]
+        shapes = {name: self.vars[name][0] for name in names}
+        sizes = {d: s for d, s in self.sizes.items() if d in in_shapes}
+        return Example(seed, expr, shapes, sizes, wrt, values)

@@ -1,0 +1,100 @@
+"""An oracle that shares no code with derivlib: the expression run by PyTorch autograd at float64.
+
+:func:`torch_gradients` reads the expression with Python's ``ast`` (not derivlib's
+parser), evaluates it on ``torch.float64`` tensors with torch's own operations (its
+stable ``sigmoid``, ``softmax`` and ``log_softmax`` over each row) and differentiates
+it with ``torch.autograd.grad``. Every value is a 2-D tensor: a number is 1×1, a
+dimension name stands for its size as a 1×1 tensor, ``sum``/``mean`` keep their
+dimensions, as in derivlib's language.
+
+Examples
+--------
+>>> import numpy as np
+>>> from verification.torch_oracle import torch_gradients
+>>> g = torch_gradients("sum(W * W) / n", {"W": np.array([[1.0, 2.0]])}, {"n": 2})
+>>> g["W"].tolist()
+[[1.0, 2.0]]
+"""
+
+from __future__ import annotations
+
+import ast
+
+import numpy as np
+import torch
+
+__all__ = ["torch_gradients", "torch_loss"]
+
+_FUNCTIONS = {
+    "sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu, "exp": torch.exp, "log": torch.log,
+    "sqrt": torch.sqrt, "softmax": lambda a: torch.softmax(a, dim=1),
+    "log_softmax": lambda a: torch.log_softmax(a, dim=1),
+}
+_BINARY = {ast.Add: torch.add, ast.Sub: torch.sub, ast.Mult: torch.mul, ast.Div: torch.div,
+           ast.MatMult: torch.matmul}
+
+
+def _number(v):
+    return torch.full((1, 1), float(v), dtype=torch.float64)
+
+
+def _exponent(e):
+    if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
+        return -_exponent(e.operand)
+    return e.value
+
+
+class _Eval:
+    def __init__(self, env, sizes):
+        self.env, self.sizes = env, sizes
+
+    def __call__(self, e):
+        if isinstance(e, ast.Name):
+            if e.id in self.env:
+                return self.env[e.id]
+            return _number(self.sizes[e.id])
+        if isinstance(e, ast.Constant):
+            return _number(e.value)
+        if isinstance(e, ast.UnaryOp):
+            a = self(e.operand)
+            return -a if isinstance(e.op, ast.USub) else a
+        if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Pow):
+            return self(e.left) ** _exponent(e.right)
+        if isinstance(e, ast.BinOp):
+            return _BINARY[type(e.op)](self(e.left), self(e.right))
+        if isinstance(e, ast.Attribute) and e.attr == "T":
+            return self(e.value).T
+        if isinstance(e, ast.Call):
+            fn, a = e.func.id, self(e.args[0])
+            if fn in _FUNCTIONS:
+                return _FUNCTIONS[fn](a)
+            axis = next((k.value.value for k in e.keywords if k.arg == "axis"), None)
+            reduce = torch.sum if fn == "sum" else torch.mean
+            return reduce(a).reshape(1, 1) if axis is None else reduce(a, dim=axis, keepdim=True)
+        raise ValueError(f"the torch oracle cannot evaluate {ast.unparse(e)!r}")
+
+
+def _run(expr, values, sizes, wrt):
+    env = {k: torch.tensor(np.asarray(v, dtype=np.float64), dtype=torch.float64, requires_grad=k in wrt)
+           for k, v in values.items()}
+    tree = ast.parse(expr)
+    ev = _Eval(dict(env), sizes)
+    for stmt in tree.body[:-1]:
+        ev.env[stmt.targets[0].id] = ev(stmt.value)
+    return env, ev(tree.body[-1].value)
+
+
+def torch_loss(expr, values, sizes):
+    """The loss as a float: ``expr`` on ``values`` (name -> 2-D array), dimensions of ``sizes``."""
+    with torch.no_grad():
+        return float(_run(expr, values, sizes, ())[1].item())
+
+
+def torch_gradients(expr, values, sizes, wrt=None):
+    """Gradients of the scalar ``expr`` with respect to ``wrt`` (default: every variable), as arrays."""
+    wrt = list(values) if wrt is None else list(wrt)
+    env, loss = _run(expr, values, sizes, set(wrt))
+    if loss.shape != (1, 1):
+        raise ValueError(f"{expr!r} is {tuple(loss.shape)}, not a scalar")
+    grads = torch.autograd.grad(loss.sum(), [env[w] for w in wrt], allow_unused=True)
+    return {w: (np.zeros(np.shape(values[w])) if g is None else g.numpy()) for w, g in zip(wrt, grads)}
