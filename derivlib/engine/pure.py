@@ -27,7 +27,7 @@ PRIMES = (3, 5, 7, 11, 13, 17, 19, 23)
 N_DIRECTIONS = 3
 
 
-def evaluate_pure(node, env, shapes=None):
+def evaluate_pure(node, env, shapes=None, sizes=None):
     """The value of a node, or of an expression string, on lists of lists of floats.
 
     Parameters
@@ -39,6 +39,16 @@ def evaluate_pure(node, env, shapes=None):
         Variable name -> list of rows (each a list of floats); a number may be a float.
     shapes : dict, optional
         Needed for a string; for a node, the dimensions are read from the values.
+    sizes : dict, optional
+        Dimension name -> size, for the dimensions no value gives (a gradient such as
+        ``1ᵀΔ`` or ``11ᵀ/(np)`` may need a size that only the shapes define); where a value
+        gives one too, the two must agree.
+
+    Raises
+    ------
+    ValueError
+        A value is missing, the values' shapes disagree with each other or with ``sizes``,
+        or a dimension has no size.
 
     Examples
     --------
@@ -56,8 +66,27 @@ def evaluate_pure(node, env, shapes=None):
         node = parse(node, shapes)
     elif not isinstance(node, Node):
         raise TypeError(f"evaluate_pure: node must be a Node or an expression string; got {type(node).__name__}")
-    sizes = _sizes_of(node, env)
-    return evaluate(node, env, sizes)
+    nodes = _reachable(node)
+    bound = _sizes_of(nodes, env)
+    for dname, size in _check_sizes(sizes).items():
+        if bound.setdefault(dname, size) != size:
+            raise ValueError(f"sizes[{dname!r}] is {size}, but the values give {dname} = {bound[dname]}")
+    missing = sorted({d for n in nodes for d in n.shape if isinstance(d, str) and d not in bound})
+    if missing:
+        raise ValueError(f"evaluate_pure: no size for the dimension {', '.join(map(repr, missing))}: "
+                         f"no value gives it; pass sizes={{{missing[0]!r}: ...}}")
+    return evaluate(node, env, bound)
+
+
+def _check_sizes(sizes):
+    if sizes is None:
+        return {}
+    if not isinstance(sizes, dict):
+        raise TypeError(f"sizes must be a dict dimension name -> whole number; got {type(sizes).__name__}")
+    for dname, size in sizes.items():
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"sizes[{dname!r}] must be a whole number >= 1; got {size!r}")
+    return sizes
 
 
 def _matrix(name, v):
@@ -72,18 +101,25 @@ def _matrix(name, v):
     return rows
 
 
-def _sizes_of(node, env):
-    from .derivation import _topo
+def _reachable(node):
+    """Every node ``node`` reads, through the references to named steps too (no recursion)."""
+    seen, out, todo = set(), [], [node]
+    while todo:
+        n = todo.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        out.append(n)
+        todo.extend(n.args)
+        if n.op == "ref":
+            todo.append(n.attr)
+        if n.aux is not None:
+            todo.append(n.aux)
+    return out
 
-    shapes = {}
-    for n in _topo(node):
-        for m in (n, n.attr if n.op == "ref" else None):
-            if m is not None and getattr(m, "op", None) == "var":
-                shapes[m.attr.ident] = m.shape
-            if m is not None and getattr(m, "op", None) in ("ref", "let"):
-                for k in _topo(m.attr if m.op == "ref" else m.args[0]):
-                    if k.op == "var":
-                        shapes[k.attr.ident] = k.shape
+
+def _sizes_of(nodes, env):
+    shapes = {n.attr.ident: n.shape for n in nodes if n.op == "var"}
     missing = [v for v in shapes if v not in env]
     if missing:
         raise ValueError(f"evaluate_pure: no value for {', '.join(missing)}")
