@@ -37,23 +37,44 @@ def _arrays(d, values):
     return env, sizes
 
 
-def evaluate_steps(d, values):
-    """Every step's value on arrays: dict step name -> ndarray."""
+def errstate(np):
+    """Overflow, an invalid operation (log of a negative number) and division by zero raise;
+    underflow to zero or a subnormal is not an error."""
+    return np.errstate(over="raise", invalid="raise", divide="raise", under="ignore")
+
+
+def _steps_in_order(d, env, sizes, cache, last=None):
+    """Evaluate the steps in order, up to the step ``last``, naming the step that overflows."""
     import numpy as np
 
+    out = {}
+    for s in d.steps:
+        try:
+            with errstate(np):
+                out[s.name] = evaluate(s.node, env, sizes, np, cache)
+        except (FloatingPointError, ArithmeticError) as exc:
+            raise ValueError(f"values: {exc} in step {s.symbol} = {s.expression} (step {s.name}): the values "
+                             f"are too large, or outside the domain of a log, sqrt or division") from None
+        if s.name == last:
+            break
+    return out
+
+
+def evaluate_steps(d, values):
+    """Every step's value on arrays: dict step name -> ndarray.
+
+    Raises ValueError naming the step where an overflow or an invalid operation happens.
+    """
     env, sizes = _arrays(d, values)
-    cache = {}
-    with np.errstate(all="raise"):
-        return {s.name: evaluate(s.node, env, sizes, np, cache) for s in d.steps}
+    return _steps_in_order(d, env, sizes, {})
 
 
 def loss(d, values):
     """The loss on arrays, a float."""
-    import numpy as np
-
     env, sizes = _arrays(d, values)
-    with np.errstate(all="raise"):
-        return float(evaluate(d.root, env, sizes, np)[0, 0])
+    cache = {}
+    _steps_in_order(d, env, sizes, cache, last=d.forward_steps[-1].name)
+    return float(cache[id(d.root)][0, 0])
 
 
 def gradients(d, values):
@@ -62,7 +83,8 @@ def gradients(d, values):
 
     env, sizes = _arrays(d, values)
     cache = {}
-    with np.errstate(all="raise"):
+    _steps_in_order(d, env, sizes, cache)
+    with errstate(np):
         return {v: evaluate(node, env, sizes, np, cache) for v, node in d.gradient_expressions.items()}
 
 
