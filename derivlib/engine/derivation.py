@@ -357,6 +357,9 @@ class Derivation:
     @guarded("Derivation.closed_form")
     def closed_form(self, name):
         """The gradient of variable ``name`` with the intermediate names substituted back (text)."""
+        if name not in self._adjoint_step:
+            raise ValueError(f"closed_form: {name!r} is not a variable differentiated here; wrt is "
+                             f"{', '.join(self.wrt)}")
         return text(_inline(self._adjoint_step[name].node.args[0]))
 
     @guarded("Derivation.numpy_source")
