@@ -197,6 +197,10 @@ def check(d, sizes=None, seed=0, values=None):
             unchecked.append((step.name, step.symbol, f"the adjoint cannot be computed at this point ({exc})",
                               ADVICE["domain"]))
             continue
+        except ValueError as exc:  # its products do not conform: the adjoint is wrong
+            raise GradCheckError(f"{label}: the adjoint cannot be evaluated: {exc}", argument=label,
+                                 diagnosis=str(exc), max_abs_error=float("nan"), max_rel_error=float("nan"),
+                                 numerical=None, analytical=None) from None
         below = downstream(d, m, users, order)
         out, why = kink_entries(m, below, value_of, kinked) if g.shape == value.shape else (set(), None)
         if why:

@@ -404,8 +404,11 @@ def _check_step(d, step, env, sizes, forward, users, order, kinked, loss, rng):
     value = forward[id(m)] if id(m) in forward else evaluate(m, env, sizes, None, dict(forward))
     try:
         g = evaluate(step.node, env, sizes, None, dict(forward))
-    except (OverflowError, ZeroDivisionError, ValueError) as exc:
+    except (OverflowError, ZeroDivisionError) as exc:
         return _cannot(step, f"the adjoint cannot be evaluated at this point ({exc})", "domain")
+    except ValueError as exc:  # its products do not conform: the adjoint is wrong
+        return StepError(step.name, step.symbol, math.inf, math.inf, False, "wrong",
+                         f"it cannot be evaluated: {exc}")
     if pm.shape(g) != pm.shape(value):
         return StepError(step.name, step.symbol, math.inf, math.inf, False, "wrong",
                          f"it is {pm.shape(g)[0]}×{pm.shape(g)[1]}, not of the shape of its step")
