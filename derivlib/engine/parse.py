@@ -68,9 +68,9 @@ def parse(expr, shapes):
     ExpressionError
         (a ValueError) naming the subexpression and the shapes when the expression is
         not in the language or its shapes do not conform, or naming the limit when it is
-        longer than :data:`~derivlib.engine.limits.MAX_LENGTH` characters or
-        :data:`~derivlib.engine.limits.MAX_OPERATIONS` operations, or nests deeper than
-        :data:`~derivlib.engine.limits.MAX_DEPTH` operations (or Python's parser allows).
+        longer than ``limits.MAX_LENGTH`` characters or
+        ``limits.MAX_OPERATIONS`` operations, or nests deeper than
+        ``limits.MAX_DEPTH`` operations (or Python's parser allows).
 
     Examples
     --------
