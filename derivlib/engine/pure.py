@@ -266,14 +266,14 @@ def summary(verdict, sizes, seed, steps, rel, reason="", advice=""):
         return f"cannot tell here {where}: {reason}; {advice}"
     lines = []
     if verdict == "right":
-        lines.append(f"right {where}: all {len(steps)} adjoints agree with finite differences, max error "
+        lines.append(f"right {where}: all {len(steps)} adjoints against finite differences agree, max error "
                      f"{rel:.0e} of the gradient's size")
     elif verdict == "wrong":
         lines.append(f"wrong {where}: " + "; ".join(f"{s[0]} is wrong" + (f" ({s[2]})" if s[2] else "")
                                                     for s in steps if s[1] == "wrong"))
     else:
-        lines.append(f"cannot tell here {where}: {len(checked)} of {len(steps)} adjoints agree with finite "
-                     f"differences (max error {rel:.0e} of the gradient's size); the others cannot be checked "
+        lines.append(f"cannot tell here {where}: {len(checked)} of {len(steps)} adjoints against finite "
+                     f"differences agree (max error {rel:.0e} of the gradient's size); the others cannot be checked "
                      f"at this point")
     for symbol, v, why, what, excluded in steps:
         if v == "cannot tell":
