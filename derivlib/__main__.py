@@ -1,7 +1,12 @@
 """Command line: ``python -m derivlib derive EXPR --shape X=n,p ... [--wrt W,b] [--latex | --numpy]``.
 
 Prints the derivation (forward and backward steps, each with its shape, differential and
-identity) and the result of checking every step against finite differences.
+identity) and the verdict of checking every step against finite differences: right, wrong
+(naming the step and how) or cannot tell here (a kink, rounding, or a random point outside
+the domain of a log or sqrt: with the reason and what to try).
+
+Exit status: 0 right (or nothing checked), 1 wrong, 2 an error in the input, 3 cannot
+tell here, 4 an internal error (the message asks to report it).
 """
 
 from __future__ import annotations
@@ -18,7 +23,24 @@ def _shape(text):
     return name.strip(), tuple(int(d) if d.isdigit() else d for d in parts)
 
 
+#: Largest --size of one dimension, and most entries of one variable, in the check.
+MAX_SIZE = 10_000
+MAX_ENTRIES = 1_000_000
+
+
 def main(argv=None):
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    try:
+        return _main(argv)
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # noqa: BLE001 - a message, never a traceback
+        print(f"internal error: {type(exc).__name__}: {exc}\nwhile running python -m derivlib with "
+              f"{sys.argv[1:] if argv is None else list(argv)!r}; please report it", file=sys.stderr)
+        return 4
+
+
+def _main(argv):
     parser = argparse.ArgumentParser(prog="python -m derivlib", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("derive", help="derive the gradients of a scalar expression, step by step")
@@ -41,10 +63,13 @@ def main(argv=None):
     for name, value in args.size:
         if len(value) != 1 or not isinstance(value[0], int):
             parser.error(f"--size takes DIM=N with N a whole number; got {name}={','.join(map(str, value))}")
+        if value[0] > MAX_SIZE:
+            parser.error(f"--size {name}={value[0]}: at most {MAX_SIZE:,} per dimension in the check")
         sizes[name] = value[0]
     try:
         d = derive(args.expr, shapes=dict(args.shape), wrt=args.wrt)
-    except ValueError as exc:
+        _check_entries(d, sizes)
+    except (ValueError, TypeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.latex:
@@ -61,16 +86,26 @@ def main(argv=None):
         report = d.check(sizes=sizes or None, seed=args.seed)
     except ImportError:  # no numpy: the same check in pure Python
         report = d.check_pure(sizes=sizes or None, seed=args.seed)
-        print(report)
-        return 0 if report.ok else 1
-    except AssertionError as exc:  # GradCheckError
-        print(f"check FAILED: {exc}", file=sys.stderr)
+    except AssertionError as exc:  # GradCheckError: an adjoint is wrong
+        print(f"wrong: {exc}", file=sys.stderr)
         return 1
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(report)
-    return 0
+    return {"right": 0, "wrong": 1}.get(report.verdict, 3)
+
+
+def _check_entries(d, sizes):
+    """Refuse sizes that would make a variable of the check too large, before anything is allocated."""
+    from .engine.pure import default_sizes
+
+    bound = default_sizes(d, sizes or None)
+    for name, node in d.variables.items():
+        r, c = (x if isinstance(x, int) else bound[x] for x in node.shape)
+        if r * c > MAX_ENTRIES:
+            raise ValueError(f"--size: {name} would have {r:,}×{c:,} = {r * c:,} entries; at most "
+                             f"{MAX_ENTRIES:,} in the check (give smaller sizes)")
 
 
 if __name__ == "__main__":

@@ -375,7 +375,7 @@ SIGMOID_CLI = ["derive", "sum(G * sigmoid(X @ W + b))", "--shape", "X=n,p", "--s
 def test_cli_prints_the_steps_and_the_check(capsys):
     assert _cli(*SIGMOID_CLI) == 0
     out = capsys.readouterr().out
-    assert "G_W = XᵀΔ" in out and "check (n=3, p=5, q=7, seed 0): 5 adjoints" in out
+    assert "G_W = XᵀΔ" in out and "right (n=3, p=5, q=7, seed 0): all 5 adjoints against finite differences agree" in out
 
 
 def test_cli_prints_numpy_source_that_runs(capsys):

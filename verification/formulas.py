@@ -406,9 +406,11 @@ def render_derivation(expr, shapes, wrt=None, steps=None, forward=False, why=Fal
     except ExpressionError as exc:
         raise FormulaError(str(exc)) from None
     try:
-        d.check(sizes=sizes or None, seed=seed)
+        report = d.check(sizes=sizes or None, seed=seed)
     except GradCheckError as exc:
         raise FormulaError(f"the engine's derivation of {expr!r} fails its check: {exc}") from None
+    if report.verdict != "right":
+        raise FormulaError(f"the engine's derivation of {expr!r} is not checked at this point: {report}")
     chosen = d.steps if forward else d.backward_steps
     if steps:
         by_name = {s.name: s for s in d.steps}

@@ -220,7 +220,7 @@ def _step_names(d, shapes: dict, name: str) -> dict:
             and (asked is None or step.of is not asked)}
 
 
-def _missing_paths(d, name: str, env: dict) -> list:
+def _missing_paths(d, name: str, env: dict, sizes: dict) -> list:
     """The gradient of a variable used several times with the paths through some uses left out.
 
     One alternative ``(kind, what, value)`` per proper, non-empty subset of the paths
@@ -230,7 +230,7 @@ def _missing_paths(d, name: str, env: dict) -> list:
     paths = [s for s in d.backward_steps if s.kind == "path" and s.of is asked]
     if not 1 < len(paths) <= 4:
         return []
-    values = [evaluate_pure(p.node, env) for p in paths]
+    values = [evaluate_pure(p.node, env, sizes=sizes) for p in paths]
     out = []
     for mask in range(1, 2 ** len(paths) - 1):
         kept = [k for k in range(len(paths)) if mask >> k & 1]
@@ -285,7 +285,7 @@ class _StraightThrough(ast.NodeTransformer):
         return node
 
 
-def _missing_derivatives(expr: str, shapes: dict, name: str, env: dict) -> list:
+def _missing_derivatives(expr: str, shapes: dict, name: str, env: dict, sizes: dict) -> list:
     """The gradient with an activation's derivative left out (``sigmoid(A)`` passes dA through).
 
     Each activation ``f(A)`` in turn (every use of the same ``f(A)`` together), then all of
@@ -305,13 +305,13 @@ def _missing_derivatives(expr: str, shapes: dict, name: str, env: dict) -> list:
             inner = ast.unparse(call.args[0])
             consts[text] = const
             extra_shapes[const] = parse(inner, shapes).shape
-            extra_env[const] = evaluate_pure(parse(f"{text} - ({inner})", shapes), env)
+            extra_env[const] = evaluate_pure(parse(f"{text} - ({inner})", shapes), env, sizes=sizes)
         rewritten = ast.unparse(_StraightThrough(consts).visit(_inline(expr)))
         grad = derive(rewritten, shapes={**shapes, **extra_shapes}, wrt=[name]).gradient_expressions[name]
         what = " and ".join(f"{t.partition('(')[0]}′ at {t}" for t in choice)
         out.append(("missing sigma'", f"without the derivative {what}: an element-wise activation multiplies "
                     "its incoming gradient by its derivative, element by element",
-                    evaluate_pure(grad, {**env, **extra_env})))
+                    evaluate_pure(grad, {**env, **extra_env}, sizes=sizes)))
     return out
 
 
@@ -358,9 +358,9 @@ def _check_at(d, expr: str, shapes: dict, name: str, candidate: str, sizes: dict
     for positive in (positive_variables(d), True):
         env = random_env(shapes, sizes, rng, positive)
         try:
-            truth = evaluate_pure(d.gradient_expressions[name], env)
-            values = {k: evaluate_pure(v, env) for k, v in forward.items()}
-            alternatives = _missing_paths(d, name, env) + _missing_derivatives(expr, shapes, name, env)
+            truth = evaluate_pure(d.gradient_expressions[name], env, sizes=sizes)
+            values = {k: evaluate_pure(v, env, sizes=sizes) for k, v in forward.items()}
+            alternatives = _missing_paths(d, name, env, sizes) + _missing_derivatives(expr, shapes, name, env, sizes)
         except (ValueError, OverflowError, ZeroDivisionError):
             continue
         if all(math.isfinite(x) for x in _flat(truth)):
@@ -368,7 +368,7 @@ def _check_at(d, expr: str, shapes: dict, name: str, candidate: str, sizes: dict
     else:
         raise ValueError("the expression cannot be evaluated at random points (a log or a division by zero)")
     try:
-        value = evaluate_pure(node, {**env, **values, **numbers})
+        value = evaluate_pure(node, {**env, **values, **numbers}, sizes=_used(sizes, numbers))
     except (ValueError, OverflowError, ZeroDivisionError) as err:
         return _wrong("not finite", f"Wrong: your gradient cannot be evaluated at a random point ({err}).")
     verdict = diagnose(value, truth, name, sizes=sizes, alternatives=alternatives)
@@ -378,9 +378,9 @@ def _check_at(d, expr: str, shapes: dict, name: str, candidate: str, sizes: dict
     for target in _targets(expr, shapes):
         probs = {**env, target: [[x / sum(row) for x in row] for row in random_env(shapes, sizes, rng, True)[target]]}
         try:
-            at = {**probs, **{k: evaluate_pure(v, probs) for k, v in forward.items()}, **numbers}
-            there = diagnose(evaluate_pure(node, at), evaluate_pure(d.gradient_expressions[name], probs), name,
-                             sizes=sizes)
+            at = {**probs, **{k: evaluate_pure(v, probs, sizes=sizes) for k, v in forward.items()}, **numbers}
+            there = diagnose(evaluate_pure(node, at, sizes=_used(sizes, numbers)),
+                             evaluate_pure(d.gradient_expressions[name], probs, sizes=sizes), name, sizes=sizes)
         except (ValueError, OverflowError, ZeroDivisionError):
             continue
         assumes = (f"For any {target}, ∂L/∂{name} has the row sums of {target} where yours assumes 1: "
@@ -396,6 +396,11 @@ def _check_at(d, expr: str, shapes: dict, name: str, candidate: str, sizes: dict
                                   message=f"Wrong, even where each row of {target} sums to 1: {said} "
                                   f"And {assumes[0].lower()}{assumes[1:]}")
     return verdict
+
+
+def _used(sizes: dict, numbers: dict) -> dict:
+    """The sizes of the dimensions, but for those the candidate uses as numbers (then 1×1 values)."""
+    return {k: v for k, v in sizes.items() if k not in numbers}
 
 
 def _targets(expr: str, shapes: dict) -> list:

@@ -6,6 +6,7 @@ import ast
 
 from typing import NamedTuple
 
+from .limits import guarded
 from .nodes import ExpressionError, Node, Sym, fmt_shape, mk_add, ones, ref, split, superscript, var
 from .parse import check_shapes, parse
 from .render import NAMES, latex, source, text
@@ -41,15 +42,18 @@ class Step(NamedTuple):
     identity_latex: str
 
     @property
+    @guarded("Step.expression")
     def expression(self):
         """The right-hand side in Unicode text."""
         return text(self.node.args[0] if self.node.op == "let" else self.node)
 
     @property
+    @guarded("Step.expression_latex")
     def expression_latex(self):
         return latex(self.node.args[0] if self.node.op == "let" else self.node)
 
     @property
+    @guarded("Step.text")
     def text(self):
         """This line in Unicode text, e.g. ``Δ = G ∘ S ∘ (1 − S)   n×q   dS = ...; identity``."""
         why = "; ".join(s for s in (self.differential, self.identity) if s)
@@ -57,6 +61,7 @@ class Step(NamedTuple):
         return (line + "  " + why) if why else line.rstrip()
 
     @property
+    @guarded("Step.latex")
     def latex(self):
         """This line in LaTeX, for an ``aligned`` block (``&`` before ``=`` and each column)."""
         why = r";\quad ".join(s for s in (self.differential_latex, self.identity_latex) if s)
@@ -71,6 +76,7 @@ class _Contribution(NamedTuple):
     path: tuple  # ((node, argument index), ...) from the consumer down to the use
 
 
+@guarded("derive")
 def derive(expr, shapes, wrt=None):
     """Derive the gradients of a scalar expression, step by step in matrix form.
 
@@ -166,8 +172,14 @@ class Derivation:
             return list(self.variables)
         if isinstance(wrt, str):
             wrt = [w.strip() for w in wrt.split(",")]
+        if not isinstance(wrt, (list, tuple)):
+            raise TypeError(f"wrt must be a variable name, names separated by commas, or a list of names, "
+                            f"e.g. ['W', 'b']; got {type(wrt).__name__} {wrt!r:.60}")
         wrt = list(wrt)
         for w in wrt:
+            if not isinstance(w, str):
+                raise TypeError(f"wrt: each entry must be a variable's name (a string); got "
+                                f"{type(w).__name__} {w!r:.60} in {wrt!r:.80}")
             if w not in self.variables:
                 used = ", ".join(self.variables)
                 if w in self.shapes:
@@ -336,12 +348,14 @@ class Derivation:
                 "; ".join(t for t, _ in ids), r";\ ".join(lx for _, lx in ids))
 
     # -- renderings ----------------------------------------------------------------------------
+    @guarded("Derivation.text")
     def text(self):
         """The derivation as Unicode text for a terminal."""
         lines = ["forward"] + ["  " + s.text for s in self.forward_steps] + ["", "backward"]
         lines += ["  " + s.text for s in self.backward_steps]
         return "\n".join(lines)
 
+    @guarded("Derivation.latex")
     def latex(self, why=True):
         """The derivation as one LaTeX ``aligned`` block, each line with its shape.
 
@@ -357,10 +371,15 @@ class Derivation:
         rows += [r"&\textbf{backward} \\"] + [line(s) for s in self.backward_steps]
         return "\\begin{aligned}\n" + "\n".join(rows) + "\n\\end{aligned}"
 
+    @guarded("Derivation.closed_form")
     def closed_form(self, name):
         """The gradient of variable ``name`` with the intermediate names substituted back (text)."""
+        if name not in self._adjoint_step:
+            raise ValueError(f"closed_form: {name!r} is not a variable differentiated here; wrt is "
+                             f"{', '.join(self.wrt)}")
         return text(_inline(self._adjoint_step[name].node.args[0]))
 
+    @guarded("Derivation.numpy_source")
     def numpy_source(self):
         """Source of a standalone ``backward(**variables)`` returning a dict of gradients: the
         steps the gradients need, in order (a step no gradient reads, usually the loss itself,
@@ -407,18 +426,21 @@ class Derivation:
         return "\n".join(lines) + "\n"
 
     # -- evaluation and checks (numeric ones import numpy when called) ---------------------------
+    @guarded("Derivation.gradients")
     def gradients(self, values):
         """Gradients on numpy arrays: dict variable -> array of the variable's shape."""
         from .numeric import gradients
 
         return gradients(self, values)
 
+    @guarded("Derivation.loss")
     def loss(self, values):
         """The loss (a float) on numpy arrays."""
         from .numeric import loss
 
         return loss(self, values)
 
+    @guarded("Derivation.random_inputs")
     def random_inputs(self, sizes=None, seed=0):
         """A random point as numpy arrays (the check's): dict variable -> array.
 
@@ -430,12 +452,14 @@ class Derivation:
 
         return random_arrays(self, default_sizes(self, sizes), seed)
 
+    @guarded("Derivation.evaluate")
     def evaluate(self, values):
         """Every step's value on numpy arrays: dict step name -> array."""
         from .numeric import evaluate_steps
 
         return evaluate_steps(self, values)
 
+    @guarded("Derivation.check")
     def check(self, sizes=None, seed=0):
         """Check every adjoint against finite differences of the loss (numpy, derivlib.check).
 
@@ -445,6 +469,7 @@ class Derivation:
 
         return check(self, sizes=sizes, seed=seed)
 
+    @guarded("Derivation.check_pure")
     def check_pure(self, sizes=None, seed=0):
         """The same check in pure Python (no numpy): a report with one entry per step."""
         from .pure import check_pure

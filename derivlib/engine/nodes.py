@@ -160,23 +160,29 @@ class Node:
         self.aux = None
 
     def __repr__(self):
+        from .limits import guard
         from .render import text
 
-        return f"<{self.op} {text(self)} {fmt_shape(self.shape)}>"
+        with guard("repr(Node)"):
+            return f"<{self.op} {text(self)} {fmt_shape(self.shape)}>"
 
     @property
     def text(self):
         """Unicode rendering."""
+        from .limits import guard
         from .render import text
 
-        return text(self)
+        with guard("Node.text"):
+            return text(self)
 
     @property
     def latex(self):
         """LaTeX rendering."""
+        from .limits import guard
         from .render import latex
 
-        return latex(self)
+        with guard("Node.latex"):
+            return latex(self)
 
 
 def fmt_shape(shape, sep="×"):

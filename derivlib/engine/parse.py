@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 
+from .limits import MAX_DEPTH, MAX_LENGTH, MAX_OPERATIONS, guarded
 from .nodes import ExpressionError, Node, Sym, const, dim, var
 from .rules import FUNCTIONS, RULES
 
@@ -63,6 +64,7 @@ def check_shapes(shapes):
     return out
 
 
+@guarded("parse")
 def parse(expr, shapes, *, step=False):
     """The typed expression graph of ``expr``: a :class:`Node` with ``.shape``.
 
@@ -73,7 +75,10 @@ def parse(expr, shapes, *, step=False):
     ------
     ExpressionError
         (a ValueError) naming the subexpression and the shapes when the expression is
-        not in the language or its shapes do not conform.
+        not in the language or its shapes do not conform, or naming the limit when it is
+        longer than ``limits.MAX_LENGTH`` characters or
+        ``limits.MAX_OPERATIONS`` operations, or nests deeper than
+        ``limits.MAX_DEPTH`` operations (or Python's parser allows).
 
     Examples
     --------
@@ -84,10 +89,11 @@ def parse(expr, shapes, *, step=False):
     if not isinstance(expr, str):
         raise TypeError(f"expr must be a string of Python syntax; got {type(expr).__name__}")
     shapes = check_shapes(shapes)
-    try:
-        tree = ast.parse(expr.strip(), mode="exec")
-    except SyntaxError as exc:
-        raise ExpressionError(f"expr is not valid Python syntax: {exc.msg} in {expr!r}") from None
+    if len(expr) > MAX_LENGTH:
+        raise ExpressionError(f"expr is {len(expr):,} characters long; at most {MAX_LENGTH:,}: split it or name "
+                              f"fewer, larger matrices")
+    tree = _syntax(expr)
+    _check_size(tree, expr)
     if not tree.body or not isinstance(tree.body[-1], ast.Expr):
         raise ExpressionError(f"expr must end with an expression (the loss), e.g. 'sum(G * sigmoid(X @ W))'; "
                               f"got {expr!r}")
@@ -98,6 +104,66 @@ def parse(expr, shapes, *, step=False):
     return root
 
 
+def _short(expr):
+    expr = expr.strip()
+    return repr(expr) if len(expr) <= 80 else repr(expr[:60]) + f"... ({len(expr):,} characters)"
+
+
+def _syntax(expr):
+    """``ast.parse`` with its own limits named: a syntax error names the place."""
+    try:
+        return ast.parse(expr.strip(), mode="exec")
+    except SyntaxError as exc:
+        if "too many nested parentheses" in str(exc.msg):
+            raise ExpressionError(f"expr nests parentheses deeper than Python's parser allows (at most 200 "
+                                  f"nested parentheses): name intermediate results (H1 = ...; H2 = ...) in "
+                                  f"{_short(expr)}") from None
+        raise ExpressionError(f"expr is not valid Python syntax: {exc.msg} in {_short(expr)}") from None
+    except (MemoryError, RecursionError):  # the parser's own stack: e.g. thousands of nested minus signs
+        raise ExpressionError(f"expr nests operations deeper than Python's parser allows (this engine takes at "
+                              f"most {MAX_DEPTH:,} nested operations): name intermediate results (H1 = ...; "
+                              f"H2 = ...) in {_short(expr)}") from None
+
+
+def _check_size(tree, expr):
+    """Refuse, naming the limit, a tree with too many operations or nested too deep (no recursion)."""
+    count, todo = 0, [(tree, 0)]
+    while todo:
+        node, depth = todo.pop()
+        count += 1
+        if depth > MAX_DEPTH:
+            raise ExpressionError(f"expr nests more than {MAX_DEPTH:,} operations; at most {MAX_DEPTH:,}: name "
+                                  f"intermediate results (H1 = ...; H2 = ...) in {_short(expr)}")
+        todo.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    if count > 3 * MAX_OPERATIONS:
+        raise ExpressionError(f"expr has more than {MAX_OPERATIONS:,} operations; at most {MAX_OPERATIONS:,}: "
+                              f"{_short(expr)}")
+
+
+class _Src:
+    """The source text of a subexpression as typed (with its parentheses), written only when a
+    message needs it."""
+
+    __slots__ = ("tree", "source", "text")
+
+    def __init__(self, tree, source):
+        self.tree, self.source, self.text = tree, source, None
+
+    def __str__(self):
+        if self.text is None:
+            self.text = ast.get_source_segment(self.source, self.tree) or ast.unparse(self.tree)
+        return self.text
+
+    def __format__(self, spec):
+        return format(str(self), spec)
+
+    def __repr__(self):
+        return repr(str(self))
+
+    def __bool__(self):
+        return True
+
+
 class _Parser:
     def __init__(self, shapes, text="", step=False):
         self.shapes = shapes
@@ -105,6 +171,8 @@ class _Parser:
         self.step = step
         self.vars = {}
         self.assigned = {}
+        self.depth = {}
+        self.operations = 0
         self.dims = {d for s in shapes.values() for d in s if isinstance(d, str)}
 
     def statement(self, stmt):
@@ -123,7 +191,7 @@ class _Parser:
         self.assigned[name] = node
 
     def node(self, e):
-        src = ast.get_source_segment(self.text, e) or ast.unparse(e)  # as typed, with its parentheses
+        src = _Src(e, self.text)
         if self.step and isinstance(e, (ast.List, ast.Compare)):
             return self.step_function(e, src)
         if isinstance(e, ast.Name):
@@ -228,5 +296,14 @@ class _Parser:
     def make(self, op, args, attr, src):
         shape = RULES[op].shape(args, attr, src)
         node = Node(op, args, shape, attr, src)
+        depth = 1 + max((self.depth.get(id(a), 0) for a in args), default=0)
+        self.operations += 1
+        if depth > MAX_DEPTH:
+            raise ExpressionError(f"{src}: the expression nests more than {MAX_DEPTH:,} operations, counting "
+                                  f"through the names assigned; at most {MAX_DEPTH:,}")
+        if self.operations > MAX_OPERATIONS:
+            raise ExpressionError(f"the expression has more than {MAX_OPERATIONS:,} operations; at most "
+                                  f"{MAX_OPERATIONS:,}")
+        self.depth[id(node)] = depth
         return node
 

@@ -107,12 +107,39 @@ def _error(field: str, err: Exception) -> dict:
     return {"ok": False, "field": field, "message": message}
 
 
+def _internal(err: Exception, inputs: dict) -> dict:
+    """An unexpected error as a plain message that quotes the input and asks to report it."""
+    said = "; ".join(f"{k}: {v!r:.200}" for k, v in inputs.items())
+    return {"ok": False, "field": "internal",
+            "message": f"Something went wrong inside the engine ({type(err).__name__}: {str(err)[:200]}) for "
+                       f"the input {said}. Please report it, with this input."}
+
+
+def _never_raises(run):
+    """Wrap a run_* function: an unexpected exception becomes the internal error shape."""
+    import functools
+    import inspect
+
+    names = list(inspect.signature(run).parameters)
+
+    @functools.wraps(run)
+    def safe(*args, **kwargs):
+        try:
+            return run(*args, **kwargs)
+        except Exception as err:  # noqa: BLE001 - the page shows a message, never a traceback
+            return _internal(err, {**dict(zip(names, args)), **kwargs})
+    return safe
+
+
+@_never_raises
 def run_derive(expr: str, shapes: str, wrt: str, *, seed: int = 0) -> dict:
     """Derive ``expr`` and check every step; a dict for the page.
 
     Returns ``{"ok": True, "latex", "text", "steps", "check"}`` or, for an error in the
     input, ``{"ok": False, "field", "message"}`` with field one of ``"expr"``,
-    ``"shapes"`` and ``"wrt"``.
+    ``"shapes"`` and ``"wrt"``, or ``"internal"`` for an error of the engine itself.
+    The check's ``verdict`` is ``"right"``, ``"wrong"`` or ``"cannot tell"`` (then with
+    the reason and what to try).
     """
     try:
         shape_map = parse_shapes(shapes)
@@ -137,11 +164,16 @@ def run_derive(expr: str, shapes: str, wrt: str, *, seed: int = 0) -> dict:
 
 
 def _check_dict(report) -> dict:
-    return {"passed": bool(report.ok), "text": str(report).splitlines()[0],
-            "steps": [{"symbol": s.symbol, "rel_error": f"{s.max_rel_error:.0e}", "ok": bool(s.ok)}
-                      for s in report.steps]}
+    return {"passed": report.verdict == "right", "verdict": report.verdict,
+            "reason": report.reason or "; ".join(f"{s.symbol}: {s.reason}" for s in report.steps if s.reason),
+            "advice": report.advice or next((s.advice for s in report.steps if s.advice), ""),
+            "text": str(report).splitlines()[0],
+            "steps": [{"symbol": s.symbol, "verdict": s.verdict, "ok": bool(s.ok),
+                       "rel_error": f"{s.max_rel_error:.0e}" if s.verdict != "cannot tell" else "",
+                       "reason": s.reason} for s in report.steps]}
 
 
+@_never_raises
 def run_answer(expr: str, shapes: str, wrt: str, answer_wrt: str, answer_expr: str, *, seed: int = 0) -> dict:
     """Check the reader's gradient ``answer_expr`` of ``expr`` with respect to ``answer_wrt``.
 
@@ -169,17 +201,25 @@ def run_answer(expr: str, shapes: str, wrt: str, answer_wrt: str, answer_expr: s
             "diagnosis": verdict.diagnosis.value if verdict.diagnosis else None, "message": verdict.message}
 
 
+def _request(payload, keys, run) -> str:
+    try:
+        data = json.loads(payload)
+        if not isinstance(data, dict) or any(k not in data for k in keys if k != "wrt"):
+            raise ValueError(f"a JSON object with {', '.join(keys)} is expected")
+        result = run(*(str(data.get(k, "")) for k in keys))
+    except Exception as err:  # noqa: BLE001 - a malformed request is the page's error, not the reader's
+        result = _internal(err, {"request": payload})
+    return json.dumps(result)
+
+
 def derive_request(payload: str) -> str:
     """JSON in ``{"expr", "shapes", "wrt"}``, JSON out: :func:`run_derive`'s dict."""
-    data = json.loads(payload)
-    return json.dumps(run_derive(str(data["expr"]), str(data["shapes"]), str(data["wrt"])))
+    return _request(payload, ("expr", "shapes", "wrt"), run_derive)
 
 
 def answer_request(payload: str) -> str:
     """JSON in ``{"expr", "shapes", "wrt", "answer_wrt", "answer_expr"}``, JSON out."""
-    data = json.loads(payload)
-    return json.dumps(run_answer(str(data["expr"]), str(data["shapes"]), str(data.get("wrt", "")),
-                                 str(data["answer_wrt"]), str(data["answer_expr"])))
+    return _request(payload, ("expr", "shapes", "wrt", "answer_wrt", "answer_expr"), run_answer)
 
 
 class _HTML:

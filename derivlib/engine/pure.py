@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from . import puremat as pm
 from .evaluate import bind_sizes, evaluate
+from .limits import guarded
 
 __all__ = ["evaluate_pure", "check_pure", "PureCheckReport", "StepError", "EPS", "ATOL", "RTOL",
            "PRIMES", "default_sizes", "random_values"]
@@ -27,7 +28,8 @@ PRIMES = (3, 5, 7, 11, 13, 17, 19, 23)
 N_DIRECTIONS = 3
 
 
-def evaluate_pure(node, env, shapes=None):
+@guarded("evaluate_pure")
+def evaluate_pure(node, env, shapes=None, sizes=None):
     """The value of a node, or of an expression string, on lists of lists of floats.
 
     Parameters
@@ -39,6 +41,16 @@ def evaluate_pure(node, env, shapes=None):
         Variable name -> list of rows (each a list of floats); a number may be a float.
     shapes : dict, optional
         Needed for a string; for a node, the dimensions are read from the values.
+    sizes : dict, optional
+        Dimension name -> size, for the dimensions no value gives (a gradient such as
+        ``1ᵀΔ`` or ``11ᵀ/(np)`` may need a size that only the shapes define); where a value
+        gives one too, the two must agree.
+
+    Raises
+    ------
+    ValueError
+        A value is missing, the values' shapes disagree with each other or with ``sizes``,
+        or a dimension has no size.
 
     Examples
     --------
@@ -56,8 +68,27 @@ def evaluate_pure(node, env, shapes=None):
         node = parse(node, shapes)
     elif not isinstance(node, Node):
         raise TypeError(f"evaluate_pure: node must be a Node or an expression string; got {type(node).__name__}")
-    sizes = _sizes_of(node, env)
-    return evaluate(node, env, sizes)
+    nodes = _reachable(node)
+    bound = _sizes_of(nodes, env)
+    for dname, size in _check_sizes(sizes).items():
+        if bound.setdefault(dname, size) != size:
+            raise ValueError(f"sizes[{dname!r}] is {size}, but the values give {dname} = {bound[dname]}")
+    missing = sorted({d for n in nodes for d in n.shape if isinstance(d, str) and d not in bound})
+    if missing:
+        raise ValueError(f"evaluate_pure: no size for the dimension {', '.join(map(repr, missing))}: "
+                         f"no value gives it; pass sizes={{{missing[0]!r}: ...}}")
+    return evaluate(node, env, bound)
+
+
+def _check_sizes(sizes):
+    if sizes is None:
+        return {}
+    if not isinstance(sizes, dict):
+        raise TypeError(f"sizes must be a dict dimension name -> whole number; got {type(sizes).__name__}")
+    for dname, size in sizes.items():
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"sizes[{dname!r}] must be a whole number >= 1; got {size!r}")
+    return sizes
 
 
 def _matrix(name, v):
@@ -72,18 +103,25 @@ def _matrix(name, v):
     return rows
 
 
-def _sizes_of(node, env):
-    from .derivation import _topo
+def _reachable(node):
+    """Every node ``node`` reads, through the references to named steps too (no recursion)."""
+    seen, out, todo = set(), [], [node]
+    while todo:
+        n = todo.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        out.append(n)
+        todo.extend(n.args)
+        if n.op == "ref":
+            todo.append(n.attr)
+        if n.aux is not None:
+            todo.append(n.aux)
+    return out
 
-    shapes = {}
-    for n in _topo(node):
-        for m in (n, n.attr if n.op == "ref" else None):
-            if m is not None and getattr(m, "op", None) == "var":
-                shapes[m.attr.ident] = m.shape
-            if m is not None and getattr(m, "op", None) in ("ref", "let"):
-                for k in _topo(m.attr if m.op == "ref" else m.args[0]):
-                    if k.op == "var":
-                        shapes[k.attr.ident] = k.shape
+
+def _sizes_of(nodes, env):
+    shapes = {n.attr.ident: n.shape for n in nodes if n.op == "var"}
     missing = [v for v in shapes if v not in env]
     if missing:
         raise ValueError(f"evaluate_pure: no value for {', '.join(missing)}")
@@ -137,46 +175,113 @@ def random_values(d, sizes, rng):
     return values
 
 
+#: Operations whose derivative jumps where their argument is exactly 0.
+KINKS = ("relu",)
+_ELEMENTWISE = frozenset({"add", "sub", "mul", "div", "neg", "scale", "pow", "sigmoid", "tanh", "relu", "exp",
+                          "log", "sqrt"})
+#: What to try, by the reason the check cannot tell.
+ADVICE = {
+    "kink": "try another seed (a relu's argument sits exactly at 0 here)",
+    "domain": "try another seed, or write log, sqrt or a division by a variable directly (the check draws "
+              "such a variable positive)",
+    "rounding": "try other sizes, or values of a similar size (the finite differences are lost in rounding)",
+    "curvature": "try another seed (the loss bends sharply within the finite-difference step here)",
+}
+
+
 class StepError(NamedTuple):
-    """How one adjoint of a derivation compared with finite differences."""
+    """How one adjoint of a derivation compared with finite differences.
+
+    ``verdict`` is ``"right"``, ``"wrong"`` or ``"cannot tell"`` (then ``reason`` says
+    why, ``advice`` what to try); ``excluded`` counts the entries of the step left out of
+    the random directions because they sit at a kink (a relu's argument exactly 0).
+    ``max_rel_error`` is the error over the gradient's size (its Frobenius norm, or the
+    finite differences' rounding noise when that is larger).
+    """
 
     name: str
     symbol: str
     max_abs_error: float
     max_rel_error: float
     ok: bool
+    verdict: str = "right"
+    reason: str = ""
+    advice: str = ""
+    excluded: int = 0
 
 
 class PureCheckReport(NamedTuple):
-    """The pure-Python check of every adjoint: ``ok``, the sizes and seed, one entry per step."""
+    """The pure-Python check of every adjoint: the sizes and seed, one entry per step.
+
+    ``verdict``: ``"right"`` (every step agrees), ``"wrong"`` (a step disagrees: see
+    ``failures``) or ``"cannot tell"`` (the finite differences cannot decide here: see
+    ``reason`` and ``advice``). ``ok`` is True only when right.
+    """
 
     sizes: dict
     seed: int
     steps: tuple
+    reason: str = ""
+    advice: str = ""
+
+    @property
+    def verdict(self):
+        if any(s.verdict == "wrong" for s in self.steps):
+            return "wrong"
+        if self.reason or any(s.verdict == "cannot tell" for s in self.steps):
+            return "cannot tell"
+        return "right"
 
     @property
     def ok(self):
-        return all(s.ok for s in self.steps)
+        return self.verdict == "right"
 
     @property
     def max_rel_error(self):
-        return max((s.max_rel_error for s in self.steps), default=0.0)
+        return max((s.max_rel_error for s in self.steps if s.verdict != "cannot tell"), default=0.0)
 
     @property
     def max_abs_error(self):
-        return max((s.max_abs_error for s in self.steps), default=0.0)
+        return max((s.max_abs_error for s in self.steps if s.verdict != "cannot tell"), default=0.0)
 
     @property
     def failures(self):
-        return [s for s in self.steps if not s.ok]
+        return [s for s in self.steps if s.verdict == "wrong"]
 
     def __str__(self):
-        sizes = ", ".join(f"{k}={v}" for k, v in self.sizes.items())
-        head = (f"check ({sizes}, seed {self.seed}): {len(self.steps)} adjoints against finite differences, "
-                f"max rel. error {self.max_rel_error:.0e}")
-        if self.ok:
-            return head
-        return head + "\n" + "\n".join(f"  WRONG: {s.symbol} (rel. error {s.max_rel_error:.2e})" for s in self.failures)
+        return summary(self.verdict, self.sizes, self.seed, [(s.symbol, s.verdict, s.reason, s.advice, s.excluded)
+                                                             for s in self.steps],
+                       self.max_rel_error, self.reason, self.advice)
+
+
+def summary(verdict, sizes, seed, steps, rel, reason="", advice=""):
+    """The words of a check report: the verdict first, then what it rests on.
+
+    ``steps``: (symbol, verdict, reason, advice, excluded entries) for each step.
+    """
+    where = ", ".join(f"{k}={v}" for k, v in sizes.items())
+    where = f"({where}, seed {seed})" if where else f"(seed {seed})"
+    checked = [s for s in steps if s[1] != "cannot tell"]
+    if reason:
+        return f"cannot tell here {where}: {reason}; {advice}"
+    lines = []
+    if verdict == "right":
+        lines.append(f"right {where}: all {len(steps)} adjoints against finite differences agree, max error "
+                     f"{rel:.0e} of the gradient's size")
+    elif verdict == "wrong":
+        lines.append(f"wrong {where}: " + "; ".join(f"{s[0]} is wrong" + (f" ({s[2]})" if s[2] else "")
+                                                    for s in steps if s[1] == "wrong"))
+    else:
+        lines.append(f"cannot tell here {where}: {len(checked)} of {len(steps)} adjoints against finite "
+                     f"differences agree (max error {rel:.0e} of the gradient's size); the others cannot be checked "
+                     f"at this point")
+    for symbol, v, why, what, excluded in steps:
+        if v == "cannot tell":
+            lines.append(f"  cannot tell {symbol}: {why}; {what}")
+        if excluded:
+            lines.append(f"  {symbol}: {excluded} entries at a kink (a relu's argument exactly 0) left out of "
+                         f"the directions")
+    return "\n".join(lines)
 
 
 def checked_steps(d):
@@ -184,33 +289,178 @@ def checked_steps(d):
     return [s for s in d.backward_steps if s.kind != "path"]
 
 
+def consumers(d):
+    """id(node) -> the nodes of the forward graph that read it."""
+    out = {}
+    for n in d.nodes:
+        for a in (*n.args, *((n.aux,) if n.aux is not None else ())):
+            out.setdefault(id(a), []).append(n)
+    return out
+
+
+def downstream(d, m, users, order):
+    """The nodes whose value depends on ``m`` (``m`` included), in evaluation order."""
+    seen, todo = {id(m)}, [m]
+    while todo:
+        for u in users.get(id(todo.pop()), ()):
+            if id(u) not in seen:
+                seen.add(id(u))
+                todo.append(u)
+    return sorted((n for n in d.nodes if id(n) in seen), key=lambda n: order[id(n)]) if len(seen) > 1 else [m]
+
+
+def kink_entries(m, below, value_of, kinked):
+    """Entries of ``m`` to leave out of the check's directions: ``(set of (i, j), reason)``.
+
+    ``below``: the nodes that depend on ``m`` in evaluation order; ``value_of(node)``: its
+    value as lists of lists; ``kinked``: the ids of the relu nodes whose argument has an
+    exact 0. An entry of ``m`` is left out when moving it moves a relu's argument that
+    sits at 0 entry by entry (through element-wise operations); when such an argument
+    mixes entries (through a product, a sum or a transpose), ``reason`` says the step
+    cannot be checked here (None otherwise).
+    """
+    if not any(id(n) in kinked for n in below):
+        return set(), None
+    r0, c0 = pm.shape(value_of(m))
+    moves = {id(m): ("entrywise", [[True] * c0 for _ in range(r0)])}
+    out = set()
+    for n in below[1:]:
+        ins = [(a, moves[id(a)]) for a in n.args if id(a) in moves]
+        if not ins:
+            continue
+        r, c = pm.shape(value_of(n))
+        if n.op not in _ELEMENTWISE:
+            moves[id(n)] = ("mixed", [[True] * c for _ in range(r)])
+            continue
+        kind = "entrywise" if all(k == "entrywise" for _, (k, _) in ins) else "mixed"
+        grid = [[any(mv[i if len(mv) > 1 else 0][j if len(mv[0]) > 1 else 0] for _, (_, mv) in ins)
+                 for j in range(c)] for i in range(r)]
+        if n.op == "relu":
+            arg = value_of(n.args[0])
+            at = [(i, j) for i in range(r) for j in range(c) if grid[i][j] and arg[i][j] == 0.0]
+            if at and kind != "entrywise":
+                return out, (f"the argument of relu in {n.name.text if n.name else 'a relu'} is exactly 0 at "
+                             f"{len(at)} entries that a change of this step moves through a product, sum or "
+                             f"transpose: a kink, where finite differences measure neither slope")
+            out |= {(i if r0 > 1 else 0, j if c0 > 1 else 0) for i, j in at}
+            grid = [[grid[i][j] and arg[i][j] > 0.0 for j in range(c)] for i in range(r)]
+        moves[id(n)] = (kind, grid)
+    return out, None
+
+
+def _prefilled(forward, below):
+    """The forward values of every node but those that depend on the moved step."""
+    cache = dict(forward)
+    for n in below:
+        cache.pop(id(n), None)
+    return cache
+
+
+@guarded("check_pure")
 def check_pure(d, sizes=None, seed=0):
-    """Check every adjoint of a derivation in pure Python; see the module docstring."""
+    """Check every adjoint of a derivation in pure Python; see the module docstring.
+
+    Returns a :class:`PureCheckReport` whose ``verdict`` is right, wrong (naming the
+    steps) or cannot tell (with the reason and what to try).
+    """
     sizes = default_sizes(d, sizes)
+    seed = _seed(seed)
     rng = random.Random(seed)
     env = random_values(d, sizes, rng)
     forward = {}
-    loss = evaluate(d.root, env, sizes, None, forward)[0][0]
+    try:
+        loss = evaluate(d.root, env, sizes, None, forward)[0][0]
+    except (OverflowError, ZeroDivisionError, ValueError) as exc:
+        loss, why = math.nan, str(exc)
+    else:
+        why = f"the loss is {loss}"
     if not math.isfinite(loss):
-        raise ValueError(f"the loss is {loss} at the random point (sizes {sizes}, seed {seed}): a log or sqrt of "
-                         f"a negative number? Give such a variable as the argument of log or sqrt directly")
+        return PureCheckReport(sizes, seed, (), f"{why} at the random point: outside the domain of a log, sqrt "
+                               f"or division, or too large", ADVICE["domain"])
+    users = consumers(d)
+    order = {id(n): k for k, n in enumerate(d.nodes)}
+    kinked = {id(n) for n in d.nodes if n.op in KINKS and any(x == 0.0 for row in forward[id(n.args[0])]
+                                                              for x in row)}
     results = []
     for step in checked_steps(d):
-        m = step.of
-        value = forward[id(m)] if id(m) in forward else evaluate(m, env, sizes, None, dict(forward))
-        g = evaluate(step.node, env, sizes, None, dict(forward))
-        worst_abs, scale = 0.0, 0.0
-        ok = pm.shape(g) == pm.shape(value)
-        for _ in range(N_DIRECTIONS):
-            v = [[rng.gauss(0.0, 1.0) for _ in row] for row in value]
-            hi = evaluate(d.root, env, sizes, None, {id(m): pm.add_scaled(value, EPS, v)})[0][0]
-            lo = evaluate(d.root, env, sizes, None, {id(m): pm.add_scaled(value, -EPS, v)})[0][0]
-            num = (hi - lo) / (2 * EPS)
-            ana = pm.frob(g, v) if ok else math.nan
-            err = abs(num - ana)
-            ok = ok and err <= ATOL + RTOL * abs(num) + ROUND * max(abs(loss), abs(hi), abs(lo))
-            worst_abs = max(worst_abs, err) if math.isfinite(err) else math.inf
-            scale = max(scale, abs(num))
-        rel = worst_abs / scale if scale > 0 else worst_abs
-        results.append(StepError(step.name, step.symbol, worst_abs, rel, bool(ok)))
+        results.append(_check_step(d, step, env, sizes, forward, users, order, kinked, loss, rng))
     return PureCheckReport(sizes, seed, tuple(results))
+
+
+def _seed(seed):
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise TypeError(f"seed must be a whole number >= 0; got {seed!r:.40}")
+    return seed
+
+
+def _cannot(step, reason, kind, excluded=0):
+    return StepError(step.name, step.symbol, math.nan, math.nan, False, "cannot tell", reason, ADVICE[kind],
+                     excluded)
+
+
+def _check_step(d, step, env, sizes, forward, users, order, kinked, loss, rng):
+    """One adjoint against central differences along unit random directions."""
+    m = step.of
+    value = forward[id(m)] if id(m) in forward else evaluate(m, env, sizes, None, dict(forward))
+    try:
+        g = evaluate(step.node, env, sizes, None, dict(forward))
+    except (OverflowError, ZeroDivisionError) as exc:
+        return _cannot(step, f"the adjoint cannot be evaluated at this point ({exc})", "domain")
+    except ValueError as exc:  # its products do not conform: the adjoint is wrong
+        return StepError(step.name, step.symbol, math.inf, math.inf, False, "wrong",
+                         f"it cannot be evaluated: {exc}")
+    if pm.shape(g) != pm.shape(value):
+        return StepError(step.name, step.symbol, math.inf, math.inf, False, "wrong",
+                         f"it is {pm.shape(g)[0]}×{pm.shape(g)[1]}, not of the shape of its step")
+    below = downstream(d, m, users, order)
+    out, why = kink_entries(m, below, lambda n: forward[id(n)], kinked)
+    if why:
+        return _cannot(step, why, "kink")
+    free = [(i, j) for i, row in enumerate(value) for j in range(len(row)) if (i, j) not in out]
+    if not free:
+        return _cannot(step, "every entry sits at a kink (a relu's argument exactly 0)", "kink", len(out))
+    base = _prefilled(forward, below)
+
+    def f(v, h):
+        try:
+            return evaluate(d.root, env, sizes, None, {**base, id(m): pm.add_scaled(value, h, v)})[0][0]
+        except (OverflowError, ZeroDivisionError, ValueError):
+            return math.nan
+
+    norm_g = math.sqrt(pm.frob([[g[i][j] for i, j in free]], [[g[i][j] for i, j in free]]))
+    worst_abs, worst, fmax = 0.0, None, abs(loss)
+    for _ in range(N_DIRECTIONS):
+        v = [[0.0] * len(row) for row in value]
+        for i, j in free:
+            v[i][j] = rng.gauss(0.0, 1.0)
+        length = math.sqrt(pm.frob(v, v)) or 1.0
+        v = pm.scale(1 / length, v)
+        hi, lo = f(v, EPS), f(v, -EPS)
+        if not (math.isfinite(hi) and math.isfinite(lo)):
+            return _cannot(step, f"the loss is not finite at a point moved by {EPS:g} along a random direction: "
+                           f"the point is within the step of the edge of the domain", "domain", len(out))
+        fmax = max(fmax, abs(hi), abs(lo))
+        num = (hi - lo) / (2 * EPS)
+        ana = pm.frob(g, v)
+        err = abs(num - ana)
+        if worst is None or err - RTOL * abs(num) > worst[0] - RTOL * abs(worst[2]):
+            worst = (err, v, num, ana)
+        worst_abs = max(worst_abs, err)
+    noise = ROUND * fmax
+    scale = max(norm_g, noise)
+    rel = worst_abs / scale if scale > 0 else (0.0 if worst_abs == 0 else math.inf)
+    err, v, num, ana = worst
+    if err <= ATOL + RTOL * abs(num) + noise:
+        if err > ATOL + RTOL * abs(num) and norm_g > noise and err > 0.1 * norm_g:
+            return _cannot(step, f"the finite differences' rounding noise (about {noise:.1e}) is not small next "
+                           f"to the gradient (size {norm_g:.1e})", "rounding", len(out))
+        return StepError(step.name, step.symbol, worst_abs, rel, True, "right", "", "", len(out))
+    # the worst direction again with the steps 2 eps and eps / 2: do the differences move as much?
+    d2 = (f(v, 2 * EPS) - f(v, -2 * EPS)) / (4 * EPS)
+    dh = (f(v, EPS / 2) - f(v, -EPS / 2)) / EPS
+    if not (math.isfinite(d2) and math.isfinite(dh)) or max(abs(num - d2), abs(num - dh)) >= err / 2:
+        return _cannot(step, f"the finite differences change with the step (eps: {num:.6g}, 2 eps: {d2:.6g}, "
+                       f"eps/2: {dh:.6g}; the adjoint gives {ana:.6g}): a kink or sharp curvature within the "
+                       f"step", "curvature", len(out))
+    return StepError(step.name, step.symbol, worst_abs, rel, False, "wrong",
+                     f"along a random direction it gives {ana:.6g}, finite differences {num:.6g}", "", len(out))

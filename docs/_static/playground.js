@@ -142,6 +142,11 @@
     try {
       const api = await ensurePython();
       const result = JSON.parse(await api.derive(request));
+      if (!result.ok && result.field === "internal") {
+        failure(output, result.message);
+        finish(output, "error", started);
+        return;
+      }
       if (!result.ok) {
         showInputError(FIELDS[result.field], result.message);
         failure(output, "Nothing derived: see the message next to the input.");
@@ -149,12 +154,15 @@
         return;
       }
       const math = element("div", "math notranslate nohighlight", `\\[${result.latex}\\]`);
+      // the check's verdict in words: right, wrong, or cannot tell here (with the reason and what to try)
       const check = element("div", result.check.passed ? "pg-check pg-passed" : "pg-check pg-failed");
+      check.dataset.verdict = result.check.verdict;
       check.append(element("p", null, result.check.text + (result.check.passed ? ": every step is right." : ".")));
       const steps = element("ul", "pg-check-steps");
       for (const step of result.check.steps) {
-        const item = element("li", step.ok ? "pg-step-ok" : "pg-step-wrong",
-          `${step.symbol}: ${step.ok ? "✓" : "✗ wrong,"} rel. error ${step.rel_error}`);
+        const said = step.verdict === "cannot tell" ? `? cannot tell here: ${step.reason}`
+          : `${step.ok ? "✓" : "✗ wrong,"} rel. error ${step.rel_error}`;
+        const item = element("li", step.ok ? "pg-step-ok" : "pg-step-wrong", `${step.symbol}: ${said}`);
         steps.append(item);
       }
       check.append(steps);
@@ -186,6 +194,11 @@
     try {
       const api = await ensurePython();
       const result = JSON.parse(await api.answer(request));
+      if (!result.ok && result.field === "internal") {
+        failure(output, result.message);
+        finish(output, "error", started);
+        return;
+      }
       if (!result.ok) {
         showInputError(FIELDS[result.field] || result.field, result.message);
         failure(output, "Nothing checked: see the message next to the input.");
