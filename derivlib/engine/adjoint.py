@@ -300,21 +300,21 @@ def _check_step(d, step, env, sizes, forward, rng):
         raise DifferentialError(f"{what}: the step displays {step.differential!r}, not the differential checked")
     value = forward[id(n)] if id(n) in forward else evaluate(n, env, sizes, None, dict(forward))
     out = forward[id(consumer)]
+    contribution = evaluate(step.node, env, sizes, None, dict(forward))
+    if pm.shape(contribution) != pm.shape(value):
+        raise _shape_error(what, "the step's value", pm.shape(contribution), pm.shape(value))
+    g = _adjoint_of(d, consumer, env, sizes, forward)
+    sides = (f"{'G_' + consumer.name.text if consumer is not d.root else '1'} : d{consumer.name.text}",
+             f"{step.symbol} : {dn.attr.text}")
+    leaf = Node("var", (), n.shape, Sym("_use"))
+    moved = _with_use(use.path, leaf)  # C with this one use of N replaced by leaf
     worst_adjoint, worst_derivative = 0.0, 0.0
     for _ in range(N_DRAWS):
         direction = _draw(rng, pm.shape(value))
         y = evaluate(dc, env, sizes, None, {**forward, id(dn): direction})
         if pm.shape(y) != pm.shape(out):
             raise _shape_error(what, "the differential's value", pm.shape(y), pm.shape(out))
-        contribution = evaluate(step.node, env, sizes, None, dict(forward))
-        if pm.shape(contribution) != pm.shape(value):
-            raise _shape_error(what, "the step's value", pm.shape(contribution), pm.shape(value))
-        g = _adjoint_of(d, consumer, env, sizes, forward)
-        sides = (f"{'G_' + consumer.name.text if consumer is not d.root else '1'} : d{consumer.name.text}",
-                 f"{step.symbol} : {dn.attr.text}")
         worst_adjoint = max(worst_adjoint, _adjoint_gap(what, g, y, [(contribution, direction)], sides))
-        leaf = Node("var", (), n.shape, Sym("_use"))
-        moved = _with_use(use.path, leaf)
         hi, lo = (evaluate(moved, env, sizes, None, {**forward, id(leaf): pm.add_scaled(value, s * EPS, direction)})
                   for s in (1, -1))
         worst_derivative = max(worst_derivative, _derivative_gap(what, y, hi, lo, EPS))
