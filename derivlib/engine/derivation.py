@@ -439,7 +439,7 @@ class Derivation:
         For each backward step: the differential of its consumer is the adjoint of the
         step's contribution and a derivative (central differences); and each identity the
         step shows holds for its rule. Returns a report; raises
-        :class:`~derivlib.engine.adjoint.DifferentialError` naming the step if a line is wrong.
+        ``derivlib.engine.adjoint.DifferentialError`` naming the step if a line is wrong.
         """
         from .adjoint import check_why
 

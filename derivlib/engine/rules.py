@@ -331,9 +331,9 @@ def table():
     """Rows (example, meaning, differential, pullback) in (text, latex) pairs, from the rules.
 
     One row per operation and, for + − * /, per broadcasting case of the right operand.
-    Each row's differential is checked first (:func:`derivlib.engine.adjoint.verify`: the
+    Each row's differential is checked first (``derivlib.engine.adjoint.verify``: the
     adjoint of the row's pullbacks and a derivative, on random values), so a wrong one
-    raises :class:`~derivlib.engine.adjoint.DifferentialError` instead of being shown.
+    raises ``derivlib.engine.adjoint.DifferentialError`` instead of being shown.
     """
     from .adjoint import verify
     from .render import latex, text
