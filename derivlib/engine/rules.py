@@ -351,7 +351,7 @@ def table():
             written = Node(op, sym.args, sym.shape, sym.attr)
             # the row's differential must be the adjoint of its pullbacks, and a derivative
             verify(sym, dargs, d, g, back, what=f"rules table, {op}{f' ({case})' if case else ''}: "
-                                                 f"d{text(written)} = {text(d)}")
+                                                 f"d{_p(text(written))} = {text(d)}")
             rows.append({
                 "op": op, "case": case or "", "meaning": rule.meaning,
                 "shapes": ", ".join(fmt_shape(a.shape) for a in sym.args) + " → " + fmt_shape(sym.shape),
