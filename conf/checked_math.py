@@ -26,7 +26,8 @@ Directives, roles and one rule (registered in ``conf.py``'s ``extensions``):
     as an aligned block (every step with its shape) and checked with ``Derivation.check``.
     Options: ``:shapes:``, ``:wrt:``, ``:steps:`` (names to show, default the backward
     steps), ``:forward:`` (show the forward steps too), ``:why:`` (show each step's
-    differential and identity), ``:sizes:``, ``:seed:``.
+    differential and identity, each checked with ``Derivation.check_why``: the adjoint of
+    the step and a derivative), ``:sizes:``, ``:seed:``.
 
 ``{formula-context} NAME`` and the role ``{checked}`NAME: formula```
     The same checks for a formula in running text: the directive (which shows nothing)
@@ -183,9 +184,25 @@ class Derivation(SphinxDirective):
             sizes = option_pairs(o.get("sizes"), "sizes", int)
             rows = render_derivation(expr, o.get("shapes", ""), wrt=wrt, steps=steps, forward="forward" in o,
                                      why="why" in o, sizes=sizes, seed=o.get("seed", 0))
+            if "why" in o:
+                _check_why(expr, o.get("shapes", ""), wrt, sizes, o.get("seed", 0))
         except FormulaError as exc:
             return _fail(self, exc)
-        return _block(self, rows, "Derived by derivlib.derive; every step checked against finite differences.")
+        return _block(self, rows, "Derived by derivlib.derive; every step checked against finite differences"
+                      + ("; every differential shown checked as the adjoint of its step and as a derivative."
+                         if "why" in o else "."))
+
+
+def _check_why(expr, shapes, wrt, sizes, seed):
+    """The displayed "why" lines of a derivation, checked (Derivation.check_why); a FormulaError
+    naming the step whose differential or identity is wrong."""
+    from derivlib import derive
+    from derivlib.engine.adjoint import DifferentialError
+
+    try:
+        derive(expr, parse_shapes(shapes), wrt=wrt).check_why(sizes=sizes or None, seed=seed)
+    except DifferentialError as exc:
+        raise FormulaError(f"a displayed differential of the derivation of {expr!r} is wrong: {exc}") from None
 
 
 # -- the asker's formula, with the ledger's verdict -------------------------------------------

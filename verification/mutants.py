@@ -28,6 +28,7 @@ CK = "derivlib/check.py"
 EN = "derivlib/engine/rules.py"
 ES = "derivlib/engine/nodes.py"
 FD = "derivlib/_fd.py"
+DR = "derivlib/engine/derivation.py"
 CA = "derivlib/_checkargs.py"
 
 CATALOGUE = [
@@ -249,6 +250,33 @@ CATALOGUE = [
         "unbroadcast(mk_neg(mk_div(mk_mul(g, args[0]), mk_pow(args[1], 2))),",
         "unbroadcast(mk_div(mk_mul(g, args[0]), mk_pow(args[1], 2)),",
         "engine: the quotient rule without its minus sign, d(A/B) = dA/B + A dB/B²",
+    ),
+    # -- the displayed differentials only (the rules table, each step's "why" line): every
+    # gradient stays right, only the line a reader reads is wrong --------------------------
+    Mutant(
+        "en-show-sigmoid-differential", EN,
+        "lambda out, args, d: _opt(lambda x: mk_mul(mk_mul(ref(out), mk_sub(_one(), ref(out))), x), d[0]),",
+        "lambda out, args, d: _opt(lambda x: mk_mul(ref(out), x), d[0]),",
+        "engine, display only: the sigmoid rule shows dS = S ∘ dZ, the (1 − S) dropped",
+    ),
+    Mutant(
+        "en-show-softmax-row-sum", EN,
+        "mk_mul(ref(out), _row_sums(mk_mul(ref(out), x)))), d[0]),",
+        "mk_mul(ref(out), _row_sums(x))), d[0]),",
+        "engine, display only: the softmax rule shows dP = P ∘ dA − P ∘ (dA 1), the P ∘ inside the row sum dropped",
+    ),
+    Mutant(
+        "en-show-quotient-sign", EN,
+        "_opt(lambda x: mk_neg(mk_div(mk_mul(args[0], x), mk_pow(args[1], 2))), d[1])),",
+        "_opt(lambda x: mk_div(mk_mul(args[0], x), mk_pow(args[1], 2)), d[1])),",
+        "engine, display only: the quotient rule shows d(A/B) = dA/B + A ∘ dB/B², its minus sign lost",
+    ),
+    Mutant(
+        "en-show-why-path-order", DR,
+        "        for node, j in reversed(c.path):",
+        "        for node, j in c.path:",
+        "engine, display only: a step's why line composes the jvps from the consumer down instead of "
+        "from the use up (dL = G(1ᵀ dS 1) for the sigmoid layer's G_S)",
     ),
     Mutant(
         "en-simplify-sub-swapped", ES,

@@ -162,6 +162,7 @@ class Derivation:
         self._name_intermediates()
         self.forward_steps = [self._forward_step(n) for n in self.nodes if n.name is not None]
         self.backward_steps = []
+        self._uses = {}  # backward or path step name -> the use (_Contribution) its "why" shows
         self._backward()
         self.steps = self.forward_steps + self.backward_steps
         self.gradient_expressions = {v: self._adjoint_step[v].node for v in self.wrt}
@@ -297,12 +298,14 @@ class Derivation:
         if len(cs) == 1:
             g = cs[0].expr
             step = self._step("backward", sym, n, g, *self._why(n, cs[0]))
+            self._uses[step.name] = cs[0]
         else:
             parts = []
             for k, c in enumerate(cs, 1):
                 psym = self._fresh_sym(Sym(f"{sym.ident}_path{k}", f"{sym.text}⁽{superscript(k)}⁾",
                                            f"{sym.latex}^{{({k})}}"))
                 parts.append(self._step("path", psym, n, c.expr, *self._why(n, c)))
+                self._uses[psym.ident] = c
             total = None
             for p in parts:
                 r = ref(p.node)
@@ -328,8 +331,9 @@ class Derivation:
         self.backward_steps.append(step)
         return step
 
-    def _why(self, n, c):
-        """(differential text, latex, identity text, latex) of one use of n."""
+    def _differential(self, n, c):
+        """(dn, dC, C) of one use c of n: the differential dC of its consumer C along dn, the
+        jvps composed along the path (what the step's "why" shows)."""
         name = n.name or n.attr
         dn = var(Sym("d" + name.ident, "d" + name.text, r"\mathrm{d}" + name.latex), n.shape)
         d = dn
@@ -337,7 +341,11 @@ class Derivation:
             dargs = [None] * len(node.args)
             dargs[j] = d
             d = RULES[node.op].jvp(node, list(node.args), dargs)
-        consumer = c.consumer or self.root
+        return dn, d, c.consumer or self.root
+
+    def _why(self, n, c):
+        """(differential text, latex, identity text, latex) of one use of n."""
+        _, d, consumer = self._differential(n, c)
         cname = consumer.name
         ids = []
         for node, j in c.path:
@@ -475,6 +483,18 @@ class Derivation:
         from .pure import check_pure
 
         return check_pure(self, sizes=sizes, seed=seed)
+
+    def check_why(self, sizes=None, seed=0):
+        """Check every displayed differential ("why" line) in pure Python.
+
+        For each backward step: the differential of its consumer is the adjoint of the
+        step's contribution and a derivative (central differences); and each identity the
+        step shows holds for its rule. Returns a report; raises
+        ``derivlib.engine.adjoint.DifferentialError`` naming the step if a line is wrong.
+        """
+        from .adjoint import check_why
+
+        return check_why(self, sizes=sizes, seed=seed)
 
     def dims(self):
         """Dimension names in order of first appearance."""

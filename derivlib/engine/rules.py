@@ -335,7 +335,11 @@ def table():
     """Rows (example, meaning, differential, pullback) in (text, latex) pairs, from the rules.
 
     One row per operation and, for + − * /, per broadcasting case of the right operand.
+    Each row's differential is checked first (``derivlib.engine.adjoint.verify``: the
+    adjoint of the row's pullbacks and a derivative, on random values), so a wrong one
+    raises ``derivlib.engine.adjoint.DifferentialError`` instead of being shown.
     """
+    from .adjoint import verify
     from .render import latex, text
 
     rows = []
@@ -349,6 +353,9 @@ def table():
             g = var(_BAR, sym.shape)
             back = rule.vjp(g, sym, list(sym.args))
             written = Node(op, sym.args, sym.shape, sym.attr)
+            # the row's differential must be the adjoint of its pullbacks, and a derivative
+            verify(sym, dargs, d, g, back, what=f"rules table, {op}{f' ({case})' if case else ''}: "
+                                                 f"d{_p(text(written))} = {text(d)}")
             rows.append({
                 "op": op, "case": case or "", "meaning": rule.meaning,
                 "shapes": ", ".join(fmt_shape(a.shape) for a in sym.args) + " → " + fmt_shape(sym.shape),
