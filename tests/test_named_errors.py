@@ -49,3 +49,19 @@ def test_an_expression_nested_beyond_the_limit_names_the_limit(expr):
 def test_evaluate_pure_names_a_bad_sizes():
     with pytest.raises(TypeError, match="sizes"):
         evaluate_pure("sum(X)", {"X": [[1.0]]}, XP, sizes=[3])
+
+
+def test_a_size_named_only_by_an_unused_variable_is_asked_for_by_name():
+    d = derive("n * sum(c * c)", {"c": (1, 1), "X": ("n", "p")})
+    with pytest.raises(ValueError, match=r"size of 'n': give X too"):
+        d.gradients({"c": np.ones((1, 1))})
+
+
+def test_an_unused_variable_may_give_a_size():
+    d = derive("n * sum(c * c)", {"c": (1, 1), "X": ("n", "p")})
+    np.testing.assert_array_equal(d.gradients({"c": [[1.5]], "X": np.ones((4, 2))})["c"], [[2 * 4 * 1.5]])
+
+
+def test_a_value_for_a_name_without_a_shape_is_refused():
+    with pytest.raises(ValueError, match=r"values: 'Y' has no shape"):
+        derive("sum(X)", XP).gradients({"X": np.ones((2, 3)), "Y": np.ones(1)})

@@ -24,8 +24,12 @@ def _arrays(d, values):
     missing = [v for v in d.variables if v not in values]
     if missing:
         raise ValueError(f"values: no array for {', '.join(missing)} (the variables are {', '.join(d.variables)})")
+    unknown = [v for v in values if v not in d.shapes]
+    if unknown:
+        raise ValueError(f"values: {', '.join(map(repr, unknown))} has no shape in the derivation (the "
+                         f"variables are {', '.join(d.variables)})")
     env = {}
-    for name in d.variables:
+    for name in [v for v in d.shapes if v in values]:  # a variable the loss does not use may give a size
         a = np.array(real_array(name, values[name]), dtype=np.float64)
         if a.ndim == 0:
             a = a.reshape(1, 1)
@@ -34,7 +38,14 @@ def _arrays(d, values):
         if not np.isfinite(a).all():
             raise ValueError(f"{name} contains NaN or inf")
         env[name] = a
-    sizes = bind_sizes({k: d.shapes[k] for k in d.variables}, {k: v.shape for k, v in env.items()})
+    sizes = bind_sizes({k: d.shapes[k] for k in env}, {k: v.shape for k, v in env.items()})
+    used = {x for n in d.nodes for x in (*n.shape, n.attr if n.op == "dim" else 1) if isinstance(x, str)}
+    unbound = [dim for dim in d.dims() if dim in used and dim not in sizes]
+    if unbound:
+        owners = [v for v in d.shapes if v not in d.variables and set(unbound) & set(d.shapes[v])]
+        raise ValueError(f"values: no array gives the size of {', '.join(map(repr, unbound))}"
+                         + (f": give {', '.join(owners)} too (the loss does not use it, but its shape names "
+                            f"the size)" if owners else ""))
     return env, sizes
 
 

@@ -17,6 +17,7 @@ derivations use.
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from fractions import Fraction
@@ -301,13 +302,20 @@ def identity(node, i):
     The symbols keep the broadcasting of the actual arguments (a 1×q bias gives
     ``Ḡ : (1dB) = (1ᵀḠ) : dB``).
     """
+    cases = tuple(_case(a.shape, node.shape) for a in node.args) if node.op in BINARY else (None, None)
+    mean_of = node.args[0].shape if node.op == "mean" else None
+    return _identity_cached(node.op, node.attr, cases, mean_of, i)
+
+
+@functools.lru_cache(maxsize=256)
+def _identity_cached(op, attr, cases, mean_of, i):
+    """:func:`identity` on symbols: it depends only on these, and a long sum asks for it at every term."""
     from .render import latex, text
 
-    cases = tuple(_case(a.shape, node.shape) for a in node.args) if node.op in BINARY else (None, None)
-    sym = example_node(node.op, node.attr, cases)
-    if node.op == "mean":  # the step's factor: 1/n for the mean of an n×1 column, not 1/(nq)
-        args = [_symbol("A", node.args[0].shape)]
-        sym = Node("mean", args, RULES["mean"].shape(args, node.attr, None), node.attr)
+    sym = example_node(op, attr, cases)
+    if op == "mean":  # the step's factor: 1/n for the mean of an n×1 column, not 1/(nq)
+        args = [_symbol("A", mean_of)]
+        sym = Node("mean", args, RULES["mean"].shape(args, attr, None), attr)
     return _identity_of(sym, i, text, latex)
 
 
