@@ -93,6 +93,11 @@ def _main(argv):
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(report)
+    try:
+        d.check_why(sizes=sizes or None, seed=args.seed)
+    except AssertionError as exc:  # DifferentialError: a displayed differential is wrong
+        print(f"wrong: {exc}", file=sys.stderr)
+        return 1
     return {"right": 0, "wrong": 1}.get(report.verdict, 3)
 
 

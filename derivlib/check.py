@@ -440,7 +440,7 @@ def _check_one(F, args, i, g, name, V, eps, atol, rtol, full) -> ArgReport:
             low_precision = F.dtype != np.float64
             if strict or not low_precision and (top <= noise or abs_err <= RESOLUTION * top):
                 return ArgReport(name, "full+directional" if full else "directional", abs_err,
-                                 float(abs_err / max(scale, np.finfo(float).tiny)))
+                                 _relative(abs_err, max(top, noise)))
             # passed only thanks to a rounding allowance that is not small next to the gradient
             kind = Diagnosis.LOW_PRECISION if low_precision else Diagnosis.ROUNDING
             _raise_fd(kind, {}, name, i, g, noise, F, eps, top, abs_err, what, atol, rtol)
@@ -456,7 +456,7 @@ def _check_one(F, args, i, g, name, V, eps, atol, rtol, full) -> ArgReport:
         abs_err = float("nan")
     kind, numbers = _relation(g, a.shape, measure, num, close)
     diagnosis = relation_text(kind, **numbers)
-    rel_err = abs_err / max(scale, np.finfo(float).tiny)
+    rel_err = _relative(abs_err, scale)
     shown_num = num_full if full else num_dir
     shown_ana = g if (full or g.shape != a.shape) else U @ g.ravel()
     message = _message(name, i, f"is wrong: {diagnosis}", abs_err, rel_err, atol, rtol, eps, noise, what,
@@ -465,9 +465,17 @@ def _check_one(F, args, i, g, name, V, eps, atol, rtol, full) -> ArgReport:
                          max_rel_error=rel_err, numerical=shown_num, analytical=shown_ana)
 
 
+def _relative(abs_err, scale):
+    """The error over the size it is measured against; 0 over 0 is 0, and an error over a zero
+    size is infinite (never a division by the tiniest float, which reads as 1e+292)."""
+    if scale > 0:
+        return float(abs_err / scale)
+    return 0.0 if abs_err == 0 else float("inf")
+
+
 def _raise_fd(kind, p, name, i, g, noise, F, eps, scale, abs_err, what, atol, rtol, ana=None):
     diagnosis = fd_text(kind, **_fd_numbers(kind, p, ana, noise, F, eps, scale))
-    rel_err = abs_err / max(scale, np.finfo(float).tiny)
+    rel_err = _relative(abs_err, scale)
     message = _message(name, i, f"cannot be checked here: {diagnosis}", abs_err, rel_err, atol, rtol, eps, noise,
                        what, None, None)
     raise FiniteDifferenceError(message, argument=name, kind=kind, diagnosis=diagnosis, max_abs_error=abs_err,

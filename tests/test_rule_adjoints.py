@@ -232,3 +232,20 @@ def test_a_wrong_why_line_fails_the_build_naming_its_step(tmp_path):
     assert result.returncode != 0
     assert "index.md:3: ERROR: wrong or unchecked formula: a displayed differential" in result.stderr
     assert "step Δ (Delta): dS = S ∘ dZ: not the adjoint of the pullback" in result.stderr
+
+
+def test_the_cli_says_wrong_for_a_wrong_why_line(monkeypatch, capsys):
+    from derivlib.__main__ import main
+
+    _plant(monkeypatch, "sigmoid", jvp=_sigmoid_without_one_minus_s)
+    assert main(["derive", "sum(G * sigmoid(X @ W))", "--shape", "X=n,p", "--shape", "W=p,q",
+                 "--shape", "G=n,q"]) == 1
+    assert "dS = S ∘ dZ: not the adjoint" in capsys.readouterr().err
+
+
+def test_the_playground_never_shows_a_wrong_why_line(monkeypatch):
+    from derivlib.engine import playground
+
+    _plant(monkeypatch, "sigmoid", jvp=_sigmoid_without_one_minus_s)
+    result = playground.run_derive("sum(G * sigmoid(X @ W))", "X: n, p\nW: p, q\nG: n, q", "W")
+    assert result["ok"] is False and result["field"] == "internal" and "text" not in result

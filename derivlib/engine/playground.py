@@ -133,7 +133,7 @@ def _never_raises(run):
 
 @_never_raises
 def run_derive(expr: str, shapes: str, wrt: str, *, seed: int = 0) -> dict:
-    """Derive ``expr`` and check every step; a dict for the page.
+    """Derive ``expr`` and check every step and every displayed differential; a dict for the page.
 
     Returns ``{"ok": True, "latex", "text", "steps", "check"}`` or, for an error in the
     input, ``{"ok": False, "field", "message"}`` with field one of ``"expr"``,
@@ -154,6 +154,7 @@ def run_derive(expr: str, shapes: str, wrt: str, *, seed: int = 0) -> dict:
     except ValueError as err:
         return _error("expr", err)
     report = d.check_pure(seed=seed)
+    d.check_why(seed=seed)  # every displayed differential; a wrong one is the engine's error, never shown
     return {
         "ok": True,
         "latex": d.latex(),
