@@ -93,7 +93,9 @@ def _main(argv):
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(report)
-    try:
+    if report.verdict != "right":
+        return {"wrong": 1}.get(report.verdict, 3)
+    try:  # the displayed differentials, at the point where every step was found right
         d.check_why(sizes=sizes or None, seed=args.seed)
     except AssertionError as exc:  # DifferentialError: a displayed differential is wrong
         print(f"wrong: {exc}", file=sys.stderr)

@@ -249,3 +249,15 @@ def test_the_playground_never_shows_a_wrong_why_line(monkeypatch):
     _plant(monkeypatch, "sigmoid", jvp=_sigmoid_without_one_minus_s)
     result = playground.run_derive("sum(G * sigmoid(X @ W))", "X: n, p\nW: p, q\nG: n, q", "W")
     assert result["ok"] is False and result["field"] == "internal" and "text" not in result
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_why_lines_through_a_relu_of_a_relu_are_right(seed):
+    d = derive("sum(G * relu(relu(X)))", {"G": ("n", "p"), "X": ("n", "p")})
+    assert d.check_why(seed=seed).ok
+
+
+def test_why_lines_outside_the_domain_are_a_named_error():
+    d = derive("sum(log(X @ W))", {"X": ("n", "p"), "W": ("p", "q")})
+    with pytest.raises(ValueError, match=r"check_why: the loss is nan at the random point"):
+        d.check_why()
