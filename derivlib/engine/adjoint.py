@@ -39,7 +39,7 @@ __all__ = ["DifferentialError", "Differential", "DifferentialReport", "SIZES", "
 
 #: Sizes of the rules' symbolic dimensions (A is n×p and B p×q in A @ B; n×q otherwise).
 SIZES = {"n": 3, "p": 5, "q": 7}
-#: The adjoint identity is exact: only rounding separates its two sides (relative to Σ|terms|).
+#: The adjoint identity is exact, so only rounding separates its two sides (relative to Σ|terms|).
 ADJOINT_RTOL = 1e-9
 #: Random (Ḡ, dA) drawn per differential.
 N_DRAWS = 2
@@ -158,7 +158,7 @@ def verify(node, dargs, dy, gbar, pullbacks, what=None, seed=0, sizes=None):
     Parameters
     ----------
     node : Node
-        An operation whose arguments are variables (as :func:`derivlib.engine.rules.example_node`
+        An operation whose arguments are variables (as ``derivlib.engine.rules.example_node``
         builds them); a reference to ``node`` (or its ``aux``) in ``dy`` or a pullback is
         its forward value.
     dargs : list

@@ -5,7 +5,7 @@ nested operation. CPython 3.11 does not use the C stack for a call from Python t
 so :func:`guard` raises the recursion limit while an entry point runs, to what
 :data:`MAX_DEPTH` nested operations need. In the browser (Pyodide, ``sys.platform ==
 "emscripten"``) the stack is the WebAssembly one and the limit stays: a walk that hits it
-becomes an :class:`ExpressionError` that names it. Standard library only.
+becomes an :class:`~derivlib.engine.ExpressionError` that names it. Standard library only.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def guard(what):
     """Run an entry point with room for :data:`MAX_DEPTH` nested operations.
 
     ``what`` names the entry point for the message of a :class:`RecursionError`, which
-    becomes an :class:`ExpressionError` naming the limit.
+    becomes an :class:`~derivlib.engine.ExpressionError` naming the limit.
     """
     old = sys.getrecursionlimit()
     raised = not BROWSER and old < RECURSION_LIMIT
