@@ -122,8 +122,12 @@ def test_allowed_math(latex, classes):
     r"\partial L/\partial W \approx X^T\Delta",
     r"G = \partial L/\partial S",
     r"J := \partial S/\partial W = X",
+    r"\frac{\partial L}{\partial W} := X^T\Delta",
+    r"dL/dW = X^T\Delta",
+    r"\mathrm{d}L/\mathrm{d}W = X^T\Delta",
 ], ids=["slashed", "slashed-wrong", "frac", "nabla", "frac-d", "frac-mathrm-d", "unicode", "approx",
-        "derivative-on-the-right", "definition-with-result-after-:="])
+        "derivative-on-the-right", "definition-with-result-after-:=", "result-given-with-:=", "slashed-d",
+        "slashed-mathrm-d"])
 def test_raw_inline_derivative_is_refused(latex):
     assert "{checked}" in raw_inline_problem(latex)
 

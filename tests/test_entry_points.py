@@ -37,24 +37,70 @@ DEEP = [
 
 @pytest.mark.parametrize(("expr", "shapes"), DEEP)
 def test_a_deep_or_long_expression_is_derived_and_rendered(expr, shapes):
-    started = time.perf_counter()
     d = derive(expr, shapes)
     assert d.text() and d.latex() and d.numpy_source() and all(s.text for s in d.steps)
-    assert time.perf_counter() - started < 60  # seconds, on a loaded 2-core machine
+
+
+def _torch_chain(x, depth):
+    import torch
+
+    h = torch.tensor(x, requires_grad=True)
+    out = h
+    for _ in range(depth):
+        out = torch.tanh(out)
+    out.sum().backward()
+    return h.grad.numpy()
+
+
+def _torch_network(values, layers):
+    import torch
+
+    t = {k: torch.tensor(v, requires_grad=True) for k, v in values.items()}
+    h = t["X"]
+    for _ in range(layers):
+        h = torch.relu(h @ t["W"] + t["b"])
+    ((h - t["Y"]) ** 2).mean().backward()
+    return {k: v.grad.numpy() for k, v in t.items()}
+
+
+def test_the_gradient_of_a_1000_deep_chain_equals_torch():
+    x = np.random.default_rng(0).standard_normal((2, 3))
+    got = derive(_chain(1000), XP).gradients({"X": x})["X"]
+    np.testing.assert_allclose(got, _torch_chain(x, 1000), rtol=1e-12, atol=0)
+
+
+def test_the_gradients_of_a_500_layer_network_equal_torch():
+    rng = np.random.default_rng(1)
+    values = {"X": rng.standard_normal((4, 3)), "W": np.eye(3) + 0.1 * rng.standard_normal((3, 3)),
+              "b": 0.01 * rng.standard_normal((1, 3)), "Y": rng.standard_normal((4, 3))}
+    got = derive(_network(500), NET).gradients(values)
+    want = _torch_network(values, 500)
+    for k in values:  # float64 through 500 products: agreement to rounding of the larger entries
+        scale = np.abs(want[k]).max()
+        np.testing.assert_allclose(got[k], want[k], rtol=0, atol=1e-10 * scale, err_msg=k)
+
+
+def test_the_why_lines_of_a_330_deep_chain_are_checked():  # was a RecursionError
+    assert derive(_chain(330), XP).check_why(sizes={"n": 2, "p": 3}).ok
 
 
 # checked at full depth the finite differences re-evaluate the chain below each step (quadratic):
 # the check is run on the same expressions 100 deep, the derivation's walks at full depth above
-@pytest.mark.parametrize(("expr", "shapes"), [
-    pytest.param(" + ".join(["sum(X)"] * 330), XP, id="330-term-sum"),
-    pytest.param("sum(" + "-" * 1000 + "X)", XP, id="1000-nested-negations"),
-    pytest.param(_chain(100), XP, id="100-nested-tanh"),
-    pytest.param(_network(100), NET, id="100-layer-network"),
+# (a hundred relu layers shrink the early adjoints below the finite differences' rounding noise in
+# pure Python, and put pre-activations near a kink: it says so, "cannot tell", with those reasons)
+@pytest.mark.parametrize(("expr", "shapes", "pure"), [
+    pytest.param(" + ".join(["sum(X)"] * 330), XP, "right", id="330-term-sum"),
+    pytest.param("sum(" + "-" * 1000 + "X)", XP, "right", id="1000-nested-negations"),
+    pytest.param(_chain(100), XP, "right", id="100-nested-tanh"),
+    pytest.param(_network(100), NET, "cannot tell", id="100-layer-network"),
 ])
-def test_a_deep_expression_is_checked(expr, shapes):
+def test_a_deep_expression_is_checked(expr, shapes, pure):
     d = derive(expr, shapes)
     assert d.check(sizes={"n": 2, "p": 3}).verdict == "right"
-    assert d.check_pure(sizes={"n": 2, "p": 3}).verdict in ("right", "cannot tell")
+    report = d.check_pure(sizes={"n": 2, "p": 3})
+    assert report.verdict == pure
+    assert pure == "right" or all("rounding noise" in s.reason or "a kink" in s.reason
+                                  for s in report.steps if s.verdict == "cannot tell")
 
 
 def test_the_numpy_source_of_a_deep_chain_runs():

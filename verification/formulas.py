@@ -445,7 +445,9 @@ def rename(spec, rows):
 
 # -- the rule for hand-written display math ---------------------------------------------------
 
-_DERIVATIVE = re.compile(r"\\partial|\\nabla|\\frac\{\s*(?:\\mathrm\{d\}|d)\s*[A-Za-z\\]")
+_DERIVATIVE = re.compile(r"\\partial|\\nabla|\\frac\{\s*(?:\\mathrm\{d\}|d)\s*[A-Za-z\\]"
+                         r"|(?<![A-Za-z\\])d[A-Za-z]\w*\s*/\s*d[A-Za-z]"  # dL/dW
+                         r"|\\mathrm\{d\}\s*[^/]{1,40}/\s*\\mathrm\{d\}")  # \mathrm{d}L/\mathrm{d}W
 
 
 def raw_math_problem(latex, classes):
@@ -492,6 +494,6 @@ def raw_inline_problem(latex):
     parts = latex.split(":=")
     if len(parts) == 2 and not _INLINE_DERIVATIVE.search(parts[0]) and not _STATES.search(parts[1]):
         return ""  # a name given to a derivative
-    if not _STATES.search(latex):
+    if not _STATES.search(latex) and ":=" not in latex:  # a := left over is a result given a derivative's name
         return ""
     return "inline math states a derivative as raw LaTeX; " + USE_ROLE

@@ -484,6 +484,7 @@ class Derivation:
 
         return check_pure(self, sizes=sizes, seed=seed)
 
+    @guarded("Derivation.check_why")
     def check_why(self, sizes=None, seed=0):
         """Check every displayed differential ("why" line) in pure Python.
 
