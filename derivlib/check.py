@@ -232,6 +232,25 @@ def _relation(g, shape, measure, num, close):
     return Diagnosis.WRONG_VALUES, {}
 
 
+def relation(got, want, rtol=1e-9):
+    """How the array ``got`` relates to the array ``want`` it should equal, as :func:`gradcheck`
+    says how a gradient is wrong: None when they agree, else ``(kind, numbers)``, a
+    :class:`Diagnosis` and the numbers its words need (``k`` for a constant factor: got is
+    k times want). They agree when every entry is within ``rtol`` of want's, plus ``rtol``
+    times (1 + want's largest entry).
+    """
+    got, want = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
+    num = want.ravel()
+    atol = rtol * (1 + float(np.max(np.abs(num), initial=0.0)))
+
+    def close(m):
+        return bool(np.allclose(m, num, rtol=rtol, atol=atol))
+
+    if got.shape == want.shape and np.isfinite(got).all() and close(got.ravel()):
+        return None
+    return _relation(got, want.shape, lambda c: np.asarray(c).ravel(), num, close)
+
+
 def _fd_numbers(kind, p, ana, noise, F, eps, scale):
     """The numbers :func:`~derivlib.diagnosis.fd_text` needs for ``kind``."""
     if kind is Diagnosis.KINK:
