@@ -30,14 +30,15 @@ import numpy as np
 
 from derivlib.check import Diagnosis, GradCheckError, gradcheck, relation
 from derivlib.engine import ExpressionError, derive, parse
+from derivlib.engine import sample
 from derivlib.engine.evaluate import evaluate
+from derivlib.engine.sample import PRIMES
 from derivlib.engine.nodes import GREEK, Sym
 from derivlib.engine.render import latex
 
 __all__ = ["FormulaError", "check_formulas", "render_derivation", "raw_math_problem", "raw_inline_problem", "parse_shapes",
            "rename", "dims_text", "option_pairs", "prime_sizes", "PRIMES", "USE_INSTEAD"]
 
-PRIMES = (3, 5, 7, 11, 13, 17, 19, 23)
 DRAWS = ("normal", "positive", "onehot", "simplex")
 USE_INSTEAD = (
     "write a result with ```{checked-math}``` (engine syntax, checked numerically) or "
@@ -91,20 +92,19 @@ def prime_sizes(shapes, given):
     unknown = [d for d in given if d not in dims]
     if unknown:
         raise FormulaError(f":sizes: {', '.join(unknown)} is not a dimension (dimensions: {', '.join(dims)})")
-    free = [p for p in PRIMES if p not in given.values()]
-    return {d: given[d] if d in given else free.pop(0) for d in dims}
+    return sample.prime_sizes(dims, given)
 
 
 def _values(shapes, sizes, draw, seed):
     rng = np.random.default_rng(seed)
     env = {}
     for name, shape in shapes.items():
-        r, c = (d if isinstance(d, int) else sizes[d] for d in shape)
+        r, c = sample.variable_shape(shape, sizes)
         kind = draw.get(name, "normal")
         if kind == "normal":
             env[name] = rng.standard_normal((r, c))
         elif kind == "positive":
-            env[name] = rng.uniform(0.5, 2.0, (r, c))
+            env[name] = rng.uniform(*sample.POSITIVE, (r, c))
         elif kind == "onehot":
             env[name] = np.eye(c)[rng.integers(0, c, r)]
         elif kind == "simplex":
