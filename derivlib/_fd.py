@@ -18,6 +18,17 @@ from .diagnosis import Diagnosis, FiniteDifferenceError, fd_text
 #: Rounding error of one evaluation of f, in units of f's machine epsilon times |f|,
 #: assumed by :func:`rounding_noise` (two evaluations enter each difference).
 ROUND_ULPS = 2
+#: :func:`untrusted` calls it a kink when the one-sided slopes' gap at 2 eps is the gap at eps
+#: to within this fraction of it (a kink keeps its jump as the step changes; a smooth f halves it).
+KINK_STEADY = 0.25
+#: A mismatch is the finite differences' own when it is within the tolerance plus this many
+#: times their spread over the steps eps/2, eps and 2 eps.
+SPREAD_ALLOWANCE = 2
+#: The estimates converge (truncation, which shrinks as eps**2) when halving the step moves
+#: them by less than this fraction of what doubling it does.
+CONVERGING = 0.5
+#: A spread this many times the rounding bound is more than rounding can do: curvature.
+FAR_ABOVE_ROUNDING = 100
 
 _REAL_SCALARS = (int, float, np.integer, np.floating)
 
@@ -38,13 +49,12 @@ def _scalar(value):
 class Evaluator:
     """Calls f on fresh copies, checks what it returns, and keeps what the noise bound needs."""
 
-    def __init__(self, f, name_of=None):
+    def __init__(self, f):
         self.f = f
         self.calls = 0
         self.fmax = 0.0  # largest |f| seen
         self.ulp = float(np.finfo(np.float64).eps)  # coarsest precision f returned
         self.dtype = np.dtype(np.float64)
-        self.name_of = name_of or (lambda i: f"args[{i}]")
 
     def __call__(self, args, where=None, eps=None) -> float:
         value, ulp, dtype = _scalar(self.f(*[a.copy() for a in args]))
@@ -155,12 +165,12 @@ def untrusted(p, ana, tol, F, eps):
     """The :class:`Diagnosis` when the finite differences explain the disagreement, else None."""
     err = abs(ana - p["d1"])
     jump1, jump2 = p["right1"] - p["left1"], p["right2"] - p["left2"]
-    if abs(jump1) > tol and abs(jump2 - jump1) < 0.25 * abs(jump1) and err <= abs(jump1):
+    if abs(jump1) > tol and abs(jump2 - jump1) < KINK_STEADY * abs(jump1) and err <= abs(jump1):
         return Diagnosis.KINK
     spread = max(abs(p["d1"] - p["d2"]), abs(p["d1"] - p["dh"]))
-    if err <= tol + 2 * spread:
-        converging = abs(p["dh"] - p["d1"]) < 0.5 * abs(p["d1"] - p["d2"])  # as eps**2: truncation
-        if converging or spread > 100 * rounding_noise(F, eps):  # far above what rounding can do
+    if err <= tol + SPREAD_ALLOWANCE * spread:
+        converging = abs(p["dh"] - p["d1"]) < CONVERGING * abs(p["d1"] - p["d2"])  # as eps**2: truncation
+        if converging or spread > FAR_ABOVE_ROUNDING * rounding_noise(F, eps):
             return Diagnosis.CURVATURE
         return Diagnosis.LOW_PRECISION if F.dtype != np.float64 else Diagnosis.ROUNDING
     return None

@@ -232,6 +232,25 @@ def _relation(g, shape, measure, num, close):
     return Diagnosis.WRONG_VALUES, {}
 
 
+def relation(got, want, rtol=1e-9):
+    """How the array ``got`` relates to the array ``want`` it should equal, as :func:`gradcheck`
+    says how a gradient is wrong: None when they agree, else ``(kind, numbers)``, a
+    :class:`Diagnosis` and the numbers its words need (``k`` for a constant factor: got is
+    k times want). They agree when every entry is within ``rtol`` of want's, plus ``rtol``
+    times (1 + want's largest entry).
+    """
+    got, want = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
+    num = want.ravel()
+    atol = rtol * (1 + float(np.max(np.abs(num), initial=0.0)))
+
+    def close(m):
+        return bool(np.allclose(m, num, rtol=rtol, atol=atol))
+
+    if got.shape == want.shape and np.isfinite(got).all() and close(got.ravel()):
+        return None
+    return _relation(got, want.shape, lambda c: np.asarray(c).ravel(), num, close)
+
+
 def _fd_numbers(kind, p, ana, noise, F, eps, scale):
     """The numbers :func:`~derivlib.diagnosis.fd_text` needs for ``kind``."""
     if kind is Diagnosis.KINK:
@@ -406,60 +425,107 @@ def gradcheck(
     )
 
 
+class _Measured(NamedTuple):
+    """What the finite differences measured for one argument, and how a gradient is compared with it."""
+
+    num_dir: np.ndarray  # derivatives along the directions actually taken
+    U: np.ndarray  # those directions, one per row
+    num_full: np.ndarray | None  # every partial derivative, when the argument is small enough
+    num: np.ndarray  # what a gradient is compared with: num_full flattened, or num_dir
+    measure: Callable  # an array of the argument's shape -> what it gives in place of num
+    dirs: np.ndarray  # the direction of each entry of num
+    noise: float  # the rounding bound of one central difference
+    scale: float  # the largest entry of num
+    what: str  # what was compared, in words
+
+
 def _check_one(F, args, i, g, name, V, eps, atol, rtol, full) -> ArgReport:
-    """Check one argument's gradient ``g``; return its report or raise with a diagnosis."""
+    """Check one argument's gradient ``g``: measure, accept, explain, raise."""
+    m = _measure(F, args, i, name, V, eps, full)
+    report = _accept(m, F, args, i, g, name, eps, atol, rtol)
+    if report is not None:
+        return report
+    kind, numbers = _relation(g, args[i].shape, m.measure, m.num, _closeness(m, atol, rtol))
+    _raise_wrong(kind, numbers, m, args[i].shape, i, g, name, eps, atol, rtol)
+
+
+def _measure(F, args, i, name, V, eps, full) -> _Measured:
+    """Central differences of f along the directions ``V``, and entry by entry when ``full``."""
     a = args[i]
     pairs = [_fd.directional(F, args, i, v.reshape(a.shape), eps, name) for v in V]
     num_dir = np.array([d for d, _ in pairs])
     U = np.array([u.ravel() for _, u in pairs]).reshape(len(V), a.size)
     num_full = _fd.partials(F, args, i, eps, name) if full else None
-    noise = _fd.rounding_noise(F, eps)
     if full:
         num, measure, dirs = num_full.ravel(), (lambda c: np.asarray(c).ravel()), np.eye(a.size)
     else:
         num, measure, dirs = num_dir, (lambda c: U @ np.asarray(c).ravel()), V
+    what = "entries" if full else f"derivatives along {len(V)} random directions"
+    return _Measured(num_dir, U, num_full, num, measure, dirs, _fd.rounding_noise(F, eps),
+                     float(np.max(np.abs(num), initial=0.0)), what)
 
+
+def _tolerance(atol, rtol, noise):
     def tol(r):
         return atol + rtol * np.abs(r) + noise
 
-    def close(m, num=num):
-        return bool(np.all(np.abs(m - num) <= tol(num)))
+    return tol
 
-    scale = float(np.max(np.abs(num), initial=0.0))
+
+def _closeness(m, atol, rtol):
+    """``close(x)``: whether ``x`` (measured as ``m.num`` is) agrees with the finite differences."""
+    tol = _tolerance(atol, rtol, m.noise)
+    return lambda x: bool(np.all(np.abs(x - m.num) <= tol(m.num)))
+
+
+def _accept(m, F, args, i, g, name, eps, atol, rtol):
+    """The report when ``g`` agrees; None when it is wrong; FiniteDifferenceError when the
+    finite differences cannot tell here (a pass only within the rounding allowance, or a
+    mismatch that they explain themselves)."""
+    a = args[i]
     shape_ok = g.shape == a.shape and bool(np.isfinite(g).all())
-    what = "entries" if full else f"derivatives along {len(V)} random directions"
-    if shape_ok:
-        ana_dir = U @ g.ravel()
-        errs = [(np.abs(ana_dir - num_dir), num_dir)]
-        if full:
-            errs.append((np.abs(g.ravel() - num), num))
-        abs_err = float(max(np.max(e, initial=0.0) for e, _ in errs))
-        top = max(scale, float(np.max(np.abs(g), initial=0.0)))
-        if all(np.all(e <= tol(r)) for e, r in errs):
-            strict = all(np.all(e <= atol + rtol * np.abs(r)) for e, r in errs)
-            low_precision = F.dtype != np.float64
-            if strict or not low_precision and (top <= noise or abs_err <= RESOLUTION * top):
-                return ArgReport(name, "full+directional" if full else "directional", abs_err,
-                                 _relative(abs_err, max(top, noise)))
-            # passed only thanks to a rounding allowance that is not small next to the gradient
-            kind = Diagnosis.LOW_PRECISION if low_precision else Diagnosis.ROUNDING
-            _raise_fd(kind, {}, name, i, g, noise, F, eps, top, abs_err, what, atol, rtol)
-        # the worst value: is it the gradient, or the finite differences?
-        e, r = errs[-1]
-        j = int(np.argmax(e - tol(r)))
-        ana = float(g.ravel() @ dirs[j]) if full else float(ana_dir[j])
-        p = _fd.probe(F, args, i, dirs[j].reshape(a.shape), eps, name)
-        kind = _fd.untrusted(p, ana, float(tol(num[j])), F, eps)
-        if kind is not None:
-            _raise_fd(kind, p, name, i, g, noise, F, eps, top, abs_err, what, atol, rtol, ana)
-    else:
-        abs_err = float("nan")
-    kind, numbers = _relation(g, a.shape, measure, num, close)
+    if not shape_ok:
+        return None
+    tol = _tolerance(atol, rtol, m.noise)
+    full = m.num_full is not None
+    ana_dir = m.U @ g.ravel()
+    errs = [(np.abs(ana_dir - m.num_dir), m.num_dir)] + ([(np.abs(g.ravel() - m.num), m.num)] if full else [])
+    abs_err = float(max(np.max(e, initial=0.0) for e, _ in errs))
+    top = max(m.scale, float(np.max(np.abs(g), initial=0.0)))
+    explain = dict(name=name, i=i, g=g, noise=m.noise, F=F, eps=eps, scale=top, abs_err=abs_err, what=m.what,
+                   atol=atol, rtol=rtol)
+    if all(np.all(e <= tol(r)) for e, r in errs):
+        strict = all(np.all(e <= atol + rtol * np.abs(r)) for e, r in errs)
+        low_precision = F.dtype != np.float64
+        if strict or not low_precision and (top <= m.noise or abs_err <= RESOLUTION * top):
+            return ArgReport(name, "full+directional" if full else "directional", abs_err,
+                             _relative(abs_err, max(top, m.noise)))
+        # passed only thanks to a rounding allowance that is not small next to the gradient
+        _raise_fd(Diagnosis.LOW_PRECISION if low_precision else Diagnosis.ROUNDING, {}, **explain)
+    # the worst value: is it the gradient, or the finite differences?
+    e, r = errs[-1]
+    j = int(np.argmax(e - tol(r)))
+    ana = float(g.ravel() @ m.dirs[j]) if full else float(ana_dir[j])
+    p = _fd.probe(F, args, i, m.dirs[j].reshape(a.shape), eps, name)
+    num = m.num
+    kind = _fd.untrusted(p, ana, float(tol(num[j])), F, eps)
+    if kind is not None:
+        _raise_fd(kind, p, ana=ana, **explain)
+    return None
+
+
+def _raise_wrong(kind, numbers, m, shape, i, g, name, eps, atol, rtol):
+    """Raise GradCheckError: ``g`` is wrong, as ``kind`` says."""
     diagnosis = relation_text(kind, **numbers)
-    rel_err = _relative(abs_err, scale)
-    shown_num = num_full if full else num_dir
-    shown_ana = g if (full or g.shape != a.shape) else U @ g.ravel()
-    message = _message(name, i, f"is wrong: {diagnosis}", abs_err, rel_err, atol, rtol, eps, noise, what,
+    full = m.num_full is not None
+    abs_err = float(np.max(np.abs(m.U @ g.ravel() - m.num_dir), initial=0.0)) if (
+        g.shape == shape and np.isfinite(g).all()) else float("nan")
+    if full and not np.isnan(abs_err):
+        abs_err = max(abs_err, float(np.max(np.abs(g.ravel() - m.num), initial=0.0)))
+    rel_err = _relative(abs_err, m.scale)
+    shown_num = m.num_full if full else m.num_dir
+    shown_ana = g if (full or g.shape != shape) else m.U @ g.ravel()
+    message = _message(name, i, f"is wrong: {diagnosis}", abs_err, rel_err, atol, rtol, eps, m.noise, m.what,
                        shown_num, shown_ana)
     raise GradCheckError(message, argument=name, kind=kind, diagnosis=diagnosis, max_abs_error=abs_err,
                          max_rel_error=rel_err, numerical=shown_num, analytical=shown_ana)
@@ -473,7 +539,7 @@ def _relative(abs_err, scale):
     return 0.0 if abs_err == 0 else float("inf")
 
 
-def _raise_fd(kind, p, name, i, g, noise, F, eps, scale, abs_err, what, atol, rtol, ana=None):
+def _raise_fd(kind, p, *, name, i, g, noise, F, eps, scale, abs_err, what, atol, rtol, ana=None):
     diagnosis = fd_text(kind, **_fd_numbers(kind, p, ana, noise, F, eps, scale))
     rel_err = _relative(abs_err, scale)
     message = _message(name, i, f"cannot be checked here: {diagnosis}", abs_err, rel_err, atol, rtol, eps, noise,

@@ -28,16 +28,17 @@ import re
 
 import numpy as np
 
-from derivlib.check import GradCheckError, gradcheck
+from derivlib.check import Diagnosis, GradCheckError, gradcheck, relation
 from derivlib.engine import ExpressionError, derive, parse
+from derivlib.engine import sample
 from derivlib.engine.evaluate import evaluate
+from derivlib.engine.sample import PRIMES
 from derivlib.engine.nodes import GREEK, Sym
 from derivlib.engine.render import latex
 
 __all__ = ["FormulaError", "check_formulas", "render_derivation", "raw_math_problem", "raw_inline_problem", "parse_shapes",
            "rename", "dims_text", "option_pairs", "prime_sizes", "PRIMES", "USE_INSTEAD"]
 
-PRIMES = (3, 5, 7, 11, 13, 17, 19, 23)
 DRAWS = ("normal", "positive", "onehot", "simplex")
 USE_INSTEAD = (
     "write a result with ```{checked-math}``` (engine syntax, checked numerically) or "
@@ -91,20 +92,19 @@ def prime_sizes(shapes, given):
     unknown = [d for d in given if d not in dims]
     if unknown:
         raise FormulaError(f":sizes: {', '.join(unknown)} is not a dimension (dimensions: {', '.join(dims)})")
-    free = [p for p in PRIMES if p not in given.values()]
-    return {d: given[d] if d in given else free.pop(0) for d in dims}
+    return sample.prime_sizes(dims, given)
 
 
 def _values(shapes, sizes, draw, seed):
     rng = np.random.default_rng(seed)
     env = {}
     for name, shape in shapes.items():
-        r, c = (d if isinstance(d, int) else sizes[d] for d in shape)
+        r, c = sample.variable_shape(shape, sizes)
         kind = draw.get(name, "normal")
         if kind == "normal":
             env[name] = rng.standard_normal((r, c))
         elif kind == "positive":
-            env[name] = rng.uniform(0.5, 2.0, (r, c))
+            env[name] = rng.uniform(*sample.POSITIVE, (r, c))
         elif kind == "onehot":
             env[name] = np.eye(c)[rng.integers(0, c, r)]
         elif kind == "simplex":
@@ -143,21 +143,22 @@ def _shape_latex(shape):
 
 
 def _relation(got, want, tol=1e-9):
-    """How an array differs from the one it should equal, in words ("" if it does not)."""
-    if got.shape != want.shape:
-        if got.T.shape == want.shape and np.allclose(got.T, want):
-            return f"its shape is {got.shape}, not {want.shape}, and its transpose is right"
-        return f"its shape is {got.shape}, not {want.shape}"
-    scale = tol * (1 + np.abs(want).max())
-    if np.allclose(got, want, rtol=tol, atol=scale):
+    """How an array differs from the one it should equal, in words ("" if it does not): the
+    checker's diagnosis (:func:`derivlib.check.relation`), in the words of a page's formula."""
+    found = relation(got, want, rtol=tol)
+    if found is None:
         return ""
-    if got.shape[0] == got.shape[1] and np.allclose(got.T, want, rtol=tol, atol=scale):
+    kind, numbers = found
+    if kind is Diagnosis.SHAPE_TRANSPOSED:
+        return f"its shape is {got.shape}, not {want.shape}, and its transpose is right"
+    if got.shape != want.shape:
+        return f"its shape is {got.shape}, not {want.shape}"
+    if kind in (Diagnosis.TRANSPOSED, Diagnosis.TRANSPOSED_OR_SIGN_FLIPPED):
         return "it is the transpose of the right value"
-    if np.allclose(-got, want, rtol=tol, atol=scale):
+    if kind is Diagnosis.SIGN_FLIPPED:
         return "it has the wrong sign"
-    k = np.vdot(got, want) / max(np.vdot(got, got), 1e-300)
-    if np.allclose(k * got, want, rtol=tol, atol=scale):
-        return f"it is off by a factor: the right value is {k:.6g} times it"
+    if kind in (Diagnosis.CONSTANT_FACTOR, Diagnosis.MEAN_WHERE_SUM):
+        return f"it is off by a factor: the right value is {1 / numbers['k']:.6g} times it"
     return f"its values are wrong (largest difference {np.abs(got - want).max():.3g})"
 
 

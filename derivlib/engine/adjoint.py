@@ -30,9 +30,10 @@ from typing import NamedTuple
 from . import puremat as pm
 from .evaluate import evaluate
 from .nodes import Node, Sym, fmt_shape, var
-from .pure import EPS, RTOL, ROUND, default_sizes, random_values
 from .render import text
 from .rules import _BAR, BINARY, RULES, _case, _dsymbol, example_node
+from .sample import default_sizes, random_values
+from .stepcheck import EPS, ROUND, RTOL
 
 __all__ = ["DifferentialError", "Differential", "DifferentialReport", "SIZES", "ADJOINT_RTOL",
            "check_rule", "check_why", "verify"]

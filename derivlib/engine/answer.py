@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 from ..diagnosis import Diagnosis
 from . import derive, evaluate_pure, parse
-from .pure import positive_variables
+from .sample import positive_variables
 
 __all__ = ["Verdict", "KINDS", "dimension_sizes", "random_env", "diagnose", "check_answer"]
 

@@ -456,7 +456,7 @@ class Derivation:
         uniform in [0.5, 2] for a variable that must be positive (under log or sqrt).
         """
         from .numeric import random_arrays
-        from .pure import default_sizes
+        from .sample import default_sizes
 
         return random_arrays(self, default_sizes(self, sizes), seed)
 
@@ -479,7 +479,8 @@ class Derivation:
 
     @guarded("Derivation.check_pure")
     def check_pure(self, sizes=None, seed=0):
-        """The same check in pure Python (no numpy): a report with one entry per step."""
+        """The same check in pure Python (no numpy): the same report, where a wrong adjoint is a step
+        whose verdict is wrong (nothing raised)."""
         from .pure import check_pure
 
         return check_pure(self, sizes=sizes, seed=seed)

@@ -1,17 +1,15 @@
-"""Derivations on numpy arrays: gradients, every step's value, and the check through derivlib.check.
+"""Derivations on numpy arrays: gradients, every step's value, and the check's numpy backend.
 
 The only module of the engine that imports numpy (when one of its functions is called).
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from .evaluate import bind_sizes, evaluate
-from .pure import (ADVICE, KINKS, N_DIRECTIONS, ROUND, checked_steps, consumers, default_sizes, downstream,
-                   kink_entries, positive_variables, summary)
+from .sample import POSITIVE, random_point
+from .stepcheck import N_DIRECTIONS, ROUND, CheckReport, StepReport, cannot, prefilled, run
 
-__all__ = ["gradients", "loss", "evaluate_steps", "check", "CheckReport", "random_arrays"]
+__all__ = ["gradients", "loss", "evaluate_steps", "check", "CheckReport", "NumpyBackend", "random_arrays"]
 
 
 def _arrays(d, values):
@@ -100,140 +98,62 @@ def gradients(d, values):
         return {v: evaluate(node, env, sizes, np, cache) for v, node in d.gradient_expressions.items()}
 
 
-class CheckReport(NamedTuple):
-    """Every adjoint of a derivation checked by :func:`derivlib.check.gradcheck`.
-
-    ``steps``: (step name, ArgReport) for each adjoint that agrees, its ``max_rel_error``
-    the error over the gradient's size (Frobenius norm, or the finite differences'
-    rounding noise when larger); ``unchecked``: (step name, symbol, reason, advice) for
-    each adjoint the finite differences cannot decide here; ``excluded``: (step name,
-    symbol, entries) left out of the directions at a relu's kink; ``reason``/``advice``
-    when the whole point cannot be used (the loss not finite there). ``verdict`` is
-    ``"right"`` or ``"cannot tell"`` (a wrong adjoint raises GradCheckError).
-    """
-
-    sizes: dict
-    seed: int
-    steps: tuple
-    unchecked: tuple = ()
-    excluded: tuple = ()
-    reason: str = ""
-    advice: str = ""
-    symbols: tuple = ()
-
-    @property
-    def verdict(self):
-        return "cannot tell" if self.reason or self.unchecked else "right"
-
-    @property
-    def ok(self):
-        return self.verdict == "right"
-
-    @property
-    def max_rel_error(self):
-        return max((r.max_rel_error for _, r in self.steps), default=0.0)
-
-    @property
-    def max_abs_error(self):
-        return max((r.max_abs_error for _, r in self.steps), default=0.0)
-
-    def __str__(self):
-        symbol = dict(self.symbols)
-        excluded = {name: k for name, _, k in self.excluded}
-        rows = [(symbol.get(name, name), "right", "", "", excluded.get(name, 0)) for name, _ in self.steps]
-        rows += [(sym, "cannot tell", why, what, excluded.get(name, 0)) for name, sym, why, what in self.unchecked]
-        return summary(self.verdict, self.sizes, self.seed, rows, self.max_rel_error, self.reason, self.advice)
-
-
 def random_arrays(d, sizes, seed):
+    """The check's random point as numpy arrays (see :func:`derivlib.engine.sample.random_point`)."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    positive = positive_variables(d)
-    out = {}
-    for name, v in d.variables.items():
-        shape = tuple(s if isinstance(s, int) else sizes[s] for s in v.shape)
-        out[name] = rng.uniform(0.5, 2.0, shape) if name in positive else rng.standard_normal(shape)
-    return out
+    return random_point(d, sizes, rng.standard_normal, lambda shape: rng.uniform(*POSITIVE, shape))
 
 
-def check(d, sizes=None, seed=0, values=None):
-    """Compare every adjoint with central differences of the loss through its intermediate.
+class NumpyBackend:
+    """The check's arithmetic on numpy arrays; each step measured by :func:`derivlib.check.gradcheck`
+    (see :func:`derivlib.engine.stepcheck.run`)."""
 
-    For the step ``G_M``: ``f(M) =`` the loss with ``M`` replaced (only the part of the
-    graph downstream of M is re-evaluated), checked by :func:`derivlib.check.gradcheck`
-    along random directions against ``G_M``; entries of M at a relu's kink (its argument
-    exactly 0) are left out of the directions. Returns a :class:`CheckReport` whose
-    verdict is right or cannot tell (a :class:`~derivlib.check.FiniteDifferenceError`, or
-    a point outside the domain, with the reason and what to try); raises
-    :class:`derivlib.check.GradCheckError` naming the step whose adjoint is wrong.
-    """
-    import numpy as np
+    def __init__(self):
+        import numpy
 
-    from ..check import FiniteDifferenceError, GradCheckError, gradcheck
+        self.np = numpy
+        self.domain_errors = (FloatingPointError, ArithmeticError)
 
-    sizes = default_sizes(d, sizes)
-    seed = _seed(seed)
-    env = random_arrays(d, sizes, seed) if values is None else _arrays(d, values)[0]
-    symbols = tuple((s.name, s.symbol) for s in checked_steps(d))
-    forward = {}
-    try:
-        with errstate(np):
-            loss = evaluate(d.root, env, sizes, np, forward)
-        why = f"the loss is {loss.item()}"
-    except (FloatingPointError, ArithmeticError) as exc:
-        loss, why = np.array([[np.nan]]), f"the loss cannot be computed ({exc})"
-    if not np.isfinite(loss).all():
-        return CheckReport(sizes, seed, (), reason=f"{why} at the random point: outside the domain of a log, sqrt "
-                           f"or division, or too large", advice=ADVICE["domain"], symbols=symbols)
-    users = consumers(d)
-    order = {id(n): k for k, n in enumerate(d.nodes)}
-    kinked = {id(n) for n in d.nodes if n.op in KINKS and not np.all(forward[id(n.args[0])])}
-    lists = {}
+    def point(self, d, sizes, seed, values):
+        return random_arrays(d, sizes, seed) if values is None else _arrays(d, values)[0]
 
-    def value_of(n):
-        if id(n) not in lists:
-            lists[id(n)] = np.asarray(forward[id(n)]).tolist()
-        return lists[id(n)]
+    def evaluate(self, node, env, sizes, cache):
+        with errstate(self.np):
+            return self.np.asarray(evaluate(node, env, sizes, self.np, cache), dtype=float)
 
-    results, unchecked, excluded = [], [], []
-    for k, step in enumerate(checked_steps(d)):
-        m = step.of
+    @staticmethod
+    def scalar(value):
+        return float(value[0, 0])
+
+    def has_zero(self, value):
+        return not self.np.all(value)
+
+    def lists(self, value):
+        return self.np.asarray(value).tolist()
+
+    @staticmethod
+    def shape(value):
+        return value.shape
+
+    def measure(self, point, k, step, value, g, below, out):
+        """One adjoint against :func:`derivlib.check.gradcheck` along random directions of the
+        entries not at a kink; a wrong adjoint raises its GradCheckError."""
+        from ..check import FiniteDifferenceError, gradcheck
+
+        np, d, env, sizes, m = self.np, point.d, point.env, point.sizes, step.of
         label = f"{step.symbol} (step {step.name})"
-        try:
-            with errstate(np):
-                value = forward[id(m)] if id(m) in forward else evaluate(m, env, sizes, np, dict(forward))
-                g = np.asarray(evaluate(step.node, env, sizes, np, dict(forward)), dtype=float)
-        except (FloatingPointError, ArithmeticError) as exc:
-            unchecked.append((step.name, step.symbol, f"the adjoint cannot be computed at this point ({exc})",
-                              ADVICE["domain"]))
-            continue
-        except ValueError as exc:  # its products do not conform: the adjoint is wrong
-            raise GradCheckError(f"{label}: the adjoint cannot be evaluated: {exc}", argument=label,
-                                 diagnosis=str(exc), max_abs_error=float("nan"), max_rel_error=float("nan"),
-                                 numerical=None, analytical=None) from None
-        below = downstream(d, m, users, order)
-        out, why = kink_entries(m, below, value_of, kinked) if g.shape == value.shape else (set(), None)
-        if why:
-            unchecked.append((step.name, step.symbol, why, ADVICE["kink"]))
-            continue
-        base = {key: v for key, v in forward.items() if key not in {id(n) for n in below}}
+        base = prefilled(point.forward, below)
         free = np.ones(value.shape, dtype=bool)
         for i, j in out:
             free[i, j] = False
-        if out:
-            excluded.append((step.name, step.symbol, len(out)))
-            if not free.any():
-                unchecked.append((step.name, step.symbol, "every entry sits at a kink (a relu's argument exactly 0)",
-                                  ADVICE["kink"]))
-                continue
 
-        def f(x, m=m, base=base, value=value, free=free, masked=bool(out)):
-            if masked:
+        def f(x):
+            M = x
+            if out:
                 M = value.copy()
                 M[free] = x
-            else:
-                M = x
             with errstate(np):
                 return evaluate(d.root, env, sizes, np, {**base, id(m): M})[0, 0]
 
@@ -242,29 +162,31 @@ def check(d, sizes=None, seed=0, values=None):
             # gradcheck's own relative error divides by the tiniest float when the gradient is 0 (an
             # overflow to a figure such as 1e+292, replaced below by one over the gradient's size)
             with np.errstate(over="ignore"):
-                report = gradcheck(f, (arg,), (grad,), names=[label], seed=seed + k, n_directions=N_DIRECTIONS,
-                                   full_max_size=0)
+                report = gradcheck(f, (arg,), (grad,), names=[label], seed=point.seed + k,
+                                   n_directions=N_DIRECTIONS, full_max_size=0)
         except FiniteDifferenceError as exc:
-            unchecked.append((step.name, step.symbol, exc.diagnosis, ADVICE.get(_FD_ADVICE.get(exc.kind), "")
-                              or ADVICE["curvature"]))
-            continue
-        except (FloatingPointError, ArithmeticError) as exc:
-            unchecked.append((step.name, step.symbol, f"the loss cannot be computed next to this point ({exc})",
-                              ADVICE["domain"]))
-            continue
-        arg_report = report.arguments[0]
-        noise = ROUND * float(np.abs(loss).max())
-        scale = max(float(np.linalg.norm(grad)), noise)
-        abs_err = arg_report.max_abs_error
+            return cannot(step, exc.diagnosis, _FD_ADVICE.get(exc.kind, "curvature"), len(out))
+        except self.domain_errors as exc:
+            return cannot(step, f"the loss cannot be computed next to this point ({exc})", "domain", len(out))
+        abs_err = report.arguments[0].max_abs_error
+        scale = max(float(np.linalg.norm(grad)), ROUND * abs(point.loss))
         rel = abs_err / scale if scale > 0 else (0.0 if abs_err == 0 else float("inf"))
-        results.append((step.name, arg_report._replace(max_rel_error=rel)))
-    return CheckReport(sizes, seed, tuple(results), tuple(unchecked), tuple(excluded), symbols=symbols)
+        return StepReport(step.name, step.symbol, abs_err, rel, True, "right", "", "", len(out))
 
 
-def _seed(seed):
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise TypeError(f"seed must be a whole number >= 0; got {seed!r:.40}")
-    return seed
+def check(d, sizes=None, seed=0, values=None):
+    """Compare every adjoint with central differences of the loss through its intermediate.
+
+    For the step ``G_M``: ``f(M) =`` the loss with ``M`` replaced (only the part of the
+    graph downstream of M is re-evaluated), checked by :func:`derivlib.check.gradcheck`
+    along random directions against ``G_M``; entries of M at a relu's kink (its argument
+    exactly 0) are left out of the directions. Returns a
+    :class:`~derivlib.engine.stepcheck.CheckReport` whose verdict is right or cannot tell
+    (a :class:`~derivlib.check.FiniteDifferenceError`, or a point outside the domain, with
+    the reason and what to try); raises :class:`derivlib.check.GradCheckError` naming the
+    step whose adjoint is wrong.
+    """
+    return run(d, NumpyBackend(), sizes=sizes, seed=seed, values=values, raise_wrong=True)
 
 
 def _fd_advice():
