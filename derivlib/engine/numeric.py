@@ -169,7 +169,9 @@ class NumpyBackend:
         except self.domain_errors as exc:
             return cannot(step, f"the loss cannot be computed next to this point ({exc})", "domain", len(out))
         abs_err = report.arguments[0].max_abs_error
-        scale = max(float(np.linalg.norm(grad)), ROUND * abs(point.loss))
+        top = float(np.abs(grad).max(initial=0.0))  # the norm of grad / top cannot overflow (grad ~ 1e200)
+        norm = top * float(np.linalg.norm(grad / top)) if top > 0 else 0.0
+        scale = max(norm, ROUND * abs(point.loss))
         rel = abs_err / scale if scale > 0 else (0.0 if abs_err == 0 else float("inf"))
         return StepReport(step.name, step.symbol, abs_err, rel, True, "right", "", "", len(out))
 
