@@ -211,6 +211,9 @@ RULES["sigmoid"] = RULES["sigmoid"]._replace(jvp=lambda out, args, d: mk_mul(ref
 
 
 def _build(tmp_path, plant=""):
+    """Build a one-page site with the checked_math extension; skipped without the docs extra."""
+    for module in ("sphinx", "myst_parser"):
+        pytest.importorskip(module, reason=f"building a page needs {module}, from the docs extra: pip install -e '.[docs]'")
     src = tmp_path / "src"
     src.mkdir()
     (src / "conf.py").write_text(f"import sys\nsys.path.insert(0, {str(CONF)!r})\n{plant}\n"
