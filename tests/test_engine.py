@@ -20,7 +20,7 @@ import derivlib
 from derivlib.check import ATOL, EPS, RTOL, GradCheckError, gradcheck
 from derivlib.engine import ExpressionError, RULES, derive, evaluate_pure, parse, rules_table
 from derivlib.engine import pure
-from derivlib.engine.gallery import EXAMPLES, GALLERY, HAND
+from derivlib.playground.gallery import EXAMPLES, GALLERY, HAND
 from derivlib.engine.numeric import random_arrays
 from verification.cases import CASES
 
@@ -333,7 +333,7 @@ def test_the_engine_runs_without_numpy():
     code = (
         "import sys, json\n"
         "from derivlib.engine import derive\n"
-        "from derivlib.engine.gallery import EXAMPLES\n"
+        "from derivlib.playground.gallery import EXAMPLES\n"
         "ok = []\n"
         "for e in EXAMPLES.values():\n"
         "    d = derive(e.expr, shapes=e.shapes, wrt=list(e.wrt))\n"
