@@ -37,7 +37,7 @@ def _best(fn, repeat):
 
 def gallery(quick, log) -> list:
     from derivlib.engine import derive
-    from derivlib.engine.gallery import EXAMPLES
+    from derivlib.playground.gallery import EXAMPLES
 
     repeat = 2 if quick else 5
     rows = []
@@ -54,7 +54,7 @@ def gallery(quick, log) -> list:
 def generated_code():
     """The engine's numpy code for the sigmoid layer, executed as written: its ``backward``."""
     from derivlib.engine import derive
-    from derivlib.engine.gallery import EXAMPLES
+    from derivlib.playground.gallery import EXAMPLES
 
     e = EXAMPLES["sigmoid_layer"]
     source = derive(e.expr, shapes=e.shapes, wrt=list(e.wrt)).numpy_source()

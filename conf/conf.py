@@ -36,6 +36,7 @@ extensions = [
     "derivlib_sphinx",  # conf/derivlib_sphinx.py: the execution cache key, the notebook downloads
     "checked_math",  # conf/checked_math.py: displayed results rendered from checked formulas
     "playground_ext",  # conf/playground_ext.py: Pyodide and the engine for docs/playground.md
+    "layers_ext",  # conf/layers_ext.py: the layers' toctree and API sections, from verification/cases.py
 ]
 exclude_patterns = ["_build", "_static", "_generated", "**.ipynb_checkpoints"]
 

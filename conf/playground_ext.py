@@ -5,8 +5,9 @@ When an HTML build succeeds it writes, under ``_static/`` of the built site:
 - ``pyodide/``: only the files of Pyodide's core that ``loadPyodide({indexURL})`` fetches
   (taken from ``node_modules/pyodide``, installed from package-lock.json by ``npm ci``,
   which ``make docs`` runs);
-- ``playground/derivlib-py.zip``: derivlib's pure-Python engine (``derivlib/engine/*.py``,
-  ``derivlib/diagnosis.py`` and a minimal ``derivlib/__init__.py``), which the page unpacks
+- ``playground/derivlib-py.zip``: derivlib's pure-Python engine and the application on it
+  (``derivlib/engine/*.py``, ``derivlib/playground/*.py``, ``derivlib/diagnosis.py`` and a
+  minimal ``derivlib/__init__.py``), which the page unpacks
   into Pyodide's file system.
 
 Nothing is committed and nothing comes from another host at read time. The page's own
@@ -38,7 +39,8 @@ INIT = '"""derivlib\'s pure-Python derivation engine, as unpacked in the browser
 def engine_files() -> list[tuple[str, Path]]:
     """(name in the zip, file) for every pure-Python file the playground needs."""
     lib = ROOT / "derivlib"
-    files = [(f"derivlib/engine/{p.name}", p) for p in sorted((lib / "engine").glob("*.py"))]
+    files = [(f"derivlib/{package}/{p.name}", p)
+             for package in ("engine", "playground") for p in sorted((lib / package).glob("*.py"))]
     return files + [("derivlib/diagnosis.py", lib / "diagnosis.py")]  # the answer check's kinds
 
 

@@ -9,6 +9,7 @@ checker used by the tests, the doctests and the documentation pages, and
 (PEP 562), so the pure-Python derivation engine also runs where numpy does not.
 """
 
+import pkgutil
 from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 
@@ -17,7 +18,9 @@ try:
 except PackageNotFoundError:  # a source tree that is not installed
     __version__ = "0+unknown"
 
-_MODULES = ("check", "engine", "linear_dot", "primitives", "sigmoid_layer", "two_layer")
+# Every public module and subpackage beside this file, found without importing it (a new
+# derivation module loads as ``derivlib.<name>`` on first use with no line added here).
+_MODULES = tuple(sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")))
 _FROM_CHECK = ("GradCheckError", "GradCheckReport", "gradcheck", "numerical_gradient", "numerical_jvp",
                "Diagnosis", "FiniteDifferenceError")
 

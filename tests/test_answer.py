@@ -1,4 +1,4 @@
-"""derivlib.engine.answer: the playground's answer check, in pure Python.
+"""derivlib.playground.answer: the playground's answer check, in pure Python.
 
 The diagnosis is tested on small hand-made matrices (each wrong answer built from the true
 gradient by the mistake it names); the whole check, through the engine, on the sigmoid
@@ -12,8 +12,8 @@ import random
 
 import pytest
 
-from derivlib.engine.answer import diagnose, dimension_sizes, random_env
-from derivlib.engine.playground import parse_shapes, parse_wrt
+from derivlib.playground.answer import diagnose, dimension_sizes, random_env
+from derivlib.playground.requests import parse_shapes, parse_wrt
 
 T = [[1.0, -2.0, 0.5], [3.0, 0.25, -1.5]]  # a "true gradient", 2×3
 SQUARE = [[1.0, 2.0], [-3.0, 4.0]]
@@ -147,7 +147,7 @@ ANSWERS = [
 
 
 def _run(network, wrt, answer):
-    from derivlib.engine.playground import run_answer
+    from derivlib.playground.requests import run_answer
 
     expr, shapes = network
     return run_answer(expr, shapes, "", wrt, answer)
@@ -171,7 +171,7 @@ def test_check_answer_diagnoses_through_the_engine(network, wrt, answer, kind):
     pytest.param("expr", "__import__('os').system('true')", SIGMOID[1], "W", "", id="no-calls-but-the-engine's"),
 ])
 def test_run_derive_puts_an_input_error_next_to_its_input(field, expr, shapes, wrt, words):
-    from derivlib.engine.playground import run_derive
+    from derivlib.playground.requests import run_derive
 
     result = run_derive(expr, shapes, wrt)
     assert (result["ok"], result["field"]) == (False, field), result
@@ -179,7 +179,7 @@ def test_run_derive_puts_an_input_error_next_to_its_input(field, expr, shapes, w
 
 
 def test_run_derive_hints_an_undeclared_name_in_the_boxs_syntax():
-    from derivlib.engine.playground import run_derive
+    from derivlib.playground.requests import run_derive
 
     result = run_derive("sum(G * sigmoid(X @ W + c))", SIGMOID[1], "W")
     assert (result["ok"], result["field"]) == (False, "expr"), result
@@ -190,7 +190,7 @@ def test_run_derive_hints_an_undeclared_name_in_the_boxs_syntax():
 def test_the_requests_take_and_give_json():
     import json
 
-    from derivlib.engine.playground import answer_request, derive_request
+    from derivlib.playground.requests import answer_request, derive_request
 
     derived = json.loads(derive_request(json.dumps({"expr": SIGMOID[0], "shapes": SIGMOID[1], "wrt": "W, b"})))
     assert derived["ok"] and derived["check"]["passed"]
@@ -205,7 +205,7 @@ def test_the_playground_runs_without_numpy():
     import sys
 
     code = ("import sys; sys.modules['numpy'] = None\n"
-            "from derivlib.engine.playground import run_answer, run_derive\n"
+            "from derivlib.playground.requests import run_answer, run_derive\n"
             f"assert run_derive({SIGMOID[0]!r}, {SIGMOID[1]!r}, 'W, b, X')['check']['passed']\n"
             f"assert run_answer({SIGMOID[0]!r}, {SIGMOID[1]!r}, '', 'W', 'X.T @ G')['kind'] == \"missing sigma'\"\n")
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -256,7 +256,7 @@ def test_the_diagnosis_is_gradchecks_kind(wrt, answer, numpy_answer):
 
 
 def _example(key):
-    from derivlib.engine.playground import EXAMPLES
+    from derivlib.playground.requests import EXAMPLES
 
     return next((e["expr"], e["shapes"]) for e in EXAMPLES if e["key"] == key)
 
@@ -284,8 +284,8 @@ def test_check_answer_on_the_gallery(key, wrt, answer, kind):
 
 def _check(key, wrt, answer):
     from derivlib.engine import derive
-    from derivlib.engine.answer import check_answer
-    from derivlib.engine.gallery import EXAMPLES
+    from derivlib.playground.answer import check_answer
+    from derivlib.playground.gallery import EXAMPLES
 
     e = EXAMPLES[key]
     return check_answer(derive(e.expr, e.shapes, wrt=[wrt]), e.expr, e.shapes, wrt, answer)
@@ -323,7 +323,7 @@ def test_a_tied_weight_answer_with_one_path_names_the_missing_one(answer, missin
 
 def test_a_tied_weight_answer_without_names_names_the_missing_path():
     from derivlib.engine import derive
-    from derivlib.engine.answer import check_answer
+    from derivlib.playground.answer import check_answer
 
     expr, shapes = "sum((sigmoid(X @ W) @ W.T - X) ** 2)", {"X": ("n", "p"), "W": ("p", "h")}
     answer = "2 * (sigmoid(X @ W) @ W.T - X).T @ sigmoid(X @ W)"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from derivlib.engine import derive, evaluate_pure
-from derivlib.engine.playground import run_answer
+from derivlib.playground.requests import run_answer
 
 XWB = "X: n, p\nW: p, q\nb: 1, q"
 TWO = "X: n, p\nW1: p, k\nb1: 1, k\nW2: k, q\nb2: 1, q\nY: n, q"

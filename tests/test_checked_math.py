@@ -199,7 +199,10 @@ def test_build_allows_inline_notation(tmp_path):
 
 def build_page(tmp_path, text, anchors=True):
     """Build a one-page site from ``text`` with the checked_math extension, as the docs are
-    built (-W -n); ``anchors`` puts the claims pages' labels above it. (result, html)."""
+    built (-W -n); ``anchors`` puts the claims pages' labels above it. (result, html).
+    Skipped without the docs extra, which brings Sphinx and MyST."""
+    for module in ("sphinx", "myst_parser"):
+        pytest.importorskip(module, reason=f"building a page needs {module}, from the docs extra: pip install -e '.[docs]'")
     src = tmp_path / "src"
     src.mkdir()
     (src / "conf.py").write_text(

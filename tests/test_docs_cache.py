@@ -16,6 +16,10 @@ from types import SimpleNamespace
 
 import pytest
 
+for _module in ("nbformat", "jupyter_cache"):  # conf/derivlib_sphinx.py imports both (the docs extra)
+    pytest.importorskip(_module, reason=f"conf/derivlib_sphinx.py needs {_module}, from the docs extra: "
+                                        "pip install -e '.[docs]'")
+
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("derivlib_sphinx", ROOT / "conf" / "derivlib_sphinx.py")
 ext = importlib.util.module_from_spec(_spec)

@@ -4,30 +4,24 @@ Every ``.. math::`` block of a derivation module's docstring and of its ``backwa
 contains ``\partial`` holds one equation per paragraph (``LHS = RHS``, optionally
 ``\qquad`` and a shape). Each left-hand side is a name of a step (``\Delta``) or
 ``\frac{\partial L}{\partial M}``; each right-hand side must be, up to spacing and braces,
-the engine's rendering of that step of :func:`derivlib.derive` for the module's network
-(the engine checks each step against finite differences, and ``tests/test_engine.py``
+the engine's rendering of that step of :func:`derivlib.derive` for the module's network,
+the ``engine`` expression of its case in ``verification/cases.py`` (the engine checks each step against finite differences, and ``tests/test_engine.py``
 checks its gradients against the module's ``backward``). Blocks without ``\partial``
 are definitions and are not compared.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 
 import pytest
 
-from derivlib import derive, linear_dot, sigmoid_layer, two_layer
+from derivlib import derive
+from verification.cases import CASES as LAYERS
 
-NETWORKS = {
-    "sigmoid_layer": ("Z = X @ W + b; S = sigmoid(Z); sum(G * S)",
-                      {"X": ("n", "p"), "W": ("p", "q"), "b": (1, "q"), "G": ("n", "q")}),
-    "linear_dot": ("sum((x @ W + b) @ y)",
-                   {"x": ("n", "m"), "W": ("m", "c"), "b": (1, "c"), "y": ("c", 1)}),
-    "two_layer": ("A = X @ W1 + b1; H = sigmoid(A); Theta = H @ W2 + b2; -sum(Y * log_softmax(Theta)) / n",
-                  {"X": ("n", "d"), "W1": ("d", "h"), "b1": (1, "h"), "W2": ("h", "k"), "b2": (1, "k"),
-                   "Y": ("n", "k")}),
-}
-MODULES = {"sigmoid_layer": sigmoid_layer, "linear_dot": linear_dot, "two_layer": two_layer}
+NETWORKS = {name: case.engine for name, case in LAYERS.items()}
+MODULES = {name: importlib.import_module(f"derivlib.{name}") for name in LAYERS}
 _PARTIAL = re.compile(r"^\\frac\{\\partial L\}\{\\partial (.+)\}$")
 
 
@@ -41,7 +35,7 @@ def normalize(latex):
 def engine_forms(module):
     """normalized left-hand side -> normalized right-hand side, for every backward step."""
     expr, shapes = NETWORKS[module]
-    d = derive(expr, shapes, wrt=[v for v in shapes if v not in ("G", "Y")])
+    d = derive(expr, shapes, wrt=list(LAYERS[module].wrt))
     forms = {}
     for step in d.backward_steps:
         if step.kind != "backward":

@@ -20,7 +20,7 @@ import derivlib
 from derivlib.check import ATOL, EPS, RTOL, GradCheckError, gradcheck
 from derivlib.engine import ExpressionError, RULES, derive, evaluate_pure, parse, rules_table
 from derivlib.engine import pure
-from derivlib.engine.gallery import EXAMPLES, GALLERY, HAND
+from derivlib.playground.gallery import EXAMPLES, GALLERY, HAND
 from derivlib.engine.numeric import random_arrays
 from verification.cases import CASES
 
@@ -174,19 +174,19 @@ def test_pure_and_numpy_evaluators_agree_on_every_step(e):
 
 
 HAND_CASES = [pytest.param(name, shape, variant, id=f"{name}-{shape}-{variant}")
-              for name in ("sigmoid_layer", "linear_dot", "two_layer")
-              for shape in CASES[name].shapes for variant in CASES[name].variants]
+              for name in CASES for shape in CASES[name].shapes for variant in CASES[name].variants]
 
 
 @pytest.mark.parametrize("name, shape, variant", HAND_CASES)
 def test_engine_equals_the_hand_derivation(name, shape, variant):
     """A fourth oracle: the engine against derivlib's hand-derived backward, on the shared cases."""
-    case, example = CASES[name], EXAMPLES[name]
+    case = CASES[name]
+    expression, shapes = case.engine  # the case's network in the engine's syntax
     args = case.inputs(case.shapes[shape], seed=0, variant=variant)
     values = {}
     for arg_name, a in zip(case.arg_names, args):  # a 1-D bias is a 1×q row, a 1-D y a c×1 column
-        values[arg_name] = a.reshape((1, -1) if example.shapes[arg_name][0] == 1 else (-1, 1)) if a.ndim == 1 else a
-    got = _derive(example).gradients(values)
+        values[arg_name] = a.reshape((1, -1) if shapes[arg_name][0] == 1 else (-1, 1)) if a.ndim == 1 else a
+    got = derive(expression, shapes=shapes, wrt=list(case.wrt)).gradients(values)
     for arg_name, hand in zip(case.wrt, case.backward(*args)):
         assert got[arg_name].shape == values[arg_name].shape
         np.testing.assert_allclose(got[arg_name].ravel(), np.ravel(hand), rtol=1e-10, atol=1e-13, err_msg=arg_name)
@@ -333,7 +333,7 @@ def test_the_engine_runs_without_numpy():
     code = (
         "import sys, json\n"
         "from derivlib.engine import derive\n"
-        "from derivlib.engine.gallery import EXAMPLES\n"
+        "from derivlib.playground.gallery import EXAMPLES\n"
         "ok = []\n"
         "for e in EXAMPLES.values():\n"
         "    d = derive(e.expr, shapes=e.shapes, wrt=list(e.wrt))\n"

@@ -16,7 +16,7 @@ import re
 import pytest
 
 from derivlib.engine import derive, parse
-from derivlib.engine.gallery import GALLERY, HAND
+from derivlib.playground.gallery import GALLERY, HAND
 from derivlib.engine.render import latex, text
 
 SHAPES = {"A": ("n", "q"), "X": ("n", "p"), "W": ("p", "q"), "Y": ("n", "q"), "c": (), "d": (),

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from derivlib.__main__ import main
-from derivlib.engine import derive, evaluate_pure, parse, playground
+from derivlib.engine import derive, evaluate_pure, parse
+from derivlib.playground import requests as playground
 from derivlib.engine.limits import MAX_DEPTH
 
 XP = {"X": ("n", "p")}

@@ -21,7 +21,7 @@ import pytest
 
 from derivlib.engine import RULES, derive, rules_table
 from derivlib.engine.adjoint import ADJOINT_RTOL, DifferentialError, check_rule
-from derivlib.engine.gallery import GALLERY, HAND
+from derivlib.playground.gallery import GALLERY, HAND
 from derivlib.engine.nodes import mk_add, mk_matmul, mk_mul, mk_neg, mk_sum, ref
 from derivlib.engine.rules import BINARY, CASES
 
@@ -186,7 +186,7 @@ def test_the_why_check_runs_without_numpy():
     code = ("import sys, json\n"
             "sys.modules['numpy'] = None\n"
             "from derivlib.engine import derive, rules_table\n"
-            "from derivlib.engine.gallery import EXAMPLES\n"
+            "from derivlib.playground.gallery import EXAMPLES\n"
             "n = [len(derive(e.expr, shapes=e.shapes, wrt=list(e.wrt)).check_why().checked) for e in EXAMPLES.values()]\n"
             "print(json.dumps({'rows': len(rules_table()), 'all checked': all(n)}))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -211,6 +211,9 @@ RULES["sigmoid"] = RULES["sigmoid"]._replace(jvp=lambda out, args, d: mk_mul(ref
 
 
 def _build(tmp_path, plant=""):
+    """Build a one-page site with the checked_math extension; skipped without the docs extra."""
+    for module in ("sphinx", "myst_parser"):
+        pytest.importorskip(module, reason=f"building a page needs {module}, from the docs extra: pip install -e '.[docs]'")
     src = tmp_path / "src"
     src.mkdir()
     (src / "conf.py").write_text(f"import sys\nsys.path.insert(0, {str(CONF)!r})\n{plant}\n"
@@ -244,7 +247,7 @@ def test_the_cli_says_wrong_for_a_wrong_why_line(monkeypatch, capsys):
 
 
 def test_the_playground_never_shows_a_wrong_why_line(monkeypatch):
-    from derivlib.engine import playground
+    from derivlib.playground import requests as playground
 
     _plant(monkeypatch, "sigmoid", jvp=_sigmoid_without_one_minus_s)
     result = playground.run_derive("sum(G * sigmoid(X @ W))", "X: n, p\nW: p, q\nG: n, q", "W")

@@ -1,6 +1,11 @@
 """The problem cases: one definition per derivation of its inputs, loss, argument names
 and magnitude bound. Tests, pages, tools and benchmarks build their problems from here,
 so a new derivation is covered by every cross-cutting check by adding one :class:`Case`.
+A case also carries its two references: its loss written in ``autograd.numpy`` from the
+definition (no derivlib code; ``verification.oracles`` differentiates it) and its network
+in the engine's expression syntax (the docstring-math test and the engine's tests derive it).
+The site's "Layers" pages, the API page and ``tests/test_layers.py`` take the list of
+layers from :data:`CASES`, in its order.
 
 Each case's loss is a scalar function of all of its arguments, and its backward returns
 the gradients of that loss with respect to the first ``len(wrt)`` of them.
@@ -21,7 +26,9 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple
 
+import autograd.numpy as anp
 import numpy as np
+from autograd.scipy.special import logsumexp
 
 from derivlib import linear_dot, sigmoid_layer, two_layer
 
@@ -40,6 +47,8 @@ class Case(NamedTuple):
     loss: Callable  # *args -> float
     backward: Callable  # *args -> the gradients of loss for the arguments in wrt
     magnitude: Callable  # *args -> bound on the magnitudes the loss adds up (rounding scale)
+    autograd: Callable  # *args -> the loss, in autograd.numpy, written from the definition
+    engine: tuple  # (expression, shapes): the network in derivlib.derive's syntax, one name per argument
 
 
 def _bias(rng, size, layout):
@@ -53,6 +62,11 @@ def _sigmoid_inputs(sizes, seed, variant="default"):
     n, p, q, layout = sizes
     rng = np.random.default_rng(seed)
     return rng.normal(size=(n, p)), rng.normal(size=(p, q)), _bias(rng, q, layout), rng.normal(size=(n, q))
+
+
+def _ag_sigmoid_layer(X, W, b, G):
+    """L = sum(G o sigmoid(X W + 1 b)), in autograd.numpy."""
+    return anp.sum(G / (1.0 + anp.exp(-(anp.dot(X, W) + b))))
 
 
 SIGMOID_LAYER = Case(
@@ -71,6 +85,9 @@ SIGMOID_LAYER = Case(
     loss=lambda X, W, b, G: float(np.sum(G * sigmoid_layer.forward(X, W, b))),
     backward=sigmoid_layer.backward,
     magnitude=lambda X, W, b, G: float(np.abs(G).sum()),  # S lies in (0, 1)
+    autograd=_ag_sigmoid_layer,
+    engine=("Z = X @ W + b; S = sigmoid(Z); sum(G * S)",
+            {"X": ("n", "p"), "W": ("p", "q"), "b": (1, "q"), "G": ("n", "q")}),
 )
 
 
@@ -90,6 +107,11 @@ def _linear_magnitude(x, W, b, y):
     return float((np.abs(x) @ np.abs(W) @ yv).sum() + x.shape[0] * np.abs(b).reshape(-1) @ yv)
 
 
+def _ag_linear_dot(x, W, b, y):
+    """L = sum over rows of (x W + b) y."""
+    return anp.sum(anp.dot(anp.dot(x, W) + b, y))
+
+
 LINEAR_DOT = Case(
     name="linear_dot",
     arg_names=("x", "W", "b", "y"),
@@ -106,6 +128,8 @@ LINEAR_DOT = Case(
     loss=linear_dot.forward,
     backward=linear_dot.backward,
     magnitude=_linear_magnitude,
+    autograd=_ag_linear_dot,
+    engine=("sum((x @ W + b) @ y)", {"x": ("n", "m"), "W": ("m", "c"), "b": (1, "c"), "y": ("c", 1)}),
 )
 
 
@@ -146,6 +170,14 @@ def _two_layer_magnitude(X, W1, b1, W2, b2, Y):
     return float(Y.sum() / n * (2 * theta_max + np.log(k)))
 
 
+def _ag_two_layer(X, W1, b1, W2, b2, Y):
+    """Mean over rows of -sum_j Y_ij log softmax(sigmoid(X W1 + b1) W2 + b2)_ij."""
+    H = 1.0 / (1.0 + anp.exp(-(anp.dot(X, W1) + b1)))
+    T = anp.dot(H, W2) + b2
+    logp = T - logsumexp(T, axis=1, keepdims=True)
+    return -anp.sum(Y * logp) / X.shape[0]
+
+
 TWO_LAYER = Case(
     name="two_layer",
     arg_names=("X", "W1", "b1", "W2", "b2", "Y"),
@@ -162,6 +194,10 @@ TWO_LAYER = Case(
     loss=two_layer.forward,
     backward=two_layer.backward,
     magnitude=_two_layer_magnitude,
+    autograd=_ag_two_layer,
+    engine=("A = X @ W1 + b1; H = sigmoid(A); Theta = H @ W2 + b2; -sum(Y * log_softmax(Theta)) / n",
+            {"X": ("n", "d"), "W1": ("d", "h"), "b1": (1, "h"), "W2": ("h", "k"), "b2": (1, "k"),
+             "Y": ("n", "k")}),
 )
 
 #: Every derivation, by name.

@@ -1,9 +1,9 @@
 """Known gaps: inputs derivlib does not yet handle with a correct answer or a clear error.
 
 Each :class:`Gap` carries a reproducer, ``still_open()``, that returns True while the gap
-exists. ``tests/test_bad_input.py`` asserts every recorded gap is still open (so a fix
-turns the test run red until its entry is removed), and the reliability page lists
-:func:`open_gaps`, computed at build time: no page states a gap the code no longer has.
+exists. The reliability page lists :func:`open_gaps`, computed at build time, and fails
+the build when a recorded gap is fixed (until its entry is removed): no page states a gap
+the code no longer has. ``tests/test_bad_input.py`` checks :func:`open_gaps` itself.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Oracles that share no code with derivlib: autograd losses and SymPy helpers.
 
 * :data:`AUTOGRAD` maps each case of :mod:`verification.cases` to its loss written in
-  ``autograd.numpy`` from the definition (not taken from derivlib); ``autograd.grad``
-  differentiates it.
+  ``autograd.numpy`` from the definition (not taken from derivlib; the case carries it);
+  ``autograd.grad`` differentiates it.
 * SymPy: :data:`SIGMA` (the sigmoid as a Lambda), :class:`MatrixPrinter` (lambdify with an
   entry-wise function of a matrix expression), :func:`matrix_derivative`, and explicit
   matrices of symbols differentiated entry by entry where SymPy's matrix calculus stops.
@@ -21,11 +21,11 @@ True
 from __future__ import annotations
 
 import autograd
-import autograd.numpy as anp
 import numpy as np
 import sympy as sp
-from autograd.scipy.special import logsumexp
 from sympy.printing.numpy import NumPyPrinter
+
+from verification.cases import CASES
 
 __all__ = ["AUTOGRAD", "autograd_gradients", "SIGMA", "MatrixPrinter", "matrix_derivative", "evaluate",
            "explicit", "entrywise_gradients", "lambdify_explicit"]
@@ -34,26 +34,9 @@ __all__ = ["AUTOGRAD", "autograd_gradients", "SIGMA", "MatrixPrinter", "matrix_d
 # -- autograd -------------------------------------------------------------------------------
 
 
-def ag_sigmoid_layer(X, W, b, G):
-    """L = sum(G o sigmoid(X W + 1 b)), in autograd.numpy."""
-    return anp.sum(G / (1.0 + anp.exp(-(anp.dot(X, W) + b))))
-
-
-def ag_linear_dot(x, W, b, y):
-    """L = sum over rows of (x W + b) y."""
-    return anp.sum(anp.dot(anp.dot(x, W) + b, y))
-
-
-def ag_two_layer(X, W1, b1, W2, b2, Y):
-    """Mean over rows of -sum_j Y_ij log softmax(sigmoid(X W1 + b1) W2 + b2)_ij."""
-    H = 1.0 / (1.0 + anp.exp(-(anp.dot(X, W1) + b1)))
-    T = anp.dot(H, W2) + b2
-    logp = T - logsumexp(T, axis=1, keepdims=True)
-    return -anp.sum(Y * logp) / X.shape[0]
-
-
-#: The loss of each case (by name), in autograd.numpy, with the case's arguments.
-AUTOGRAD = {"sigmoid_layer": ag_sigmoid_layer, "linear_dot": ag_linear_dot, "two_layer": ag_two_layer}
+#: The loss of each case (by name), in autograd.numpy, with the case's arguments
+#: (each case carries its own: :attr:`verification.cases.Case.autograd`).
+AUTOGRAD = {name: case.autograd for name, case in CASES.items()}
 
 
 def autograd_gradients(case, args) -> list:

@@ -9,7 +9,7 @@
  * request} with the request as a JSON string (what the reader typed is never Python source).
  * Messages to the page: {type: "progress", stage} while loading (stages 1 to 3 of the
  * page's progress bar), then {id, type: "result", result} with Python's JSON answer
- * (derivlib/engine/playground.py), or {id, type: "error", message}.
+ * (derivlib/playground/requests.py), or {id, type: "error", message}.
  */
 const STATIC = new URL(".", import.meta.url); // .../_static/
 let python = null; // the promise of {derive, answer}, made by the first "load"
@@ -33,7 +33,7 @@ async function startPython() {
   self.postMessage({ type: "progress", stage: 3 });
   pyodide.runPython(
     "import sys\nsys.path.insert(0, '/home/pyodide/site')\n" +
-      "from derivlib.engine.playground import derive_request, answer_request\n"
+      "from derivlib.playground.requests import derive_request, answer_request\n"
   );
   return { derive: pyodide.globals.get("derive_request"), answer: pyodide.globals.get("answer_request") };
 }

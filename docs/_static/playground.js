@@ -6,7 +6,7 @@
  * are served with the site (under _static/pyodide/ and _static/playground/) and loaded on
  * the first click, never before. What the reader types is passed to Python as a JSON
  * string, never as Python source; Python answers with JSON (see
- * derivlib/engine/playground.py).
+ * derivlib/playground/requests.py).
  */
 (function () {
   "use strict";

@@ -18,8 +18,8 @@ import re
 from typing import NamedTuple
 
 from ..diagnosis import Diagnosis
-from . import derive, evaluate_pure, parse
-from .sample import positive_variables
+from ..engine import derive, evaluate_pure, parse
+from ..engine.sample import positive_variables
 
 __all__ = ["Verdict", "KINDS", "dimension_sizes", "random_env", "diagnose", "check_answer"]
 

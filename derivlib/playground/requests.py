@@ -12,7 +12,7 @@ import html
 import json
 import re
 
-from . import derive
+from ..engine import derive
 from .answer import check_answer
 from .gallery import GALLERY, HAND
 
