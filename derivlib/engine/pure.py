@@ -15,6 +15,7 @@ from typing import NamedTuple
 from . import puremat as pm
 from .evaluate import bind_sizes, evaluate
 from .limits import guarded
+from .rules import RULES
 
 __all__ = ["evaluate_pure", "check_pure", "PureCheckReport", "StepError", "EPS", "ATOL", "RTOL",
            "PRIMES", "default_sizes", "random_values"]
@@ -153,15 +154,9 @@ def default_sizes(d, sizes=None):
 
 
 def positive_variables(d):
-    """Variables that are the argument of log, sqrt or a fractional power: drawn positive."""
-    out = set()
-    for n in d.nodes:
-        if n.op in ("log", "sqrt") or (n.op == "pow" and n.attr.denominator != 1) or (
-                n.op == "div" and n.args[1].op == "var"):
-            a = n.args[-1] if n.op == "div" else n.args[0]
-            if a.op == "var":
-                out.add(a.attr.ident)
-    return out
+    """Variables whose row's domain is positive where they are used (log, sqrt, a divisor, ...)."""
+    return {a.attr.ident for n in d.nodes if n.op in RULES for i, a in enumerate(n.args)
+            if a.op == "var" and RULES[n.op].domain(n.attr, i) == "positive"}
 
 
 def random_values(d, sizes, rng):
@@ -177,8 +172,7 @@ def random_values(d, sizes, rng):
 
 #: Operations whose derivative jumps where their argument is exactly 0.
 KINKS = ("relu",)
-_ELEMENTWISE = frozenset({"add", "sub", "mul", "div", "neg", "scale", "pow", "sigmoid", "tanh", "relu", "exp",
-                          "log", "sqrt"})
+_ELEMENTWISE = frozenset({"scale", *(op for op, r in RULES.items() if r.entrywise)})
 #: What to try, by the reason the check cannot tell.
 ADVICE = {
     "kink": "try another seed (a relu's argument sits exactly at 0 here)",
