@@ -293,6 +293,12 @@ RULES = {r.op: r for r in [
               domain="positive", value=_sqrt, source="{np}.sqrt({x})",
               jvp=lambda out, args, d: _opt(lambda x: mk_scale(Coef(Fraction(1, 2)), mk_div(x, ref(out))), d[0]),
               vjp=lambda g, out, args: (mk_scale(Coef(Fraction(1, 2)), mk_div(g, ref(out))),)),
+    _function("softplus", "log(1 + exp(A)), stable: max(A, 0) + log1p(exp(−|A|))", text="softplus({})",
+              latex=r"\operatorname{{softplus}}\left({}\right)", letter="F", layer=True, forgettable=True,
+              value=lambda x: max(x, 0.0) + math.log1p(math.exp(-abs(x))),
+              source="return {np}.maximum(x, 0.0) + {np}.log1p({np}.exp(-{np}.abs(x)))",
+              jvp=lambda out, args, d: _opt(lambda x: mk_mul(mk_fn("sigmoid", args[0]), x), d[0]),
+              vjp=lambda g, out, args: (mk_mul(g, mk_fn("sigmoid", args[0])),)),
     # -- over each row ------------------------------------------------------------------------
     _function("softmax", "softmax of each row: P = exp(A) / row sums", text="softmax({})",
               latex=r"\operatorname{{softmax}}\left({}\right)", letter="P", layer=True,
