@@ -12,7 +12,7 @@ The grammar covered (every construct of ``derivlib.engine.parse``):
   column or a 1×1 number (also a row against a column), the divisor kept positive;
 * ``-A``; ``A ** k`` for k in 2, 3, -1, -2, 0.5, 1.5, -0.5 (a negative or fractional
   power of something positive); ``A.T``, also of a number (``(2).T``);
-* ``sigmoid tanh relu exp log sqrt softmax log_softmax`` (``log``, ``sqrt`` of something
+* ``sigmoid tanh relu exp log sqrt softplus softmax log_softmax`` (``log``, ``sqrt`` of something
   positive, ``exp`` of something bounded), ``sum`` and ``mean`` with ``axis`` None, 0 and 1;
 * numbers (integers and fractions, negative too: ``(-2) ** 2``), functions of numbers
   (``exp(2)``, ``sqrt(n)``, ``log_softmax(3)``), dimension names used as numbers (``/ n``);
@@ -59,7 +59,7 @@ LOW = 0.02
 BOUND = 4.0
 _POWERS = (2, 3, -1, -2, 0.5, 1.5, -0.5)
 _NUMBERS = (2, 3, 0.5, 1.5, 0.25, -1, -2, -0.5, 1)
-_ELEMENTWISE = ("sigmoid", "tanh", "relu", "exp", "log", "sqrt")
+_ELEMENTWISE = ("sigmoid", "tanh", "relu", "exp", "log", "sqrt", "softplus")
 
 
 class Example(NamedTuple):
@@ -265,6 +265,8 @@ class _Gen:
             return _E(_call(fn, a), shape, 1.0)
         if fn == "relu":
             return _E(_call(fn, a), shape, a.mag)
+        if fn == "softplus":  # log(1 + exp(A)): above log(1 + exp(−|A|)) > 0, below |A| + log 2
+            return _E(_call(fn, a), shape, a.mag + math.log(2), math.log1p(math.exp(-a.mag)) or None)
         if fn == "exp":
             a = self.bounded(a)
             return _E(_call(fn, a), shape, math.exp(a.mag), math.exp(-a.mag))

@@ -205,8 +205,8 @@ CATALOGUE = [
     ),
     Mutant(
         "en-bias-not-summed", EN,
-        "lambda g, out, args: (unbroadcast(g, args[0].shape), unbroadcast(g, args[1].shape))),",
-        "lambda g, out, args: (unbroadcast(g, args[0].shape), g)),",
+        "lambda g, out, args: (unbroadcast(g, args[0].shape), unbroadcast(g, args[1].shape)),",
+        "lambda g, out, args: (unbroadcast(g, args[0].shape), g),",
         "engine: a broadcast bias gets Ḡ, not 1ᵀḠ (not summed over the batch)",
     ),
     Mutant(

@@ -28,6 +28,7 @@ __all__ = ["torch_gradients", "torch_loss"]
 _FUNCTIONS = {
     "sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu, "exp": torch.exp, "log": torch.log,
     "sqrt": torch.sqrt, "softmax": lambda a: torch.softmax(a, dim=1),
+    "softplus": lambda a: torch.nn.functional.softplus(a, threshold=50.0),  # x itself only where exp(−x) < 1e-21
     "log_softmax": lambda a: torch.log_softmax(a, dim=1),
 }
 _BINARY = {ast.Add: torch.add, ast.Sub: torch.sub, ast.Mult: torch.mul, ast.Div: torch.div,

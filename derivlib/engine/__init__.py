@@ -31,7 +31,7 @@ from .nodes import ExpressionError, Node
 from .parse import parse
 from .pure import PureCheckReport, evaluate_pure
 from .rules import FUNCTIONS, RULES
-from .rules import table as rules_table
+from .identities import table as rules_table
 
 __all__ = ["derive", "parse", "evaluate_pure", "Derivation", "Step", "Node", "ExpressionError",
            "PureCheckReport", "RULES", "FUNCTIONS", "rules_table"]

@@ -148,9 +148,7 @@ def _dims(shape, sizes):
 def _domain(op, attr, i):
     """Where argument i of an operation is drawn: log, sqrt, a fractional or negative power and
     a divisor positive; relu's argument away from 0; anything else standard normal."""
-    if op in ("log", "sqrt") or (op == "pow" and (attr.denominator != 1 or attr < 0)) or (op == "div" and i == 1):
-        return "positive"
-    return "nonzero" if op == "relu" else "normal"
+    return RULES[op].domain(attr, i)
 
 
 def verify(node, dargs, dy, gbar, pullbacks, what=None, seed=0, sizes=None):

@@ -9,14 +9,17 @@ from typing import NamedTuple
 from .limits import guarded
 from .nodes import ExpressionError, Node, Sym, fmt_shape, mk_add, ones, ref, split, superscript, var
 from .parse import check_shapes, parse
-from .render import NAMES, latex, source, text
-from .rules import ACTIVATIONS, LETTERS, RULES, identity
+from .identities import identity
+from .render import latex, source, text
+from .rules import ACTIVATIONS, LETTERS, NAMES, RULES, np_helper
 
 __all__ = ["derive", "Derivation", "Step"]
 
 #: The activations of a layer: the adjoint of an argument of one is Δ (δ₁, δ₂, ...); of exp, log
 #: and sqrt, which are element-wise functions but not a layer's activation, it is G_name.
-_LAYER_ACTIVATIONS = ("sigmoid", "tanh", "relu", "softmax", "log_softmax")
+_LAYER_ACTIVATIONS = tuple(op for op, r in RULES.items() if r.layer)
+#: The functions whose numpy source is a helper that the generated code defines (row order).
+_HELPERS = tuple(k[1:] for k in NAMES if k != "np")
 
 
 class Step(NamedTuple):
@@ -398,13 +401,8 @@ class Derivation:
         np = ns["np"]
         lines = ["import numpy" if np == "numpy" else f"import numpy as {np}", "", ""]
         used = {n.op for s in self.steps for n in _topo(s.node)}
-        if "sigmoid" in used:
-            lines += [f"def {ns['_sigmoid']}(x):", f"    e = {np}.exp(-{np}.abs(x))",
-                      f"    return {np}.where(x >= 0, 1 / (1 + e), e / (1 + e))", "", ""]
-        if used & {"softmax", "log_softmax"}:
-            lines += [f"def {ns['_log_softmax']}(x):", "    m = x.max(axis=1, keepdims=True)",
-                      f"    return x - m - {np}.log({np}.exp(x - m).sum(axis=1, keepdims=True))", "", "",
-                      f"def {ns['_softmax']}(x):", f"    return {np}.exp({ns['_log_softmax']}(x))", "", ""]
+        for op in (h for h in _HELPERS if h in used):  # the helpers the steps call, from their rows
+            lines += np_helper(op, ns) + ["", ""]
         grads = {v: self._adjoint_step[v].name for v in self.wrt}
         body, needed = [], set(grads.values())
         for s in reversed(self.steps):  # only the steps the gradients need (not the loss itself)

@@ -17,6 +17,11 @@ from fractions import Fraction
 __all__ = ["Node", "Sym", "Coef", "ExpressionError"]
 
 
+#: How a node renders (text, latex, repr): set by ``derivlib.engine.render``, which imports
+#: this module (so this one does not import it back).
+RENDER = {}
+
+
 class ExpressionError(ValueError):
     """An expression that cannot be derived; the message says what to write instead."""
 
@@ -160,29 +165,17 @@ class Node:
         self.aux = None
 
     def __repr__(self):
-        from .limits import guard
-        from .render import text
-
-        with guard("repr(Node)"):
-            return f"<{self.op} {text(self)} {fmt_shape(self.shape)}>"
+        return RENDER["repr"](self)
 
     @property
     def text(self):
         """Unicode rendering."""
-        from .limits import guard
-        from .render import text
-
-        with guard("Node.text"):
-            return text(self)
+        return RENDER["text"](self)
 
     @property
     def latex(self):
         """LaTeX rendering."""
-        from .limits import guard
-        from .render import latex
-
-        with guard("Node.latex"):
-            return latex(self)
+        return RENDER["latex"](self)
 
 
 def fmt_shape(shape, sep="×"):

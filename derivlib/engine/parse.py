@@ -272,7 +272,7 @@ class _Parser:
             raise ExpressionError(f"{src}: call a function by its name, one of {', '.join(FUNCTIONS)}")
         fn = e.func.id
         if fn not in FUNCTIONS:
-            hint = {"softplus": " (write log(1 + exp(A)))", "square": " (write A ** 2)",
+            hint = {"square": " (write A ** 2)",
                     "abs": " (not differentiable at 0; write sqrt(A ** 2) if you must)",
                     "transpose": " (write A.T)", "dot": " (write A @ B)", "matmul": " (write A @ B)",
                     "max": " (write relu(A - B) + B for an element-wise maximum)"}.get(fn, "")

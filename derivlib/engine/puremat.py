@@ -1,8 +1,8 @@
 """Matrices as lists of lists of floats: the operations of the rule table, without numpy.
 
 Every matrix is two-dimensional (a number is 1×1). Element-wise operations broadcast a
-1×q row, an n×1 column or a 1×1 number, as numpy does. Sigmoid, softmax and log-softmax
-are the stable forms.
+1×q row, an n×1 column or a 1×1 number, as numpy does. The functions' scalar kernels are
+in their rows (``derivlib.engine.rules``).
 """
 
 from __future__ import annotations
@@ -48,21 +48,6 @@ def total(a, axis):
     return [[math.fsum(row)] for row in a]
 
 
-def sigmoid(x):
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
-
-
-def _log(x):
-    return math.log(x) if x > 0 else (-math.inf if x == 0 else math.nan)
-
-
-def _sqrt(x):
-    return math.sqrt(x) if x >= 0 else math.nan
-
-
 def _div(x, y):
     return x / y if y != 0 else math.copysign(math.inf, x) * math.copysign(1.0, y) if x else math.nan
 
@@ -74,32 +59,8 @@ def _pow(x, p):
         return math.inf
 
 
-def log_softmax_rows(a):
-    out = []
-    for row in a:
-        m = max(row)
-        lse = m + math.log(math.fsum(math.exp(x - m) for x in row))
-        out.append([x - lse for x in row])
-    return out
-
-
-def softmax_rows(a):
-    return emap(math.exp, log_softmax_rows(a))
-
-
 def scale(c, a):
     return emap(lambda x: c * x, a)
-
-
-FUNCS = {
-    "sigmoid": sigmoid,
-    "tanh": math.tanh,
-    "relu": lambda x: x if x > 0 else 0.0,
-    "exp": lambda x: math.exp(x) if x < 709 else math.inf,
-    "log": _log,
-    "sqrt": _sqrt,
-    "step": lambda x: 1.0 if x > 0 else 0.0,
-}
 
 
 def frob(a, b):

@@ -29,7 +29,10 @@ import re
 
 from fractions import Fraction
 
-from .nodes import Node, superscript
+from . import nodes
+from .limits import guard
+from .nodes import Node, fmt_shape, superscript
+from .rules import DERIVED, NAMES, RULES, _count, np_call
 
 __all__ = ["text", "latex", "source"]
 
@@ -56,17 +59,12 @@ def _sci(s):
 TEXT = {
     "T": "ᵀ", "one": "1", "ones_row": "1ᵀ", "ones_full": "11ᵀ", "circ": " ∘ ", "oslash": " ⊘ ",
     "minus": "−", "lp": "(", "rp": ")",
-    "fn": {"sigmoid": "σ({})", "tanh": "tanh({})", "relu": "relu({})", "exp": "exp({})", "log": "log({})",
-           "sqrt": "sqrt({})", "softmax": "softmax({})", "log_softmax": "log softmax({})", "step": "[{} > 0]"},
+    "fn": {op: r.text for op, r in {**RULES, **DERIVED}.items() if r.text},
 }
 LATEX = {
     "T": "^T", "one": r"\mathbf{1}", "ones_row": r"\mathbf{1}^T", "ones_full": r"\mathbf{1}\mathbf{1}^T",
     "circ": r" \circ ", "oslash": r" \oslash ", "minus": "-", "lp": r"\left(", "rp": r"\right)",
-    "fn": {"sigmoid": r"\sigma\left({}\right)", "tanh": r"\tanh\left({}\right)",
-           "relu": r"\operatorname{{relu}}\left({}\right)", "exp": r"\exp\left({}\right)",
-           "log": r"\log\left({}\right)", "sqrt": r"\sqrt{{{}}}",
-           "softmax": r"\operatorname{{softmax}}\left({}\right)",
-           "log_softmax": r"\log\operatorname{{softmax}}\left({}\right)", "step": r"\left[{} > 0\right]"},
+    "fn": {op: r.latex for op, r in {**RULES, **DERIVED}.items() if r.latex},
 }
 
 
@@ -100,7 +98,7 @@ def _juxt(a, b, t):
 
 
 def _long(token):
-    """A name of two letters in any script (dW, dβ, tanh) or a G_ name: spaced from its neighbour."""
+    """A name of two letters in any script (dW, dβ, exp) or a G_ name: spaced from its neighbour."""
     letters = [ch.isalpha() and ch != "ᵀ" for ch in token]
     return "_" in token or any(x and y for x, y in zip(letters, letters[1:]))
 
@@ -236,8 +234,6 @@ def _walk(node, t, top=False):
             s = _juxt(a, t["one"], t)
         if op == "sum":
             return s, SUMP
-        from .rules import _count
-
         return _coef(_count(node.args[0].shape, axis).inverse(), (s, SUMP), t)
     if op == "sqrt" and t is TEXT and node.shape == (1, 1):  # √d: a number
         return "√" + _par(args[0], ATOM, t), POSTFIX
@@ -381,13 +377,8 @@ def _broadcast(pair, arg, shape, t):
 # -- numpy source ------------------------------------------------------------------------
 
 PY_ADD, PY_MUL, PY_NEG, PY_POW, PY_ATOM = 1, 2, 3, 4, 6
-NP_FN = {"sigmoid": "{_sigmoid}({x})", "tanh": "{np}.tanh({x})", "relu": "{np}.maximum({x}, 0.0)",
-         "exp": "{np}.exp({x})", "log": "{np}.log({x})", "sqrt": "{np}.sqrt({x})", "softmax": "{_softmax}({x})",
-         "log_softmax": "{_log_softmax}({x})", "step": "{np}.heaviside({x}, 0.0)"}
-#: The names the generated code uses besides the reader's: numpy's module and the helpers.
-#: :func:`source` takes a mapping of them to the names actually used (when a reader's
-#: variable or dimension is called ``np``, numpy is imported under another name).
-NAMES = {"np": "np", "_sigmoid": "_sigmoid", "_softmax": "_softmax", "_log_softmax": "_log_softmax"}
+#: The functions numpy code can write (their source is their row's, see ``rules.np_call``).
+NP_FN = tuple(op for op, r in {**RULES, **DERIVED}.items() if r.source)
 
 
 def source(node, top=True, names=None):
@@ -480,5 +471,19 @@ def _src(node, top=False, ns=NAMES):
         axis = "" if node.attr is None else f"axis={node.attr}, "
         return _spar(a, PY_ATOM) + f".{op}({axis}keepdims=True)", PY_ATOM, False
     if op in NP_FN:
-        return NP_FN[op].format(x=a[0], **ns), PY_ATOM, False
+        return np_call(op, a[0], ns), PY_ATOM, False
     raise ValueError(f"cannot write operation {op!r} as numpy")
+
+
+# -- how a node renders itself (nodes.py does not import this module) ---------------------------
+
+
+def _guarded(what, f):
+    def render(node):
+        with guard(what):
+            return f(node)
+    return render
+
+
+nodes.RENDER.update(text=_guarded("Node.text", text), latex=_guarded("Node.latex", latex),
+                    repr=_guarded("repr(Node)", lambda n: f"<{n.op} {text(n)} {fmt_shape(n.shape)}>"))

@@ -1,4 +1,4 @@
-r"""The rule table: one entry per operation, its forward next to its backward.
+r"""The rule table: one row per operation, everything the engine knows about it.
 
 Each :class:`Rule` has
 
@@ -7,17 +7,26 @@ Each :class:`Rule` has
 * ``pure`` and ``numpy``: the forward on lists of lists and on arrays (numpy is passed
   in, never imported here);
 * ``jvp``: the differential ``dY`` from the differentials of the arguments;
-* ``vjp``: the pullback, the adjoint of each argument from the output's adjoint ``Ḡ``.
+* ``vjp``: the pullback, the adjoint of each argument from the output's adjoint ``Ḡ``;
+* for a function (``tanh(A)``): its text and LaTeX forms, its numpy source, the letter of
+  its output in a derivation, whether it is a layer's activation, whether the answer
+  checker tries a gradient that forgets its derivative, and where the check draws its
+  argument (``domain``).
+
+A function's value is defined once: a scalar kernel (or a row kernel, for softmax) for
+the pure-Python evaluator, and one numpy source template (:func:`np_call`,
+:func:`np_helper`) that the generated ``backward`` code writes and that numpy evaluation
+runs, compiled once from the same text (:func:`numpy_function`). The renderers, the
+parser's list of functions, the site's rules table and the answer checker read the rows.
 
 The identity that moves a factor across the Frobenius product ``A : B = Σ A∘B`` is
-not typed by hand: :func:`identity` writes ``Ḡ : dY = (pullback) : dA`` from ``jvp``
-and ``vjp`` applied to symbols, so the table shown on the site is the table the
-derivations use.
+not typed by hand: ``derivlib.engine.identities`` writes ``Ḡ : dY = (pullback) : dA``
+from ``jvp`` and ``vjp`` applied to symbols, so the table shown on the site is the table
+the derivations use.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 import operator
 from fractions import Fraction
@@ -25,22 +34,48 @@ from typing import Callable, NamedTuple
 
 from . import puremat as pm
 from .nodes import (
-    Coef, ExpressionError, Node, Sym, broadcast, expand, fmt_shape, mk_add, mk_div, mk_fn, mk_matmul,
+    Coef, ExpressionError, Node, Sym, broadcast, const, expand, fmt_shape, mk_add, mk_div, mk_fn, mk_matmul,
     mk_mul, mk_neg, mk_pow, mk_scale, mk_sub, mk_sum, mk_T, ref, unbroadcast, var,
 )
 
-__all__ = ["Rule", "RULES", "FUNCTIONS", "identity", "table"]
+__all__ = ["Rule", "RULES", "DERIVED", "FUNCTIONS", "ACTIVATIONS", "LETTERS", "FORGETTABLE", "NAMES",
+           "np_call", "np_helper", "numpy_function"]
+
+
+def _normal(attr, i):
+    return "normal"
 
 
 class Rule(NamedTuple):
+    """One operation: its shape, value, differential and pullback, and how it is written."""
+
     op: str
     example: str  # how it is written in an expression
     meaning: str
     shape: Callable  # (node_args, attr, src) -> shape
     pure: Callable  # (attr, sizes, *values) -> value
     numpy: Callable  # (np, attr, sizes, *values) -> value
-    jvp: Callable  # (out, args, dargs) -> expression (dargs[i] None: argument held fixed)
-    vjp: Callable  # (g, out, args) -> one adjoint (or None) per argument
+    jvp: Callable | None  # (out, args, dargs) -> expression (dargs[i] None: argument held fixed)
+    vjp: Callable | None  # (g, out, args) -> one adjoint (or None) per argument
+    #: A function's text and LaTeX, ``{}`` its argument: ``"σ({})"``; None for an operator.
+    text: str | None = None
+    latex: str | None = None
+    #: A function's numpy source, in ``{np}`` (numpy's name): an expression in ``{x}`` written
+    #: inline (``"{np}.tanh({x})"``), or, when it contains ``return``, the body of a helper
+    #: ``def _<op>(x):`` that the generated code defines once and calls.
+    source: str | None = None
+    #: The letter of its output in a derivation; an operation with a letter names its output
+    #: and its argument (``S = σ(Z)``).
+    letter: str | None = None
+    #: A layer's activation: the adjoint of its argument is Δ (δ₁, δ₂, ...).
+    layer: bool = False
+    #: The answer checker tries a gradient that forgets this function's derivative.
+    forgettable: bool = False
+    #: Each output entry depends on the same entries of the arguments only (A ∘ B, tanh(A)).
+    entrywise: bool = False
+    #: (attr, argument index) -> where the check draws that argument: "normal", "positive"
+    #: (log, sqrt) or "nonzero" (away from relu's kink).
+    domain: Callable = _normal
 
 
 def _err(src, msg):
@@ -103,16 +138,6 @@ def _row_sums(a):
     return mk_sum(a, 1)
 
 
-def _np_sigmoid(np, x):
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
-
-
-def _np_log_softmax(np, x):
-    m = x.max(axis=1, keepdims=True)
-    return x - m - np.log(np.exp(x - m).sum(axis=1, keepdims=True))
-
-
 def _np_power(np, x, p):
     return x ** (int(p) if p.denominator == 1 else float(p))
 
@@ -129,6 +154,61 @@ def _expand_to(d, shape):
     return None if d is None else expand(d, shape)
 
 
+# -- the functions' values: a scalar (or row) kernel for pure Python, a numpy source template --
+
+def _sigmoid(x):
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _log(x):
+    return math.log(x) if x > 0 else (-math.inf if x == 0 else math.nan)
+
+
+def _sqrt(x):
+    return math.sqrt(x) if x >= 0 else math.nan
+
+
+def _log_softmax(row):
+    m = max(row)
+    lse = m + math.log(math.fsum(math.exp(x - m) for x in row))
+    return [x - lse for x in row]
+
+
+_SIGMOID = """
+e = {np}.exp(-{np}.abs(x))
+return {np}.where(x >= 0, 1 / (1 + e), e / (1 + e))
+"""
+_SOFTMAX = """
+e = {np}.exp(x - x.max(axis=1, keepdims=True))
+return e / e.sum(axis=1, keepdims=True)
+"""
+_LOG_SOFTMAX = """
+m = x.max(axis=1, keepdims=True)
+return x - m - {np}.log({np}.exp(x - m).sum(axis=1, keepdims=True))
+"""
+
+
+def _function(op, meaning, *, text, latex, source, jvp, vjp, value=None, rows=None, letter=None, layer=False,
+              forgettable=False, domain="normal"):
+    """The row of a function of one matrix: element-wise from a scalar kernel ``value``, or
+    row by row from a row kernel ``rows``; its numpy value is its ``source`` compiled."""
+    if rows is None:
+        def pure(at, sz, a):
+            return pm.emap(value, a)
+    else:
+        def pure(at, sz, a):
+            return [rows(list(r)) for r in a]
+
+    def numpy(np, at, sz, a):
+        return numpy_function(np, op)(a)
+
+    return Rule(op, f"{op}(A)", meaning, _same, pure, numpy, jvp, vjp, text, latex, source.strip(), letter,
+                layer, forgettable, rows is None, lambda attr, i: domain)
+
+
 RULES = {r.op: r for r in [
     # -- products, sums, element-wise arithmetic ----------------------------------------------
     Rule("matmul", "A @ B", "matrix product", _matmul_shape,
@@ -139,17 +219,20 @@ RULES = {r.op: r for r in [
          _elementwise,
          lambda at, sz, a, b: pm.zipwith(operator.add, a, b), lambda np, at, sz, a, b: a + b,
          lambda out, args, d: _sum_terms(_expand_to(d[0], out.shape), _expand_to(d[1], out.shape)),
-         lambda g, out, args: (unbroadcast(g, args[0].shape), unbroadcast(g, args[1].shape))),
+         lambda g, out, args: (unbroadcast(g, args[0].shape), unbroadcast(g, args[1].shape)),
+         entrywise=True),
     Rule("sub", "A - B", "difference, broadcasting as +", _elementwise,
          lambda at, sz, a, b: pm.zipwith(operator.sub, a, b), lambda np, at, sz, a, b: a - b,
          lambda out, args, d: mk_add(_expand_to(d[0], out.shape), _expand_to(d[1], out.shape), sub=True)
          if d[1] is not None else _expand_to(d[0], out.shape),
-         lambda g, out, args: (unbroadcast(g, args[0].shape), unbroadcast(mk_neg(g), args[1].shape))),
+         lambda g, out, args: (unbroadcast(g, args[0].shape), unbroadcast(mk_neg(g), args[1].shape)),
+         entrywise=True),
     Rule("mul", "A * B", "element-wise product A∘B, broadcasting as +", _elementwise,
          lambda at, sz, a, b: pm.zipwith(operator.mul, a, b), lambda np, at, sz, a, b: a * b,
          lambda out, args, d: _sum_terms(_opt(mk_mul, d[0], args[1]), _opt(mk_mul, args[0], d[1])),
          lambda g, out, args: (unbroadcast(mk_mul(g, args[1]), args[0].shape),
-                               unbroadcast(mk_mul(g, args[0]), args[1].shape))),
+                               unbroadcast(mk_mul(g, args[0]), args[1].shape)),
+         entrywise=True),
     Rule("div", "A / B", "element-wise quotient A⊘B, broadcasting as +", _elementwise,
          lambda at, sz, a, b: pm.zipwith(pm._div, a, b), lambda np, at, sz, a, b: a / b,
          lambda out, args, d: _sum_terms(
@@ -157,15 +240,17 @@ RULES = {r.op: r for r in [
              _opt(lambda x: mk_neg(mk_div(mk_mul(args[0], x), mk_pow(args[1], 2))), d[1])),
          lambda g, out, args: (unbroadcast(mk_div(g, args[1]), args[0].shape),
                                unbroadcast(mk_neg(mk_div(mk_mul(g, args[0]), mk_pow(args[1], 2))),
-                                           args[1].shape))),
+                                           args[1].shape)),
+         entrywise=True, domain=lambda attr, i: "positive" if i == 1 else "normal"),
     Rule("neg", "-A", "negation", _same,
          lambda at, sz, a: pm.scale(-1.0, a), lambda np, at, sz, a: -a,
          lambda out, args, d: _opt(mk_neg, d[0]),
-         lambda g, out, args: (mk_neg(g),)),
+         lambda g, out, args: (mk_neg(g),), entrywise=True),
     Rule("pow", "A ** p", "element-wise power by a number p", _same,
          lambda at, sz, a: pm.emap(lambda x: _pure_power(x, at), a), lambda np, at, sz, a: _np_power(np, a, at),
          lambda out, args, d: _opt(lambda x: _pow_jvp(out, args[0], x, out.attr), d[0]),
-         lambda g, out, args: (mk_mul(g, mk_scale(Coef(out.attr), mk_pow(args[0], out.attr - 1))),)),
+         lambda g, out, args: (mk_mul(g, mk_scale(Coef(out.attr), mk_pow(args[0], out.attr - 1))),),
+         entrywise=True, domain=lambda attr, i: "positive" if attr.denominator != 1 or attr < 0 else "normal"),
     Rule("T", "A.T", "transpose", lambda args, at, src: args[0].shape[::-1],
          lambda at, sz, a: pm.transpose(a), lambda np, at, sz, a: a.T,
          lambda out, args, d: _opt(mk_T, d[0]),
@@ -183,47 +268,54 @@ RULES = {r.op: r for r in [
                                                       mk_sum(x, out.attr)), d[0]),
          lambda g, out, args: (mk_scale(_count(args[0].shape, out.attr).inverse(), expand(g, args[0].shape)),)),
     # -- element-wise functions: the pullback multiplies by the derivative, entry by entry --------
-    Rule("sigmoid", "sigmoid(A)", "σ(A) = 1/(1 + exp(−A)), stable", _same,
-         lambda at, sz, a: pm.emap(pm.sigmoid, a), lambda np, at, sz, a: _np_sigmoid(np, a),
-         lambda out, args, d: _opt(lambda x: mk_mul(mk_mul(ref(out), mk_sub(_one(), ref(out))), x), d[0]),
-         lambda g, out, args: (mk_mul(mk_mul(g, ref(out)), mk_sub(_one(), ref(out))),)),
-    Rule("tanh", "tanh(A)", "hyperbolic tangent", _same,
-         lambda at, sz, a: pm.emap(math.tanh, a), lambda np, at, sz, a: np.tanh(a),
-         lambda out, args, d: _opt(lambda x: mk_mul(mk_sub(_one(), mk_mul(ref(out), ref(out))), x), d[0]),
-         lambda g, out, args: (mk_mul(g, mk_sub(_one(), mk_mul(ref(out), ref(out)))),)),
-    Rule("relu", "relu(A)", "max(A, 0); its derivative is taken as 0 at 0", _same,
-         lambda at, sz, a: pm.emap(pm.FUNCS["relu"], a), lambda np, at, sz, a: np.maximum(a, 0.0),
-         lambda out, args, d: _opt(lambda x: mk_mul(mk_fn("step", args[0]), x), d[0]),
-         lambda g, out, args: (mk_mul(g, mk_fn("step", args[0])),)),
-    Rule("exp", "exp(A)", "element-wise exponential", _same,
-         lambda at, sz, a: pm.emap(pm.FUNCS["exp"], a), lambda np, at, sz, a: np.exp(a),
-         lambda out, args, d: _opt(lambda x: mk_mul(ref(out), x), d[0]),
-         lambda g, out, args: (mk_mul(g, ref(out)),)),
-    Rule("log", "log(A)", "element-wise natural logarithm", _same,
-         lambda at, sz, a: pm.emap(pm._log, a), lambda np, at, sz, a: np.log(a),
-         lambda out, args, d: _opt(lambda x: mk_div(x, args[0]), d[0]),
-         lambda g, out, args: (mk_div(g, args[0]),)),
-    Rule("sqrt", "sqrt(A)", "element-wise square root", _same,
-         lambda at, sz, a: pm.emap(pm._sqrt, a), lambda np, at, sz, a: np.sqrt(a),
-         lambda out, args, d: _opt(lambda x: mk_scale(Coef(Fraction(1, 2)), mk_div(x, ref(out))), d[0]),
-         lambda g, out, args: (mk_scale(Coef(Fraction(1, 2)), mk_div(g, ref(out))),)),
+    _function("sigmoid", "σ(A) = 1/(1 + exp(−A)), stable", text="σ({})", latex=r"\sigma\left({}\right)",
+              letter="S", layer=True, forgettable=True, value=_sigmoid, source=_SIGMOID,
+              jvp=lambda out, args, d: _opt(lambda x: mk_mul(mk_mul(ref(out), mk_sub(_one(), ref(out))), x), d[0]),
+              vjp=lambda g, out, args: (mk_mul(mk_mul(g, ref(out)), mk_sub(_one(), ref(out))),)),
+    _function("tanh", "hyperbolic tangent", text="tanh({})", latex=r"\tanh\left({}\right)",
+              letter="T", layer=True, forgettable=True, value=math.tanh, source="{np}.tanh({x})",
+              jvp=lambda out, args, d: _opt(lambda x: mk_mul(mk_sub(_one(), mk_mul(ref(out), ref(out))), x), d[0]),
+              vjp=lambda g, out, args: (mk_mul(g, mk_sub(_one(), mk_mul(ref(out), ref(out)))),)),
+    _function("relu", "max(A, 0); its derivative is taken as 0 at 0", text="relu({})",
+              latex=r"\operatorname{{relu}}\left({}\right)", letter="R", layer=True, forgettable=True,
+              domain="nonzero", value=lambda x: x if x > 0 else 0.0, source="{np}.maximum({x}, 0.0)",
+              jvp=lambda out, args, d: _opt(lambda x: mk_mul(mk_fn("step", args[0]), x), d[0]),
+              vjp=lambda g, out, args: (mk_mul(g, mk_fn("step", args[0])),)),
+    _function("exp", "element-wise exponential", text="exp({})", latex=r"\exp\left({}\right)", letter="E",
+              value=lambda x: math.exp(x) if x < 709 else math.inf, source="{np}.exp({x})",
+              jvp=lambda out, args, d: _opt(lambda x: mk_mul(ref(out), x), d[0]),
+              vjp=lambda g, out, args: (mk_mul(g, ref(out)),)),
+    _function("log", "element-wise natural logarithm", text="log({})", latex=r"\log\left({}\right)",
+              letter="ell", domain="positive", value=_log, source="{np}.log({x})",
+              jvp=lambda out, args, d: _opt(lambda x: mk_div(x, args[0]), d[0]),
+              vjp=lambda g, out, args: (mk_div(g, args[0]),)),
+    _function("sqrt", "element-wise square root", text="sqrt({})", latex=r"\sqrt{{{}}}", letter="Q",
+              domain="positive", value=_sqrt, source="{np}.sqrt({x})",
+              jvp=lambda out, args, d: _opt(lambda x: mk_scale(Coef(Fraction(1, 2)), mk_div(x, ref(out))), d[0]),
+              vjp=lambda g, out, args: (mk_scale(Coef(Fraction(1, 2)), mk_div(g, ref(out))),)),
+    _function("softplus", "log(1 + exp(A)), stable: max(A, 0) + log1p(exp(−|A|))", text="softplus({})",
+              latex=r"\operatorname{{softplus}}\left({}\right)", letter="F", layer=True, forgettable=True,
+              value=lambda x: max(x, 0.0) + math.log1p(math.exp(-abs(x))),
+              source="return {np}.maximum(x, 0.0) + {np}.log1p({np}.exp(-{np}.abs(x)))",
+              jvp=lambda out, args, d: _opt(lambda x: mk_mul(mk_fn("sigmoid", args[0]), x), d[0]),
+              vjp=lambda g, out, args: (mk_mul(g, mk_fn("sigmoid", args[0])),)),
     # -- over each row ------------------------------------------------------------------------
-    Rule("softmax", "softmax(A)", "softmax of each row: P = exp(A) / row sums", _same,
-         lambda at, sz, a: pm.softmax_rows(a), lambda np, at, sz, a: np.exp(_np_log_softmax(np, a)),
-         lambda out, args, d: _opt(lambda x: mk_sub(mk_mul(ref(out), x),
-                                                    mk_mul(ref(out), _row_sums(mk_mul(ref(out), x)))), d[0]),
-         lambda g, out, args: (mk_mul(ref(out), mk_sub(g, _row_sums(mk_mul(g, ref(out))))),)),
-    Rule("log_softmax", "log_softmax(A)", "log of the softmax of each row, stable", _same,
-         lambda at, sz, a: pm.log_softmax_rows(a), lambda np, at, sz, a: _np_log_softmax(np, a),
-         lambda out, args, d: _opt(lambda x: mk_sub(x, expand(_row_sums(mk_mul(ref(out.aux), x)), out.shape)),
-                                   d[0]),
-         lambda g, out, args: (mk_sub(g, mk_mul(ref(out.aux), _row_sums(g))),)),
+    _function("softmax", "softmax of each row: P = exp(A) / row sums", text="softmax({})",
+              latex=r"\operatorname{{softmax}}\left({}\right)", letter="P", layer=True,
+              rows=lambda row: [math.exp(x) for x in _log_softmax(row)], source=_SOFTMAX,
+              jvp=lambda out, args, d: _opt(lambda x: mk_sub(mk_mul(ref(out), x),
+                                                             mk_mul(ref(out), _row_sums(mk_mul(ref(out), x)))), d[0]),
+              vjp=lambda g, out, args: (mk_mul(ref(out), mk_sub(g, _row_sums(mk_mul(g, ref(out))))),)),
+    _function("log_softmax", "log of the softmax of each row, stable", text="log softmax({})",
+              latex=r"\log\operatorname{{softmax}}\left({}\right)", letter="Lambda", layer=True,
+              rows=_log_softmax, source=_LOG_SOFTMAX,
+              jvp=lambda out, args, d: _opt(lambda x: mk_sub(x, expand(_row_sums(mk_mul(ref(out.aux), x)), out.shape)),
+                                            d[0]),
+              vjp=lambda g, out, args: (mk_sub(g, mk_mul(ref(out.aux), _row_sums(g))),)),
 ]}
 
 
 def _one():
-    from .nodes import const
-
     return const(1)
 
 
@@ -231,24 +323,79 @@ def _shape_of(a):
     return (len(a), len(a[0]))
 
 
-#: Functions an expression may call.
-FUNCTIONS = ("sigmoid", "tanh", "relu", "exp", "log", "sqrt", "softmax", "log_softmax", "sum", "mean")
-BINARY = ("add", "sub", "mul", "div")
-#: Element-wise and row-wise functions: their output and their argument get names.
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "exp", "log", "sqrt", "softmax", "log_softmax")
+#: Operations that only appear inside derivations: [A > 0], the derivative of relu.
+DERIVED = {r.op: r for r in [
+    _function("step", "1 where A > 0, else 0", text="[{} > 0]", latex=r"\left[{} > 0\right]",
+              value=lambda x: 1.0 if x > 0 else 0.0, source="{np}.heaviside({x}, 0.0)", jvp=None, vjp=None),
+]}
 
+#: Functions an expression may call.
+FUNCTIONS = tuple(op for op, r in RULES.items() if r.text) + ("sum", "mean")
+BINARY = ("add", "sub", "mul", "div")
 #: The letter of the output of each function in a derivation.
-LETTERS = {"sigmoid": "S", "tanh": "T", "relu": "R", "exp": "E", "log": "ell", "sqrt": "Q",
-           "softmax": "P", "log_softmax": "Lambda"}
+LETTERS = {op: r.letter for op, r in RULES.items() if r.letter}
+#: Element-wise and row-wise functions: their output and their argument get names.
+ACTIVATIONS = tuple(LETTERS)
+#: Activations whose derivative a reader's answer may forget (the answer checker tries it).
+FORGETTABLE = tuple(op for op, r in RULES.items() if r.forgettable)
 
 # forward of the operations that only appear inside derivations: a number, a dimension's
 # size, [A > 0] and c·A, as (pure, numpy)
 HELPERS = {
     "const": (lambda at, sz: [[float(at)]], lambda np, at, sz: np.full((1, 1), float(at))),
     "dim": (lambda at, sz: [[float(sz[at])]], lambda np, at, sz: np.full((1, 1), float(sz[at]))),
-    "step": (lambda at, sz, a: pm.emap(pm.FUNCS["step"], a), lambda np, at, sz, a: (a > 0).astype(float)),
     "scale": (lambda at, sz, a: pm.scale(at.value(sz), a), lambda np, at, sz, a: at.value(sz) * a),
+    **{op: (r.pure, r.numpy) for op, r in DERIVED.items()},
 }
+
+
+# -- numpy source of the functions, written into generated code and compiled for evaluation ----
+
+def _row(op):
+    return RULES[op] if op in RULES else DERIVED[op]
+
+
+def _helper(op):
+    return "return" in _row(op).source
+
+
+#: The names the generated code uses besides the reader's: numpy's module and the helpers.
+#: ``np_call`` and ``np_helper`` take a mapping of them to the names actually used (when a
+#: reader's variable or dimension is called ``np``, numpy is imported under another name).
+NAMES = {"np": "np", **{"_" + op: "_" + op for op in (*RULES, *DERIVED) if _row(op).source
+                        and _helper(op)}}
+
+
+def np_call(op, x, names=NAMES):
+    """Numpy source of function ``op`` applied to the source ``x``: its template, or a call of its helper."""
+    if _helper(op):
+        return f"{names['_' + op]}({x})"
+    return _row(op).source.format(np=names["np"], x=x)
+
+
+def np_helper(op, names=NAMES):
+    """Lines defining the helper of function ``op`` (none when its template is written inline)."""
+    if not _helper(op):
+        return []
+    body = _row(op).source.format(np=names["np"])
+    return [f"def {names['_' + op]}(x):"] + ["    " + line for line in body.splitlines()]
+
+
+_COMPILED = {}  # id(numpy module) -> (module, op -> function)
+
+
+def numpy_function(np, op):
+    """Function ``op`` on arrays: every function's source, compiled once into a private namespace."""
+    entry = _COMPILED.get(id(np))
+    if entry is None or entry[0] is not np:
+        ops = [o for o in (*RULES, *DERIVED) if _row(o).source]
+        lines = []
+        for o in ops:
+            lines += np_helper(o) or [f"def _{o}(x):", f"    return {np_call(o, 'x')}"]
+        namespace = {"np": np}
+        exec(compile("\n".join(lines) + "\n", "<derivlib.engine.rules: numpy functions>", "exec"), namespace)
+        entry = _COMPILED[id(np)] = (np, {o: namespace["_" + o] for o in ops})
+    return entry[1][op]
 
 
 # -- symbols for the table and the identities ------------------------------------------------
@@ -294,81 +441,3 @@ def example_node(op, attr=None, cases=(None, None)):
             node.aux = Node("softmax", (args[0],), args[0].shape)
             node.aux.name = Sym("P")
     return node
-
-
-def identity(node, i):
-    """(text, latex) of ``Ḡ : dY = (pullback) : dA`` for argument i of node, on symbols.
-
-    The symbols keep the broadcasting of the actual arguments (a 1×q bias gives
-    ``Ḡ : (1dB) = (1ᵀḠ) : dB``).
-    """
-    cases = tuple(_case(a.shape, node.shape) for a in node.args) if node.op in BINARY else (None, None)
-    mean_of = node.args[0].shape if node.op == "mean" else None
-    return _identity_cached(node.op, node.attr, cases, mean_of, i)
-
-
-@functools.lru_cache(maxsize=256)
-def _identity_cached(op, attr, cases, mean_of, i):
-    """:func:`identity` on symbols: it depends only on these, and a long sum asks for it at every term."""
-    from .render import latex, text
-
-    sym = example_node(op, attr, cases)
-    if op == "mean":  # the step's factor: 1/n for the mean of an n×1 column, not 1/(nq)
-        args = [_symbol("A", mean_of)]
-        sym = Node("mean", args, RULES["mean"].shape(args, attr, None), attr)
-    return _identity_of(sym, i, text, latex)
-
-
-def _identity_of(sym, i, text, latex):
-    rule = RULES[sym.op]
-    a = sym.args[i]
-    da = _dsymbol(a.attr.ident, a.shape)
-    dargs = [da if j == i else None for j in range(len(sym.args))]
-    g = var(_BAR, sym.shape)
-    d = rule.jvp(sym, list(sym.args), dargs)
-    back = rule.vjp(g, sym, list(sym.args))[i]
-    return (f"Ḡ : {_p(text(d))} = {_p(text(back))} : {text(da)}",
-            rf"\bar G : {_pl(latex(d))} = {_pl(latex(back))} : {latex(da)}")
-
-
-def _p(s):
-    return s if len(s) <= 2 else f"({s})"
-
-
-def _pl(s):
-    return s if len(s) <= 2 else rf"\left({s}\right)"
-
-
-def table():
-    """Rows (example, meaning, differential, pullback) in (text, latex) pairs, from the rules.
-
-    One row per operation and, for + − * /, per broadcasting case of the right operand.
-    Each row's differential is checked first (``derivlib.engine.adjoint.verify``: the
-    adjoint of the row's pullbacks and a derivative, on random values), so a wrong one
-    raises ``derivlib.engine.adjoint.DifferentialError`` instead of being shown.
-    """
-    from .adjoint import verify
-    from .render import latex, text
-
-    rows = []
-    for op, rule in RULES.items():
-        cases = ["full", "row", "column", "number"] if op in ("add", "sub", "mul", "div") else [None]
-        attrs = {"pow": Fraction(2), "sum": 0, "mean": 1}
-        for case in cases:
-            sym = example_node(op, attrs.get(op), (None, case))
-            dargs = [_dsymbol(a.attr.ident, a.shape) for a in sym.args]
-            d = rule.jvp(sym, list(sym.args), dargs)
-            g = var(_BAR, sym.shape)
-            back = rule.vjp(g, sym, list(sym.args))
-            written = Node(op, sym.args, sym.shape, sym.attr)
-            # the row's differential must be the adjoint of its pullbacks, and a derivative
-            verify(sym, dargs, d, g, back, what=f"rules table, {op}{f' ({case})' if case else ''}: "
-                                                 f"d{_p(text(written))} = {text(d)}")
-            rows.append({
-                "op": op, "case": case or "", "meaning": rule.meaning,
-                "shapes": ", ".join(fmt_shape(a.shape) for a in sym.args) + " → " + fmt_shape(sym.shape),
-                "expression": (text(written), latex(written)),
-                "differential": (text(d), latex(d)),
-                "pullback": tuple(", ".join(f(b) for b in back) for f in (text, latex)),
-            })
-    return rows

@@ -7,6 +7,8 @@ random generator (:func:`random_point` takes its two draws).
 
 from __future__ import annotations
 
+from .rules import RULES
+
 __all__ = ["PRIMES", "POSITIVE", "default_sizes", "prime_sizes", "positive_variables", "variable_shape",
            "random_point", "random_values", "check_seed"]
 
@@ -42,15 +44,9 @@ def default_sizes(d, sizes=None):
 
 
 def positive_variables(d):
-    """Variables that are the argument of log, sqrt or a fractional power: drawn positive."""
-    out = set()
-    for n in d.nodes:
-        if n.op in ("log", "sqrt") or (n.op == "pow" and n.attr.denominator != 1) or (
-                n.op == "div" and n.args[1].op == "var"):
-            a = n.args[-1] if n.op == "div" else n.args[0]
-            if a.op == "var":
-                out.add(a.attr.ident)
-    return out
+    """Variables whose row's domain is positive where they are used (log, sqrt, a divisor, ...)."""
+    return {a.attr.ident for n in d.nodes if n.op in RULES for i, a in enumerate(n.args)
+            if a.op == "var" and RULES[n.op].domain(n.attr, i) == "positive"}
 
 
 def variable_shape(shape, sizes):

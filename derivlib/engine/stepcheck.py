@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 from ..diagnosis import GradCheckError
 from . import puremat as pm
+from .rules import RULES
 from .sample import check_seed, default_sizes
 
 __all__ = ["EPS", "ATOL", "RTOL", "ROUND", "N_DIRECTIONS", "KINKS", "ADVICE", "StepReport", "CheckReport",
@@ -29,8 +30,8 @@ ROUND = 2 * 2.220446049250313e-16 / EPS
 N_DIRECTIONS = 3
 #: Operations whose derivative jumps where their argument is exactly 0.
 KINKS = ("relu",)
-_ELEMENTWISE = frozenset({"add", "sub", "mul", "div", "neg", "scale", "pow", "sigmoid", "tanh", "relu", "exp",
-                          "log", "sqrt"})
+#: Operations that act entry by entry (a kink's entries can be followed through them).
+_ELEMENTWISE = frozenset({"scale", *(op for op, r in RULES.items() if r.entrywise)})
 #: What to try, by the reason the check cannot tell.
 ADVICE = {
     "kink": "try another seed (a relu's argument sits exactly at 0 here)",
