@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from decimal import Decimal
 from fractions import Fraction
 
 __all__ = ["Node", "Sym", "Coef", "ExpressionError"]
@@ -81,6 +82,16 @@ def superscript(k):
     return str(k).translate(_SUP)
 
 
+def number_text(f):
+    """A number as written: an integer up to a million in full, else as Python writes the float
+    (1e+200, 0.5), and below float64's normal range from its exact decimal (1e-320, not 9.99989e-321)."""
+    if f.denominator == 1 and abs(f.numerator) <= 10 ** 6:
+        return str(f.numerator)
+    if 0 < abs(f) < 2.2250738585072014e-308:
+        return format(Decimal(f.numerator) / Decimal(f.denominator), ".6g").lower()
+    return format(float(f), "g")
+
+
 class Coef:
     """A number times a product of dimension names to integer powers, e.g. ``-1/n`` or ``1/(nq)``."""
 
@@ -127,8 +138,8 @@ class Coef:
         """(sign, numerator factors, denominator factors) as lists of strings."""
         num, den = [], []
         n = abs(self.num)
-        if n.denominator > 10 ** 6:
-            num.append(format(float(n), "g"))
+        if n.denominator > 10 ** 6 or n.numerator > 10 ** 6:
+            num.append(number_text(n))
         else:
             if n.numerator != 1:
                 num.append(str(n.numerator))

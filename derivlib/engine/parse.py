@@ -14,6 +14,8 @@ derivative, ``[A > 0]``, is also accepted, as ``[A > 0]``, ``(A > 0)`` or ``A > 
 from __future__ import annotations
 
 import ast
+import math
+import sys
 
 from .limits import MAX_DEPTH, MAX_LENGTH, MAX_OPERATIONS, guarded
 from .nodes import ExpressionError, Node, Sym, const, dim, var
@@ -140,6 +142,25 @@ def _check_size(tree, expr):
                               f"{_short(expr)}")
 
 
+def _finite_number(value, src):
+    """Refuse a literal that float64 cannot hold (1e400 is inf), naming it."""
+    if isinstance(value, float) and not math.isfinite(value) or abs(value) > sys.float_info.max:
+        raise ExpressionError(f"{src}: the number is beyond float64's largest, about 1.8e308")
+
+
+def _constant_value(op, attr, values, src):
+    """The value of an operation on numbers alone, or an ExpressionError naming it when that is
+    not a finite number (sqrt(-2), 0 ** -1, 10 ** 400): no random point could make it one."""
+    try:
+        value = RULES[op].pure(attr, {}, *[[[v]] for v in values])[0][0]
+    except (ArithmeticError, ValueError):
+        value = math.nan
+    if not math.isfinite(value):
+        raise ExpressionError(f"{src} is {value} in float64: outside the domain of {op}, or too large; a number "
+                              f"in an expression must have a finite value")
+    return value
+
+
 class _Src:
     """The source text of a subexpression as typed (with its parentheses), written only when a
     message needs it."""
@@ -172,6 +193,7 @@ class _Parser:
         self.vars = {}
         self.assigned = {}
         self.depth = {}
+        self.value = {}  # id(node) -> its value, for the nodes made of numbers alone (no dimension)
         self.operations = 0
         self.dims = {d for s in shapes.values() for d in s if isinstance(d, str)}
 
@@ -199,13 +221,18 @@ class _Parser:
         if isinstance(e, ast.Constant):
             if isinstance(e.value, bool) or not isinstance(e.value, (int, float)):
                 raise ExpressionError(f"{src}: only numbers may appear as constants")
-            return const(e.value, src)
+            _finite_number(e.value, src)
+            node = const(e.value, src)
+            self.value[id(node)] = float(e.value)
+            return node
         if isinstance(e, ast.UnaryOp) and isinstance(e.op, (ast.USub, ast.UAdd)):
             a = self.node(e.operand)
             if isinstance(e.op, ast.UAdd):
                 return a
             if a.op == "const":
-                return const(-a.attr, src)
+                node = const(-a.attr, src)
+                self.value[id(node)] = -self.value[id(a)]
+                return node
             return self.make("neg", [a], None, src)
         if isinstance(e, ast.BinOp):
             if isinstance(e.op, ast.Pow):
@@ -265,6 +292,7 @@ class _Parser:
             raise ExpressionError(f"{src}: the exponent must be a number, like A ** 2; got {ast.unparse(e.right)}")
         from fractions import Fraction
 
+        _finite_number(p.value, src)
         return self.make("pow", [self.node(e.left)], Fraction(str(sign * p.value)), src)
 
     def call(self, e, src):
@@ -296,6 +324,10 @@ class _Parser:
     def make(self, op, args, attr, src):
         shape = RULES[op].shape(args, attr, src)
         node = Node(op, args, shape, attr, src)
+        if op == "div" and self.value.get(id(args[1])) == 0.0:
+            raise ExpressionError(f"{src}: a division by zero")
+        if args and all(id(a) in self.value for a in args):  # numbers only: the value must be a number
+            self.value[id(node)] = _constant_value(op, attr, [self.value[id(a)] for a in args], src)
         depth = 1 + max((self.depth.get(id(a), 0) for a in args), default=0)
         self.operations += 1
         if depth > MAX_DEPTH:

@@ -31,7 +31,7 @@ from fractions import Fraction
 
 from . import nodes
 from .limits import guard
-from .nodes import Node, fmt_shape, superscript
+from .nodes import Node, fmt_shape, number_text, superscript
 from .rules import DERIVED, NAMES, RULES, _count, np_call
 
 __all__ = ["text", "latex", "source"]
@@ -42,7 +42,7 @@ FRAC = 4.5  # LaTeX \frac{A}{n}: a factor needs no parentheses (\frac{1}{n} A), 
 
 
 def _num(f, t=None):
-    s = str(f.numerator) if f.denominator == 1 else format(float(f), "g")
+    s = number_text(f)
     return _sci(s) if t is LATEX else s
 
 
