@@ -5,7 +5,7 @@ along random directions (only the part of the graph downstream of ``M``) and its
 central differences are compared with ``G_M``. What is the same whichever arithmetic
 runs it lives here: which steps, the random point, the loss there, the entries left out
 at a relu's kink, the verdict and the report. A backend (numpy in
-:mod:`derivlib.engine.numeric`, pure Python in :mod:`derivlib.engine.pure`) evaluates
+``derivlib.engine.numeric``, pure Python in ``derivlib.engine.pure``) evaluates
 nodes and measures one step. Pure Python: no numpy.
 """
 
