@@ -25,6 +25,7 @@ verification.formulas.FormulaError: 'grad(W) = G @ X.T': G @ X.T: matrix product
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -272,112 +273,224 @@ def check_formulas(lines, shapes, loss=None, where="", sizes=None, draw=None, se
         Naming the line, what is wrong (shape, transpose, factor, sign, values) and what
         the engine derives.
     """
+    point = _draw_point(shapes, sizes, draw, seed, where, loss)
+    rows = []
+    for text in _formula_lines(lines):
+        grad = _grad_line(text)
+        rows += _gradient_rows(point, text, grad, symbol) if grad else _chain_rows(point, text)
+    names = set(point.shapes) | set(re.findall(r"(?:^|;)\s*([A-Za-z_]\w*)\s*=(?!=)", where + ";" + (loss or "")))
+    return _differentials(rows, names)
+
+
+# -- the point every line of a block is checked at --------------------------------------------
+
+@dataclass
+class _Point:
+    """The random point of one block: shapes, sizes, values, and the loss once parsed."""
+
+    shapes: dict
+    sizes: dict
+    env: dict
+    prefix: str  # the :where: assignments, ready to precede a line
+    loss: str | None
+    seed: int
+    loss_root: object = None
+    derivation: object = None
+
+
+def _draw_point(shapes, sizes, draw, seed, where, loss):
+    """Parse the options and draw the values every line of the block is evaluated at."""
     shapes = parse_shapes(shapes) if isinstance(shapes, str) else dict(shapes)
     sizes = prime_sizes(shapes, sizes or {})
     env = _values(shapes, sizes, draw or {}, seed)
     prefix = where.strip().rstrip(";")
-    prefix = prefix + "; " if prefix else ""
+    return _Point(shapes, sizes, env, prefix + "; " if prefix else "", loss, seed)
 
-    def program(src, text):
-        try:
-            return parse(prefix + src, shapes)
-        except ExpressionError as exc:
-            raise FormulaError(f"{text!r}: {exc}") from None
 
-    def value(node):
-        with np.errstate(all="raise"):
-            return np.asarray(evaluate(node, env, sizes, np, {}), dtype=float)
-
-    loss_root = derivation = None
-    rows = []
+def _formula_lines(lines):
+    """The non-blank lines, stripped; at least one."""
     lines = [ln.strip() for ln in lines if ln.strip()]
     if not lines:
         raise FormulaError("no formula: write one per line, 'grad(W) = ...' or 'A == B'")
-    for text in lines:
-        naming = _NAMING.match(text)  # NAME = grad(V): the name's value is checked as the gradient
-        m = _GRAD.match(f"grad({naming['wrt']}) = {naming['name']}" if naming else text)
-        if m:
-            if not loss:
-                raise FormulaError(f"{text!r}: a grad(...) line needs the :loss: option")
-            if loss_root is None:
-                try:
-                    loss_root = parse(loss, shapes)
-                    derivation = derive(loss, shapes)
-                except ExpressionError as exc:
-                    raise FormulaError(f":loss: {exc}") from None
-            wrt, claim = m["wrt"], program(m["rhs"], text)
-            inner = _named(loss_root, wrt)
-            if wrt in shapes:
-                target, at = None, env[wrt]
-            elif inner is not None:
-                target, at = inner, value(inner)
-            else:
-                raise FormulaError(f"{text!r}: {wrt!r} is neither a variable nor an intermediate named in the "
-                                   f":loss: (name one there, e.g. 'Z = X @ W + b; sum(G * sigmoid(Z))')")
-            got = value(claim)
+    return lines
 
-            def f(M, wrt=wrt, target=target):
-                if target is None:
-                    return evaluate(loss_root, {**env, wrt: M}, sizes, np, {})[0, 0]
-                return evaluate(loss_root, env, sizes, np, {id(target): M})[0, 0]
 
-            lhs = rf"\frac{{\partial {symbol}}}{{\partial {Sym(wrt).latex}}}"
-            shown = f"∂{symbol}/∂{wrt} = {claim.text}"
-            if naming:
-                shown = f"{naming['name']} = ∂{symbol}/∂{wrt} (with {naming['name']} = {claim.text})"
-            if got.shape != at.shape:
-                raise FormulaError(f"{shown} is wrong at {dims_text(sizes)}: it is {got.shape[0]}×{got.shape[1]}"
-                                   f" ({'×'.join(map(str, claim.shape))}), but a gradient has the shape of "
-                                   f"{wrt}, {at.shape[0]}×{at.shape[1]}{_engine_says(derivation, wrt)}")
-            try:
-                gradcheck(f, (at,), (got,), names=[f"∂{symbol}/∂{wrt}"], seed=seed)
-            except GradCheckError as exc:
-                raise FormulaError(f"{shown} is wrong at {dims_text(sizes)}: {exc.diagnosis} (checked against "
-                                   f"finite differences){_engine_says(derivation, wrt)}") from None
-            if target is None:
-                want = derivation.gradients(env)[wrt]
-                why = _relation(got, want)
-                if why:
-                    raise FormulaError(f"{shown} disagrees with the engine's derivation: {why}"
-                                       f"{_engine_says(derivation, wrt)}")
-            if m["alias"]:
-                lhs = f"{Sym(m['alias']).latex} = {lhs}"
-            left, right = (Sym(naming["name"]).latex, lhs) if naming else (lhs, render(claim))
-            rows.append(rf"{left} &= {right} && {_shape_latex(claim.shape)}")
-            continue
-        sides = [s.strip() for s in text.split("==")]
-        if len(sides) < 2 or not all(sides):
-            raise FormulaError(f"{text!r}: write 'grad(V) = expression', 'A == B' (an identity) or "
-                               f"'d(A) == B' (a differential), one per line")
-        differential = re.fullmatch(r"d\((.+)\)", sides[0])
-        if differential:
-            of = program(differential[1], text)
-            moved = [v for v in shapes if "d" + v in shapes]
-            if not moved:
-                raise FormulaError(f"{text!r}: a differential needs directions: give dX a shape for each X that moves")
-            parsed = [of] + [program(s, text) for s in sides[1:]]
-            values = [_directional(of, env, sizes, moved)] + [value(p) for p in parsed[1:]]
-        else:
-            parsed = [program(s, text) for s in sides]
-            values = [value(p) for p in parsed]
-        for k, ((a, va), (b, vb)) in enumerate(zip(zip(parsed, values), zip(parsed[1:], values[1:]))):
-            why = _relation(vb, va, tol=1e-6 if differential and k == 0 else 1e-9)
-            if why:
-                a_text = f"d({a.text})" if differential and k == 0 else a.text
-                raise FormulaError(f"{a_text} = {b.text} is wrong at {dims_text(sizes)}: the right-hand side: "
-                                   f"{why} (the left-hand side is the reference)")
-        shown = [_name_or_render(src, p) for src, p in zip([differential[1] if differential else sides[0],
-                                                             *sides[1:]], parsed)]
-        left = shown[0]
-        if differential:
-            left = (rf"\mathrm{{d}}{left}" if _atomic(parsed[0]) or sides[0][2:-1].isidentifier()
-                    else rf"\mathrm{{d}}\left({left}\right)")
-        first = rf"{left} &= {shown[1]}"
-        rest = [rf"&= {p}" for p in shown[2:]]
-        shape = rf" && {_shape_latex(parsed[0].shape)}"
-        rows.extend([first + (shape if not rest else "")] + rest[:-1] + ([rest[-1] + shape] if rest else []))
-    names = set(shapes) | set(re.findall(r"(?:^|;)\s*([A-Za-z_]\w*)\s*=(?!=)", where + ";" + (loss or "")))
-    return _differentials(rows, names)
+def _program(point, src, text):
+    """A side of a line parsed after the :where: assignments."""
+    try:
+        return parse(point.prefix + src, point.shapes)
+    except ExpressionError as exc:
+        raise FormulaError(f"{text!r}: {exc}") from None
+
+
+def _value(point, node):
+    """A node's value at the point, as a float array; an overflow raises."""
+    with np.errstate(all="raise"):
+        return np.asarray(evaluate(node, point.env, point.sizes, np, {}), dtype=float)
+
+
+def _derive_loss(point):
+    """Parse and derive the :loss: once per block."""
+    if point.loss_root is None:
+        try:
+            point.loss_root = parse(point.loss, point.shapes)
+            point.derivation = derive(point.loss, point.shapes)
+        except ExpressionError as exc:
+            raise FormulaError(f":loss: {exc}") from None
+
+
+# -- gradient lines: grad(V) = expr, ALIAS = grad(V) = expr, NAME = grad(V) -------------------
+
+@dataclass
+class _GradLine:
+    wrt: str
+    rhs: str
+    alias: str | None  # ALIAS = grad(V) = expr
+    name: str | None  # NAME = grad(V): the name's value is checked as the gradient
+
+
+def _grad_line(text):
+    """A gradient line read, or None if the line is not one."""
+    naming = _NAMING.match(text)
+    m = _GRAD.match(f"grad({naming['wrt']}) = {naming['name']}" if naming else text)
+    if not m:
+        return None
+    return _GradLine(m["wrt"], m["rhs"], m["alias"], naming["name"] if naming else None)
+
+
+def _gradient_rows(point, text, line, symbol):
+    """Check a gradient line (shape, finite differences, the engine) and return its row."""
+    if not point.loss:
+        raise FormulaError(f"{text!r}: a grad(...) line needs the :loss: option")
+    _derive_loss(point)
+    claim = _program(point, line.rhs, text)
+    target, at = _gradient_of(point, text, line.wrt)
+    got = _value(point, claim)
+    shown = _gradient_shown(line, claim, symbol)
+    problem = (_gradient_shape_problem(point, shown, line.wrt, claim, got, at)
+               or _finite_difference_problem(point, shown, line.wrt, target, at, got, symbol)
+               or _engine_problem(point, shown, line.wrt, target, got))
+    if problem:
+        raise FormulaError(problem)
+    return [_gradient_latex(line, claim, symbol)]
+
+
+def _gradient_of(point, text, wrt):
+    """What a gradient is taken with respect to: (None, a variable's value) or (an
+    intermediate of the loss named ``wrt``, its value)."""
+    inner = _named(point.loss_root, wrt)
+    if wrt in point.shapes:
+        return None, point.env[wrt]
+    if inner is not None:
+        return inner, _value(point, inner)
+    raise FormulaError(f"{text!r}: {wrt!r} is neither a variable nor an intermediate named in the "
+                       f":loss: (name one there, e.g. 'Z = X @ W + b; sum(G * sigmoid(Z))')")
+
+
+def _loss_along(point, wrt, target):
+    """The loss as a function of one matrix: a variable, or an intermediate with its inputs held."""
+    def f(M):
+        if target is None:
+            return evaluate(point.loss_root, {**point.env, wrt: M}, point.sizes, np, {})[0, 0]
+        return evaluate(point.loss_root, point.env, point.sizes, np, {id(target): M})[0, 0]
+    return f
+
+
+def _gradient_shape_problem(point, shown, wrt, claim, got, at):
+    if got.shape == at.shape:
+        return ""
+    return (f"{shown} is wrong at {dims_text(point.sizes)}: it is {got.shape[0]}×{got.shape[1]}"
+            f" ({'×'.join(map(str, claim.shape))}), but a gradient has the shape of "
+            f"{wrt}, {at.shape[0]}×{at.shape[1]}{_engine_says(point.derivation, wrt)}")
+
+
+def _finite_difference_problem(point, shown, wrt, target, at, got, symbol):
+    try:
+        gradcheck(_loss_along(point, wrt, target), (at,), (got,), names=[f"∂{symbol}/∂{wrt}"], seed=point.seed)
+    except GradCheckError as exc:
+        return (f"{shown} is wrong at {dims_text(point.sizes)}: {exc.diagnosis} (checked against "
+                f"finite differences){_engine_says(point.derivation, wrt)}")
+    return ""
+
+
+def _engine_problem(point, shown, wrt, target, got):
+    """A gradient of a variable against the engine's derivation (an intermediate's has none)."""
+    if target is not None:
+        return ""
+    why = _relation(got, point.derivation.gradients(point.env)[wrt])
+    if not why:
+        return ""
+    return f"{shown} disagrees with the engine's derivation: {why}{_engine_says(point.derivation, wrt)}"
+
+
+def _gradient_shown(line, claim, symbol):
+    """A gradient line in the words of its error messages."""
+    if line.name:
+        return f"{line.name} = ∂{symbol}/∂{line.wrt} (with {line.name} = {claim.text})"
+    return f"∂{symbol}/∂{line.wrt} = {claim.text}"
+
+
+def _gradient_latex(line, claim, symbol):
+    lhs = rf"\frac{{\partial {symbol}}}{{\partial {Sym(line.wrt).latex}}}"
+    if line.alias:
+        lhs = f"{Sym(line.alias).latex} = {lhs}"
+    left, right = (Sym(line.name).latex, lhs) if line.name else (lhs, render(claim))
+    return rf"{left} &= {right} && {_shape_latex(claim.shape)}"
+
+
+# -- chains: A == B [== ...] and d(A) == B [== ...] -------------------------------------------
+
+def _chain_rows(point, text):
+    """Check an identity or a differential chain, each side against the one before it, and
+    return its rows."""
+    sides = [s.strip() for s in text.split("==")]
+    if len(sides) < 2 or not all(sides):
+        raise FormulaError(f"{text!r}: write 'grad(V) = expression', 'A == B' (an identity) or "
+                           f"'d(A) == B' (a differential), one per line")
+    differential = re.fullmatch(r"d\((.+)\)", sides[0])
+    parsed, values = _chain_values(point, text, sides, differential)
+    problem = _chain_problem(point, parsed, values, differential)
+    if problem:
+        raise FormulaError(problem)
+    return _chain_latex(sides, parsed, differential)
+
+
+def _chain_values(point, text, sides, differential):
+    """Each side parsed and evaluated; a d(A) by central differences along the directions."""
+    if differential:
+        of = _program(point, differential[1], text)
+        moved = [v for v in point.shapes if "d" + v in point.shapes]
+        if not moved:
+            raise FormulaError(f"{text!r}: a differential needs directions: give dX a shape for each X that moves")
+        parsed = [of] + [_program(point, s, text) for s in sides[1:]]
+        return parsed, [_directional(of, point.env, point.sizes, moved)] + [_value(point, p) for p in parsed[1:]]
+    parsed = [_program(point, s, text) for s in sides]
+    return parsed, [_value(point, p) for p in parsed]
+
+
+def _chain_problem(point, parsed, values, differential):
+    """The first side that differs from the one before it, in words ("" if none does)."""
+    for k, ((a, va), (b, vb)) in enumerate(zip(zip(parsed, values), zip(parsed[1:], values[1:]))):
+        why = _relation(vb, va, tol=1e-6 if differential and k == 0 else 1e-9)
+        if why:
+            a_text = f"d({a.text})" if differential and k == 0 else a.text
+            return (f"{a_text} = {b.text} is wrong at {dims_text(point.sizes)}: the right-hand side: "
+                    f"{why} (the left-hand side is the reference)")
+    return ""
+
+
+def _chain_latex(sides, parsed, differential):
+    """``left &= B`` then ``&= C`` ..., the shape on the last row."""
+    shown = [_name_or_render(src, p) for src, p in zip([differential[1] if differential else sides[0],
+                                                         *sides[1:]], parsed)]
+    left = shown[0]
+    if differential:
+        left = (rf"\mathrm{{d}}{left}" if _atomic(parsed[0]) or sides[0][2:-1].isidentifier()
+                else rf"\mathrm{{d}}\left({left}\right)")
+    first = rf"{left} &= {shown[1]}"
+    rest = [rf"&= {p}" for p in shown[2:]]
+    shape = rf" && {_shape_latex(parsed[0].shape)}"
+    return [first + (shape if not rest else "")] + rest[:-1] + ([rest[-1] + shape] if rest else [])
 
 
 def _directional(node, env, sizes, moved, t=1e-6):
