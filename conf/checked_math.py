@@ -45,7 +45,7 @@ The rule
     definition or notation, which must not state a derivative except as the right-hand
     side of a ``:=`` (``J_{ijkl} := \partial S_{ij}/\partial W_{kl}``). Inline math that states
     a derivative (``$\partial L/\partial X = \Delta W^T$``) fails too, unless it comes from the
-    ``{checked}`` or ``{asked}`` role (:func:`verification.formulas.raw_inline_problem`). Math that a code
+    ``{checked}`` or ``{asked}`` role (:func:`verification.raw_math.raw_inline_problem`). Math that a code
     cell displays and docstring math (tested in ``tests/test_docstring_math.py``) are
     not pages' hand-written math and are left alone.
 """

@@ -9,8 +9,10 @@ The Sphinx extension ``conf/checked_math.py`` renders what this module checks:
   block rendered by the engine, or raises :class:`FormulaError` saying what is wrong and
   what the engine derives.
 * :func:`render_derivation`: the engine's step-by-step derivation, after its check.
-* :func:`raw_math_problem`: the rule that tells a hand-written definition from a result.
-* :func:`raw_inline_problem`: the same rule for inline math in running text.
+* :func:`raw_math_problem`, :func:`raw_inline_problem`: the rule that tells a hand-written
+  definition from a result (in :mod:`verification.raw_math`, importable from here).
+
+The rows' LaTeX is built by :mod:`verification.formula_latex`.
 
 Examples
 --------
@@ -34,18 +36,14 @@ from derivlib.engine import ExpressionError, derive, parse
 from derivlib.engine import sample
 from derivlib.engine.evaluate import evaluate
 from derivlib.engine.sample import PRIMES
-from derivlib.engine.nodes import GREEK, Sym
-from derivlib.engine.render import latex
+from derivlib.engine.nodes import Sym
+from verification.formula_latex import atomic, differentials, name_or_render, render, shape_latex
+from verification.raw_math import USE_INSTEAD, raw_inline_problem, raw_math_problem
 
 __all__ = ["FormulaError", "check_formulas", "render_derivation", "raw_math_problem", "raw_inline_problem", "parse_shapes",
            "rename", "dims_text", "option_pairs", "prime_sizes", "PRIMES", "USE_INSTEAD"]
 
 DRAWS = ("normal", "positive", "onehot", "simplex")
-USE_INSTEAD = (
-    "write a result with ```{checked-math}``` (engine syntax, checked numerically) or "
-    "```{derivation}``` (the engine's steps); a definition or notation may stay raw LaTeX as "
-    "```{math}``` with ':class: definition' (see 'How these pages are checked' in CONTRIBUTING.md)"
-)
 
 
 class FormulaError(ValueError):
@@ -139,10 +137,6 @@ def dims_text(sizes):
     return ", ".join(f"{k}={v}" for k, v in sizes.items())
 
 
-def _shape_latex(shape):
-    return r" \times ".join(Sym(d).latex if isinstance(d, str) else str(d) for d in shape)
-
-
 def _relation(got, want, tol=1e-9):
     """How an array differs from the one it should equal, in words ("" if it does not): the
     checker's diagnosis (:func:`derivlib.check.relation`), in the words of a page's formula."""
@@ -161,75 +155,6 @@ def _relation(got, want, tol=1e-9):
     if kind in (Diagnosis.CONSTANT_FACTOR, Diagnosis.MEAN_WHERE_SUM):
         return f"it is off by a factor: the right value is {1 / numbers['k']:.6g} times it"
     return f"its values are wrong (largest difference {np.abs(got - want).max():.3g})"
-
-
-# -- rendering --------------------------------------------------------------------------------
-
-def _inner(node):
-    while node.op == "ref" or (node.op == "let" and node.name is None):
-        node = node.attr if node.op == "ref" else node.args[0]
-    return node
-
-
-def _atomic(node):
-    node = _inner(node)
-    return node.name is not None or node.op in ("var", "const", "dim") or (
-        node.op == "T" and _inner(node.args[0]).op == "var")
-
-
-def _factor(node):
-    body = latex(node, top=False)
-    return body if _atomic(node) else rf"\left({body}\right)"
-
-
-def render(node, top=True):
-    """The engine's LaTeX, with a sum of all entries of a product written as a Frobenius
-    product, ``1ᵀ(A ∘ B)1`` as ``A : B``, and a differential ``dW`` as ``\\mathrm{d}W``."""
-    n = node if top else _inner(node)
-    core = _inner(n) if top and n.op in ("ref", "let") and n.name is None else n
-    if core.name is None or top:
-        c = core.args[0] if core.op == "let" else core
-        c = _inner(c) if c.name is None else c
-        if c.op == "sum" and c.attr is None and _inner(c.args[0]).op == "mul" and _inner(c.args[0]).name is None:
-            a, b = _inner(c.args[0]).args
-            return f"{_factor(a)} : {_factor(b)}"
-        if c.op == "neg" and c.name is None and _frobenius(c.args[0]):
-            return "-" + render(c.args[0], top=False)
-        if c.op in ("add", "sub") and c.name is None and all(_frobenius(a) for a in c.args):
-            sign = " + " if c.op == "add" else " - "
-            return render(c.args[0], top=False) + sign + render(c.args[1], top=False)
-    return latex(node, top=top)
-
-
-def _differentials(rows, names):
-    """``dX`` written as the differential of ``X``: ``\\mathrm{d}X``, ``\\mathrm{d}\\theta``, ``\\mathrm{d}\\hat{y}``."""
-    def is_differential(n):
-        rest = n[1:]
-        return n.startswith("d") and (rest in names or rest in GREEK or re.fullmatch(r"[A-Za-z]\d*(hat)?", rest))
-
-    pairs = sorted(((Sym(n).latex, r"\mathrm{d}" + Sym(n[1:]).latex) for n in names if is_differential(n)),
-                   key=lambda p: -len(p[0]))
-    for plain, shown in pairs:
-        rows = [re.sub(re.escape(plain) + r"(?![A-Za-z_{])", lambda m: shown, r) for r in rows]
-    return rows
-
-
-def _name_or_render(src, node):
-    """A side written as a bare name shows the name (Z), not its definition (XW + 1b)."""
-    if src.strip().isidentifier():
-        return Sym(src.strip()).latex
-    return render(node)
-
-
-def _frobenius(node):
-    c = _inner(node)
-    if c.name is not None:
-        return False
-    if c.op == "sum" and c.attr is None and _inner(c.args[0]).op == "mul":
-        return True
-    if c.op == "neg":
-        return _frobenius(c.args[0])
-    return c.op in ("add", "sub") and all(_frobenius(a) for a in c.args)
 
 
 # -- checking ---------------------------------------------------------------------------------
@@ -279,7 +204,7 @@ def check_formulas(lines, shapes, loss=None, where="", sizes=None, draw=None, se
         grad = _grad_line(text)
         rows += _gradient_rows(point, text, grad, symbol) if grad else _chain_rows(point, text)
     names = set(point.shapes) | set(re.findall(r"(?:^|;)\s*([A-Za-z_]\w*)\s*=(?!=)", where + ";" + (loss or "")))
-    return _differentials(rows, names)
+    return differentials(rows, names)
 
 
 # -- the point every line of a block is checked at --------------------------------------------
@@ -435,7 +360,7 @@ def _gradient_latex(line, claim, symbol):
     if line.alias:
         lhs = f"{Sym(line.alias).latex} = {lhs}"
     left, right = (Sym(line.name).latex, lhs) if line.name else (lhs, render(claim))
-    return rf"{left} &= {right} && {_shape_latex(claim.shape)}"
+    return rf"{left} &= {right} && {shape_latex(claim.shape)}"
 
 
 # -- chains: A == B [== ...] and d(A) == B [== ...] -------------------------------------------
@@ -481,15 +406,15 @@ def _chain_problem(point, parsed, values, differential):
 
 def _chain_latex(sides, parsed, differential):
     """``left &= B`` then ``&= C`` ..., the shape on the last row."""
-    shown = [_name_or_render(src, p) for src, p in zip([differential[1] if differential else sides[0],
+    shown = [name_or_render(src, p) for src, p in zip([differential[1] if differential else sides[0],
                                                          *sides[1:]], parsed)]
     left = shown[0]
     if differential:
-        left = (rf"\mathrm{{d}}{left}" if _atomic(parsed[0]) or sides[0][2:-1].isidentifier()
+        left = (rf"\mathrm{{d}}{left}" if atomic(parsed[0]) or sides[0][2:-1].isidentifier()
                 else rf"\mathrm{{d}}\left({left}\right)")
     first = rf"{left} &= {shown[1]}"
     rest = [rf"&= {p}" for p in shown[2:]]
-    shape = rf" && {_shape_latex(parsed[0].shape)}"
+    shape = rf" && {shape_latex(parsed[0].shape)}"
     return [first + (shape if not rest else "")] + rest[:-1] + ([rest[-1] + shape] if rest else [])
 
 
@@ -535,7 +460,7 @@ def render_derivation(expr, shapes, wrt=None, steps=None, forward=False, why=Fal
         chosen = [by_name[s] for s in steps]
     rows = []
     for s in chosen:
-        line = f"{s.symbol_latex} &= {s.expression_latex} && {_shape_latex(s.shape)}"
+        line = f"{s.symbol_latex} &= {s.expression_latex} && {shape_latex(s.shape)}"
         reason = r";\quad ".join(x for x in (s.differential_latex, s.identity_latex) if x)
         rows.append(line + (rf" && {reason}" if why and reason else ""))
     return rows
@@ -554,60 +479,3 @@ def rename(spec, rows):
         rows = [re.sub(r"\\mathrm\{d\}" + re.escape(ident) + r"(?![A-Za-z])", lambda m: r"\mathrm{d}" + tex, r)
                 .replace(plain, tex) for r in rows]
     return rows
-
-
-
-# -- the rule for hand-written display math ---------------------------------------------------
-
-_DERIVATIVE = re.compile(r"\\partial|\\nabla|\\frac\{\s*(?:\\mathrm\{d\}|d)\s*[A-Za-z\\]"
-                         r"|(?<![A-Za-z\\])d[A-Za-z]\w*\s*/\s*d[A-Za-z]"  # dL/dW
-                         r"|\\mathrm\{d\}\s*[^/]{1,40}/\s*\\mathrm\{d\}")  # \mathrm{d}L/\mathrm{d}W
-
-
-def raw_math_problem(latex, classes):
-    """Why a hand-written display math block may not stand on a page, or "" if it may."""
-    if "checked" in classes:
-        return ""
-    if "definition" not in classes:
-        return "display math typed as raw LaTeX; " + USE_INSTEAD
-    if _DERIVATIVE.search(latex):
-        parts = latex.split(":=")
-        if len(parts) != 2 or _DERIVATIVE.search(parts[0]) or "=" in parts[1].replace(r"\neq", ""):
-            return ("a definition block states a derivative: a derivative is a result. Use ```{checked-math}```, "
-                    "or write the definition as 'NAME := derivative' with nothing after it")
-    return ""
-
-
-_INLINE_DERIVATIVE = re.compile(_DERIVATIVE.pattern + "|∂|∇")
-_STATES = re.compile(r"(?<!:)=|\\approx|\\equiv|≈")
-USE_ROLE = (
-    "write it with the role {checked}`NAME: grad(W) = ...` (engine syntax, checked numerically) against a "
-    "```{formula-context}``` NAME given earlier on the page; quote a thread's formula with ```{asked}``` or "
-    "{verdict}; a name for a derivative may stay raw as 'NAME := derivative' (see 'How these pages are "
-    "checked' in CONTRIBUTING.md)"
-)
-
-
-def raw_inline_problem(latex):
-    r"""Why a hand-written inline formula may not stand in running text, or "" if it may.
-
-    Inline math that *states* a derivative, one that contains ``\partial``, ``\nabla``,
-    ``\frac{d...}``, ``∂`` or ``∇`` together with ``=``, ``\approx`` or ``\equiv``, is a
-    result, and a result is checked. Notation stays allowed: a derivative alone
-    (``\partial L/\partial W``), or named as ``NAME := derivative`` with nothing after it.
-
-    Examples
-    --------
-    >>> raw_inline_problem(r"\partial L/\partial W")
-    ''
-    >>> raw_inline_problem(r"\partial L/\partial X = W^T\Delta").split(";")[0]
-    'inline math states a derivative as raw LaTeX'
-    """
-    if not _INLINE_DERIVATIVE.search(latex):
-        return ""
-    parts = latex.split(":=")
-    if len(parts) == 2 and not _INLINE_DERIVATIVE.search(parts[0]) and not _STATES.search(parts[1]):
-        return ""  # a name given to a derivative
-    if not _STATES.search(latex) and ":=" not in latex:  # a := left over is a result given a derivative's name
-        return ""
-    return "inline math states a derivative as raw LaTeX; " + USE_ROLE
