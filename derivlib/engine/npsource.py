@@ -1,0 +1,111 @@
+"""Expression nodes as numpy source (standard library only): the code a derivation generates.
+
+:func:`source` writes a node as a Python expression over ``np`` and the names; a number
+stays a Python number where numpy broadcasts it and becomes a 1×1 array where an array is
+needed. Each function's numpy call is its rule row's (:func:`derivlib.engine.rules.np_call`).
+:mod:`derivlib.engine.render` re-exports :func:`source` and :data:`NP_FN`.
+"""
+
+from __future__ import annotations
+
+from .rules import DERIVED, NAMES, RULES, np_call
+
+__all__ = ["source", "NP_FN"]
+
+PY_ADD, PY_MUL, PY_NEG, PY_POW, PY_ATOM = 1, 2, 3, 4, 6
+#: The functions numpy code can write (their source is their row's, see ``rules.np_call``).
+NP_FN = tuple(op for op, r in {**RULES, **DERIVED}.items() if r.source)
+
+
+def source(node, top=True, names=None):
+    """Python source of a node, with numpy as ``np`` (or ``names["np"]``) and the names as identifiers.
+
+    A number (a constant, a dimension's size, or arithmetic of them) stays a Python number
+    where numpy broadcasts it, and becomes a 1×1 float array where an array is needed: as
+    the operand of ``@``, ``.T``, ``.sum``, ``.mean`` or a function, and as the value of a
+    step (``top``), so that every step and every gradient is an array of its shape.
+    """
+    ns = dict(NAMES, **(names or {}))
+    s, _, scalar = _src(node, top, ns)
+    return _array((s, PY_ATOM, scalar), node, ns)[0] if top and scalar else s
+
+
+def _array(triple, node, ns):
+    """A Python number as a 1×1 float array; an array as it is."""
+    s, p, scalar = triple
+    if not scalar:
+        return triple
+    if node.op == "const":
+        return f"{ns['np']}.full((1, 1), {float(node.attr)!r})", PY_ATOM, False
+    if node.op == "ones":
+        return f"{ns['np']}.ones((1, 1))", PY_ATOM, False
+    return f"{ns['np']}.full((1, 1), {s}, dtype={ns['np']}.float64)", PY_ATOM, False
+
+
+def _coef_src(c):
+    sign, num, den = c.parts()
+    num = " * ".join(num)
+    den = " * ".join(den)
+    return sign, num, den
+
+
+def _spar(pair, need, strict=False):
+    s, p = pair[:2]
+    return f"({s})" if p < need or (strict and p == need) else s
+
+
+def _src(node, top=False, ns=NAMES):
+    """(source, precedence, is a Python number) of a node."""
+    op = node.op
+    if node.name is not None and not top:
+        return node.name.ident, PY_ATOM, False  # a step: an array (see source)
+    if op == "ref":
+        return _src(node.attr, False, ns)
+    if op == "var":
+        return node.attr.ident, PY_ATOM, False
+    if op == "const":
+        s = repr(float(node.attr)) if node.attr.denominator != 1 else str(node.attr.numerator)
+        return s, (PY_NEG if node.attr < 0 else PY_ATOM), True
+    if op == "dim":
+        return str(node.attr), PY_ATOM, True
+    if op == "ones":
+        if tuple(node.shape) == (1, 1):
+            return "1", PY_ATOM, True
+        return f"{ns['np']}.ones(({node.shape[0]}, {node.shape[1]}))", PY_ATOM, False
+    if op == "scale":
+        sign, num, den = _coef_src(node.attr)
+        core = node.args[0]
+        den = f" / {den}" if den and "*" not in den else f" / ({den})" if den else ""
+        if core.op == "ones" and core.shape == (1, 1):
+            s = (num or "1") + den
+            return ("-" if sign == "-" else "") + s, PY_MUL if den else (PY_NEG if sign == "-" else PY_ATOM), True
+        c = _src(core, False, ns)
+        s = (f"{num} * " + _spar(c, PY_MUL, strict=True) if num else _spar(c, PY_MUL)) + den
+        if sign == "-":
+            return "-" + _spar((s, PY_MUL), PY_NEG), PY_NEG, c[2]
+        return s, PY_MUL, c[2]
+    args = [_src(a, False, ns) for a in node.args]
+    if op in ("add", "sub"):
+        s = _spar(args[0], PY_ADD) + (" + " if op == "add" else " - ") + _spar(args[1], PY_ADD, op == "sub")
+        return s, PY_ADD, args[0][2] and args[1][2]
+    if op in ("mul", "div"):
+        sym = " * " if op == "mul" else " / "
+        return _spar(args[0], PY_MUL) + sym + _spar(args[1], PY_MUL, strict=True), PY_MUL, args[0][2] and args[1][2]
+    if op == "matmul":
+        a, b = (_array(x, n, ns) for x, n in zip(args, node.args))
+        return _spar(a, PY_MUL) + " @ " + _spar(b, PY_MUL, strict=True), PY_MUL, False
+    if op == "neg":
+        return "-" + _spar(args[0], PY_NEG), PY_NEG, args[0][2]
+    if op == "pow":
+        p = node.attr
+        exponent = str(p.numerator) if p.denominator == 1 else repr(float(p))
+        return _spar(args[0], PY_ATOM) + " ** " + exponent, PY_POW, args[0][2]
+    a = _array(args[0], node.args[0], ns) if node.args else None
+    if op == "T":
+        return _spar(a, PY_ATOM) + ".T", PY_ATOM, False
+    if op in ("sum", "mean"):
+        axis = "" if node.attr is None else f"axis={node.attr}, "
+        return _spar(a, PY_ATOM) + f".{op}({axis}keepdims=True)", PY_ATOM, False
+    if op in NP_FN:
+        return np_call(op, a[0], ns), PY_ATOM, False
+    raise ValueError(f"cannot write operation {op!r} as numpy")
