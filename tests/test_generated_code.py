@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from derivlib.engine import derive
+from verification.exprgen import example
 from verification.torch_oracle import torch_gradients
 
 SIZES = {"n": 3, "p": 4, "q": 5, "np": 3, "delta2": 2, "Delta": 4}
@@ -123,3 +124,17 @@ def test_a_dimension_name_with_an_e_renders_in_latex():
     # 1/delta2 read "delta2" as a number in scientific notation
     d = derive("mean(X)", {"X": ("delta2", 1)})
     assert r"L &= \frac{\mathbf{1}^T X \mathbf{1}}{delta2} &&" in d.latex()
+
+
+# -- found by the differential test at 5,000 expressions ------------------------------------------
+
+def test_seed_3992_a_dimension_parsed_after_a_folded_number_is_not_a_number():
+    # --0.5 folds to one number and drops the inner 0.5; the parser once keyed numbers by id(),
+    # so the dimension m, made next, took the dropped node's id and log(m) was "not finite"
+    ex = example(3992)
+    values = {k: np.array(v) for k, v in ex.values.items()}
+    d = derive(ex.expr, ex.shapes, ex.wrt)
+    want = torch_gradients(ex.expr, values, ex.sizes, d.wrt)
+    got = d.gradients(values)
+    for v in d.wrt:
+        np.testing.assert_allclose(got[v], want[v], rtol=1e-9, atol=1e-9, err_msg=v)

@@ -193,7 +193,9 @@ class _Parser:
         self.vars = {}
         self.assigned = {}
         self.depth = {}
-        self.value = {}  # id(node) -> its value, for the nodes made of numbers alone (no dimension)
+        # the nodes made of numbers alone (no dimension) and their values; keyed by identity,
+        # holding the node (a node dropped while parsing, --0.5's inner 0.5, must not lend its id)
+        self.numbers = {}
         self.operations = 0
         self.dims = {d for s in shapes.values() for d in s if isinstance(d, str)}
 
@@ -223,7 +225,7 @@ class _Parser:
                 raise ExpressionError(f"{src}: only numbers may appear as constants")
             _finite_number(e.value, src)
             node = const(e.value, src)
-            self.value[id(node)] = float(e.value)
+            self.numbers[id(node)] = (node, float(e.value))
             return node
         if isinstance(e, ast.UnaryOp) and isinstance(e.op, (ast.USub, ast.UAdd)):
             a = self.node(e.operand)
@@ -231,7 +233,7 @@ class _Parser:
                 return a
             if a.op == "const":
                 node = const(-a.attr, src)
-                self.value[id(node)] = -self.value[id(a)]
+                self.numbers[id(node)] = (node, -self._number(a))
                 return node
             return self.make("neg", [a], None, src)
         if isinstance(e, ast.BinOp):
@@ -321,13 +323,17 @@ class _Parser:
             axis = kw.value.value
         return self.make(fn, [self.node(e.args[0])], axis, src)
 
+    def _number(self, node):
+        """The value of a node made of numbers alone, or None."""
+        return self.numbers.get(id(node), (None, None))[1]
+
     def make(self, op, args, attr, src):
         shape = RULES[op].shape(args, attr, src)
         node = Node(op, args, shape, attr, src)
-        if op == "div" and self.value.get(id(args[1])) == 0.0:
+        if op == "div" and self._number(args[1]) == 0.0:
             raise ExpressionError(f"{src}: a division by zero")
-        if args and all(id(a) in self.value for a in args):  # numbers only: the value must be a number
-            self.value[id(node)] = _constant_value(op, attr, [self.value[id(a)] for a in args], src)
+        if args and all(self._number(a) is not None for a in args):  # numbers only: the value must be a number
+            self.numbers[id(node)] = (node, _constant_value(op, attr, [self._number(a) for a in args], src))
         depth = 1 + max((self.depth.get(id(a), 0) for a in args), default=0)
         self.operations += 1
         if depth > MAX_DEPTH:
