@@ -15,12 +15,23 @@ import argparse
 import sys
 
 
-def _shape(text):
-    name, sep, dims = text.partition("=")
+def _pair(text):
+    """``NAME=VALUE`` as ``(NAME, VALUE)``, both stripped (``--shape X=n,p``, ``--size n=4``)."""
+    name, sep, value = text.partition("=")
     if not sep or not name.strip():
-        raise argparse.ArgumentTypeError(f"--shape takes NAME=DIMS, like X=n,p or b=1,q; got {text!r}")
-    parts = [d.strip() for d in dims.split(",")] if dims.strip() else []
-    return name.strip(), tuple(int(d) if d.isdigit() else d for d in parts)
+        raise argparse.ArgumentTypeError(f"takes NAME=VALUE, like X=n,p or n=4; got {text!r}")
+    return name.strip(), value.strip()
+
+
+def _shapes(pairs):
+    """The ``--shape`` pairs as the engine's shapes, each read by the engine's shape rule."""
+    from .engine.shapes import check_name, check_shape
+
+    shapes = {}
+    for name, dims in pairs:
+        where = f"--shape {name}"
+        shapes[check_name(name, where, shapes)] = check_shape(dims, where)
+    return shapes
 
 
 #: Largest --size of one dimension, and most entries of one variable, in the check.
@@ -45,11 +56,11 @@ def _main(argv):
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("derive", help="derive the gradients of a scalar expression, step by step")
     p.add_argument("expr", help='e.g. "sum(G * sigmoid(X @ W + b))"')
-    p.add_argument("--shape", action="append", type=_shape, default=[], metavar="NAME=DIMS",
+    p.add_argument("--shape", action="append", type=_pair, default=[], metavar="NAME=DIMS",
                    help="a variable's shape, e.g. X=n,p (repeat for each variable)")
     p.add_argument("--wrt", default=None, help="comma-separated variables (default: all)")
     p.add_argument("--seed", type=int, default=0, help="seed of the check (default 0)")
-    p.add_argument("--size", action="append", type=_shape, default=[], metavar="DIM=SIZE",
+    p.add_argument("--size", action="append", type=_pair, default=[], metavar="DIM=SIZE",
                    help="size of a dimension in the check, e.g. n=4 (default: distinct primes)")
     form = p.add_mutually_exclusive_group()
     form.add_argument("--latex", action="store_true", help="print the derivation as LaTeX")
@@ -61,13 +72,13 @@ def _main(argv):
 
     sizes = {}
     for name, value in args.size:
-        if len(value) != 1 or not isinstance(value[0], int):
-            parser.error(f"--size takes DIM=N with N a whole number; got {name}={','.join(map(str, value))}")
-        if value[0] > MAX_SIZE:
-            parser.error(f"--size {name}={value[0]}: at most {MAX_SIZE:,} per dimension in the check")
-        sizes[name] = value[0]
+        if not (value.isascii() and value.isdigit()):
+            parser.error(f"--size takes DIM=N with N a whole number; got {name}={value}")
+        if int(value) > MAX_SIZE:
+            parser.error(f"--size {name}={int(value)}: at most {MAX_SIZE:,} per dimension in the check")
+        sizes[name] = int(value)
     try:
-        d = derive(args.expr, shapes=dict(args.shape), wrt=args.wrt)
+        d = derive(args.expr, shapes=_shapes(args.shape), wrt=args.wrt)
         _check_entries(d, sizes)
     except (ValueError, TypeError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -76,7 +76,7 @@ def test_parse_shapes_reads_lines(text, expected):
     pytest.param("X n, p", "line 1", id="no-colon"),
     pytest.param("X: n", "two dimensions", id="one-dim"),
     pytest.param("X: n, p, q", "two dimensions", id="three-dims"),
-    pytest.param("X: n, 0", "between 1 and 64", id="zero"),
+    pytest.param("X: n, 0", "whole number >= 1; got 0", id="zero"),
     pytest.param("X: n, 100000", "between 1 and 64", id="too-large"),
     pytest.param("X: n, p-1", "must be a name", id="expression-dim"),
     pytest.param("X: n, p\nX: n, p", "twice", id="twice"),

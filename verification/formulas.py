@@ -37,6 +37,7 @@ from derivlib.engine import sample
 from derivlib.engine.evaluate import evaluate
 from derivlib.engine.sample import PRIMES
 from derivlib.engine.nodes import Sym
+from derivlib.engine.shapes import check_name, check_shape
 from verification.formula_latex import atomic, differentials, name_or_render, render, shape_latex
 from verification.raw_math import USE_INSTEAD, raw_inline_problem, raw_math_problem
 
@@ -54,16 +55,23 @@ class FormulaError(ValueError):
 
 
 def parse_shapes(spec):
-    """``"X=n,p W=p,q b=1,q"`` (spaces or ``;`` between) -> ``{"X": ("n", "p"), ...}``."""
+    """``"X=n,p W=p,q b=1,q"`` (spaces or ``;`` between) -> ``{"X": ("n", "p"), ...}``.
+
+    Each shape is read by the engine's shape rule (:mod:`derivlib.engine.shapes`), which
+    names it ``:shapes: X``; ``c=()`` is a number.
+    """
     shapes = {}
     for item in re.split(r"[;\s]+", (spec or "").strip()):
         if not item:
             continue
         name, eq, dims = item.partition("=")
-        parts = dims.split(",")
-        if not eq or len(parts) != 2 or not all(parts):
+        if not eq:
             raise FormulaError(f":shapes: each entry is NAME=rows,cols (e.g. X=n,p); got {item!r}")
-        shapes[name] = tuple(int(d) if d.isdigit() else d for d in parts)
+        where = f":shapes: {name}"
+        try:
+            shapes[check_name(name, where, shapes)] = check_shape(dims, where)
+        except ValueError as exc:
+            raise FormulaError(str(exc)) from None
     if not shapes:
         raise FormulaError(":shapes: is required, e.g. ':shapes: X=n,p W=p,q'")
     return shapes

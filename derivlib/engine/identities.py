@@ -14,9 +14,9 @@ from fractions import Fraction
 from .adjoint import verify
 from .nodes import Node, fmt_shape, var
 from .render import latex, text
-from .rules import _BAR, BINARY, RULES, _case, _dsymbol, _symbol, example_node
+from .rules import _BAR, BINARY, FUNCTIONS, RULES, _case, _dsymbol, _symbol, example_node
 
-__all__ = ["identity", "table"]
+__all__ = ["identity", "table", "function_kinds", "function_list"]
 
 
 def identity(node, i):
@@ -90,3 +90,24 @@ def table():
                 "pullback": tuple(", ".join(f(b) for b in back) for f in (text, latex)),
             })
     return rows
+
+
+def function_kinds():
+    """The functions an expression may call, by kind, in the order of the rule rows.
+
+    ``"elementwise"`` (each entry from the same entry: ``tanh``), ``"rowwise"`` (over each
+    row: ``softmax``) and ``"reduction"`` (over all entries or an axis: ``sum``).
+
+    >>> function_kinds()["rowwise"]
+    ('softmax', 'log_softmax')
+    """
+    def kind(rule):
+        return "elementwise" if rule.entrywise else "rowwise" if rule.text else "reduction"
+
+    return {k: tuple(op for op in FUNCTIONS if kind(RULES[op]) == k) for k in ("elementwise", "rowwise", "reduction")}
+
+
+def function_list(kind):
+    """The functions of one kind (see :func:`function_kinds`) as Markdown: ``"`a`, `b` and `c`"``."""
+    names = [f"`{op}`" for op in function_kinds()[kind]]
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)

@@ -20,6 +20,7 @@ import sys
 from .limits import MAX_DEPTH, MAX_LENGTH, MAX_OPERATIONS, guarded
 from .nodes import ExpressionError, Node, Sym, const, dim, var
 from .rules import FUNCTIONS, RULES
+from .shapes import check_name, check_shape
 
 __all__ = ["parse", "check_shapes"]
 
@@ -30,36 +31,18 @@ _OPNAMES = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.MatMult
 
 
 def check_shapes(shapes):
-    """Validate ``shapes`` (name -> two dimensions); return name -> shape tuple."""
+    """Validate ``shapes`` (name -> two dimensions, a tuple or ``"n, q"``); return name -> shape tuple.
+
+    Each shape is read by :func:`.shapes.check_shape`, the rule every entry point shares,
+    which names it ``shapes['X']``.
+    """
     if not isinstance(shapes, dict):
         raise TypeError(f"shapes must be a dict mapping each variable to its shape, e.g. "
                         f"{{'X': ('n', 'p')}}; got {type(shapes).__name__}")
     out = {}
     for name, shape in shapes.items():
-        if not (isinstance(name, str) and name.isidentifier()) or name in FUNCTIONS:
-            raise ExpressionError(f"shapes: variable names must be Python identifiers other than the functions "
-                             f"{', '.join(FUNCTIONS)}; got {name!r}")
-        if isinstance(shape, str):
-            shape = tuple(d.strip() for d in shape.split(",")) if shape.strip() else ()
-        try:
-            shape = tuple(shape)
-        except TypeError:
-            raise TypeError(f"shapes[{name!r}] must be a tuple of two dimensions, e.g. ('n', 'q'); "
-                            f"got {shape!r}") from None
-        if shape == ():
-            shape = (1, 1)
-        if len(shape) != 2:
-            raise ExpressionError(f"shapes[{name!r}] must have two dimensions (a row is (1, q), a number () or "
-                             f"(1, 1)); got {shape!r}")
-        dims = []
-        for d in shape:
-            if isinstance(d, str) and d.isdigit():
-                d = int(d)
-            if isinstance(d, bool) or not (isinstance(d, int) and d >= 1 or isinstance(d, str) and d.isidentifier()):
-                raise ExpressionError(f"shapes[{name!r}]: each dimension must be a name like 'n' or a whole number "
-                                 f">= 1; got {d!r}")
-            dims.append(d)
-        out[name] = tuple(dims)
+        where = f"shapes[{name!r}]"
+        out[check_name(name, where)] = check_shape(shape, where)
     for name in out:
         if any(name in s for s in out.values()):
             raise ExpressionError(f"shapes: {name!r} is both a variable and a dimension name")

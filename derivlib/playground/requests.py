@@ -13,6 +13,7 @@ import json
 import re
 
 from ..engine import derive
+from ..engine.shapes import check_name, check_shape
 from .answer import check_answer
 from .gallery import GALLERY, HAND
 
@@ -20,17 +21,18 @@ __all__ = ["EXAMPLES", "derive_request", "answer_request", "run_derive", "run_an
            "parse_shapes", "parse_wrt"]
 
 MAX_DIM = 64  # an integer dimension larger than this would make the in-page check slow
-_NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*\Z")
 
 def parse_shapes(text: str) -> dict:
     """Read ``name: dim, dim`` lines into ``{name: (dim, dim)}``; dims are names or integers.
 
-    ``name: ()`` declares a number (a scalar).
+    ``name: ()`` declares a number (a scalar), as ``(1, 1)``. Each line is read by the
+    engine's shape rule (:mod:`derivlib.engine.shapes`), which names it ``line 2``; a
+    numbered dimension is at most :data:`MAX_DIM` here.
 
     Examples
     --------
     >>> parse_shapes("X: n, p\\nb: 1, q\\nc: ()")
-    {'X': ('n', 'p'), 'b': (1, 'q'), 'c': ()}
+    {'X': ('n', 'p'), 'b': (1, 'q'), 'c': (1, 1)}
     """
     if not isinstance(text, str):
         raise TypeError(f"shapes must be text; got {type(text).__name__}")
@@ -40,34 +42,13 @@ def parse_shapes(text: str) -> dict:
         if not line:
             continue
         name, colon, dims = line.partition(":")
-        name = name.strip()
-        if not colon or not _NAME.match(name):
+        if not colon:
             raise ValueError(f"line {number} ({line!r}): write one variable per line as `name: rows, columns`")
-        if name in shapes:
-            raise ValueError(f"line {number}: {name!r} is given a shape twice")
-        if dims.strip() == "()":  # a number
-            shapes[name] = ()
-            continue
-        parts = [p.strip() for p in dims.split(",")]
-        if len(parts) != 2 or not all(parts):
-            raise ValueError(f"line {number} ({line!r}): a shape is two dimensions, rows and columns, "
-                             f"such as `{name}: n, p` (or `{name}: ()` for a number)")
-        shapes[name] = tuple(_dim(p, number) for p in parts)
+        where = f"line {number}"
+        shapes[check_name(name.strip(), where, shapes)] = check_shape(dims, where, largest=MAX_DIM)
     if not shapes:
         raise ValueError("no shapes given: write one variable per line as `name: rows, columns`")
     return shapes
-
-
-def _dim(text: str, number: int):
-    if text.isdigit():
-        value = int(text)
-        if not 1 <= value <= MAX_DIM:
-            raise ValueError(f"line {number}: dimension {value} must be between 1 and {MAX_DIM} here; "
-                             "use a name such as n for a size of any value")
-        return value
-    if not _NAME.match(text):
-        raise ValueError(f"line {number}: dimension {text!r} must be a name (such as n) or a whole number")
-    return text
 
 
 def parse_wrt(text: str, shapes: dict) -> list:

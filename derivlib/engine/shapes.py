@@ -1,0 +1,90 @@
+"""What a shape is, in one place: two dimensions, each a name or a whole number >= 1.
+
+Pure Python (standard library only). A shape is typed in four places, each in its own
+syntax: the engine's ``shapes`` dict (``{"X": ("n", "p")}`` or ``{"X": "n, p"}``), the
+playground's box (``X: n, p``), the command line (``--shape X=n,p``) and the pages'
+``:shapes: X=n,p`` option. Each reads its syntax and calls :func:`check_name` and
+:func:`check_shape` with the name of its own argument (``where``), so a shape is accepted
+or refused in the same words everywhere.
+
+Examples
+--------
+>>> check_shape("n, 1", "shapes['b']")
+('n', 1)
+>>> check_shape("()", "shapes['c']")
+(1, 1)
+>>> check_shape("n, 0", "line 2")
+Traceback (most recent call last):
+...
+derivlib.engine.nodes.ExpressionError: line 2: each dimension must be a name like 'n' or a whole number >= 1; got 0
+"""
+
+from __future__ import annotations
+
+import re
+
+from .nodes import ExpressionError
+from .rules import FUNCTIONS
+
+__all__ = ["check_dim", "check_shape", "check_name"]
+
+_DIGITS = re.compile(r"[0-9]+\Z")  # str.isdigit() also takes '²', which int() refuses
+
+
+def check_dim(dim, where, *, largest=None):
+    """A dimension: a name such as ``'n'``, or a whole number >= 1 (an int, or its digits).
+
+    ``largest``, if given, bounds a numbered dimension (the playground keeps its check fast).
+
+    Raises
+    ------
+    ExpressionError
+        (a ValueError) starting with ``where``, quoting the dimension.
+    """
+    if isinstance(dim, str) and _DIGITS.match(dim):
+        dim = int(dim)
+    if isinstance(dim, bool) or not (isinstance(dim, int) and dim >= 1 or isinstance(dim, str) and dim.isidentifier()):
+        raise ExpressionError(f"{where}: each dimension must be a name like 'n' or a whole number >= 1; got {dim!r}")
+    if largest is not None and isinstance(dim, int) and dim > largest:
+        raise ExpressionError(f"{where}: dimension {dim} must be between 1 and {largest} here; use a name such as "
+                              f"n for a size of any value")
+    return dim
+
+
+def check_shape(shape, where, *, largest=None):
+    """A shape as a tuple of two dimensions; a number, ``()`` or ``(1, 1)``, is ``(1, 1)``.
+
+    ``shape`` is a sequence of dimensions or text: ``"n, p"`` (dimensions between commas)
+    or ``"()"`` for a number.
+
+    Raises
+    ------
+    ExpressionError
+        (a ValueError) starting with ``where`` when there are not two dimensions or a
+        dimension is not a name or a whole number >= 1 (see :func:`check_dim`).
+    TypeError
+        naming ``where`` when ``shape`` is neither text nor a sequence.
+    """
+    given = shape.strip() if isinstance(shape, str) else shape
+    if isinstance(shape, str):
+        shape = () if given == "()" else tuple(d.strip() for d in given.split(","))
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        raise TypeError(f"{where} must be a tuple of two dimensions, e.g. ('n', 'q'); got {given!r}") from None
+    if shape == ():
+        return (1, 1)
+    if len(shape) != 2:
+        raise ExpressionError(f"{where} must have two dimensions (a row is (1, q), a number () or (1, 1)); "
+                              f"got {given!r}")
+    return tuple(check_dim(d, where, largest=largest) for d in shape)
+
+
+def check_name(name, where, given=()):
+    """A variable's name: a Python identifier other than the functions, not among ``given``."""
+    if not (isinstance(name, str) and name.isidentifier()) or name in FUNCTIONS:
+        raise ExpressionError(f"{where}: a variable's name must be a Python identifier other than the functions "
+                              f"{', '.join(FUNCTIONS)}; got {name!r}")
+    if name in given:
+        raise ExpressionError(f"{where}: {name!r} is given a shape twice")
+    return name
