@@ -82,3 +82,15 @@ def test_a_huge_gradients_error_figure_is_finite_and_small():
     # figure of 0 over inf); the error over the gradient's size is a rounding error, far below 1e-6
     report = derive("sum(1e200 * X * X)", {"X": ("n", "p")}).check()
     assert report.verdict == "right" and 0 < report.max_rel_error < 1e-6
+
+
+def test_a_gradient_too_small_for_the_checks_arithmetic_is_not_blamed_on_the_domain(monkeypatch):
+    # a wrong sigmoid pullback on a loss scaled by 1e-290: the checker's own arithmetic divides
+    # by an underflowed 0; that is "cannot tell" for that reason, never "outside the domain"
+    from derivlib.engine import RULES
+    from derivlib.engine.nodes import mk_mul, ref
+
+    monkeypatch.setitem(RULES, "sigmoid", RULES["sigmoid"]._replace(vjp=lambda g, out, args: (mk_mul(g, ref(out)),)))
+    report = derive("sum(1e-290 * G * sigmoid(X))", {"G": ("n", "p"), "X": ("n", "p")}).check()
+    assert report.verdict == "cannot tell"
+    assert "too small for the check's float64 arithmetic" in str(report) and "domain" not in str(report)

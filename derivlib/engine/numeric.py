@@ -106,6 +106,10 @@ def random_arrays(d, sizes, seed):
     return random_point(d, sizes, rng.standard_normal, lambda shape: rng.uniform(*POSITIVE, shape))
 
 
+class _Domain(Exception):
+    """An error of the loss next to the check's point (outside the domain of a log, sqrt, ...)."""
+
+
 class NumpyBackend:
     """The check's arithmetic on numpy arrays; each step measured by :func:`derivlib.check.gradcheck`
     (see :func:`derivlib.engine.stepcheck.run`)."""
@@ -154,8 +158,11 @@ class NumpyBackend:
             if out:
                 M = value.copy()
                 M[free] = x
-            with errstate(np):
-                return evaluate(d.root, env, sizes, np, {**base, id(m): M})[0, 0]
+            try:
+                with errstate(np):
+                    return evaluate(d.root, env, sizes, np, {**base, id(m): M})[0, 0]
+            except self.domain_errors as exc:  # the loss itself, not the checker's arithmetic
+                raise _Domain(exc) from None
 
         arg, grad = (value[free], g[free]) if out else (value, g)
         try:
@@ -166,8 +173,13 @@ class NumpyBackend:
                                    n_directions=N_DIRECTIONS, full_max_size=0)
         except FiniteDifferenceError as exc:
             return cannot(step, exc.diagnosis, _FD_ADVICE.get(exc.kind, "curvature"), len(out))
-        except self.domain_errors as exc:
-            return cannot(step, f"the loss cannot be computed next to this point ({exc})", "domain", len(out))
+        except _Domain as exc:
+            return cannot(step, f"the loss cannot be computed next to this point ({exc.args[0]})", "domain",
+                          len(out))
+        except self.domain_errors as exc:  # the checker's own arithmetic, on numbers near float64's smallest
+            top = float(np.abs(grad).max(initial=0.0))
+            return cannot(step, f"the gradient's entries (up to {top:.1e}) are too small for the check's float64 "
+                          f"arithmetic ({exc})", "rounding", len(out))
         abs_err = report.arguments[0].max_abs_error
         top = float(np.abs(grad).max(initial=0.0))  # the norm of grad / top cannot overflow (grad ~ 1e200)
         norm = top * float(np.linalg.norm(grad / top)) if top > 0 else 0.0
