@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .evaluate import bind_sizes, evaluate
 from .sample import POSITIVE, random_point
-from .stepcheck import N_DIRECTIONS, ROUND, CheckReport, StepReport, cannot, prefilled, run
+from .stepcheck import N_DIRECTIONS, ROUND, CheckReport, StepReport, cannot, prefilled, relative, run
 
 __all__ = ["gradients", "loss", "evaluate_steps", "check", "CheckReport", "NumpyBackend", "random_arrays"]
 
@@ -165,9 +165,10 @@ class NumpyBackend:
                 raise _Domain(exc) from None
 
         arg, grad = (value[free], g[free]) if out else (value, g)
+        top = float(np.abs(grad).max(initial=0.0))
         try:
-            # gradcheck's own relative error divides by the tiniest float when the gradient is 0 (an
-            # overflow to a figure such as 1e+292, replaced below by one over the gradient's size)
+            # gradcheck's own figures may overflow for huge gradients: the figure reported is
+            # computed below, against the gradient's norm
             with np.errstate(over="ignore"):
                 report = gradcheck(f, (arg,), (grad,), names=[label], seed=point.seed + k,
                                    n_directions=N_DIRECTIONS, full_max_size=0)
@@ -177,14 +178,11 @@ class NumpyBackend:
             return cannot(step, f"the loss cannot be computed next to this point ({exc.args[0]})", "domain",
                           len(out))
         except self.domain_errors as exc:  # the checker's own arithmetic, on numbers near float64's smallest
-            top = float(np.abs(grad).max(initial=0.0))
             return cannot(step, f"the gradient's entries (up to {top:.1e}) are too small for the check's float64 "
                           f"arithmetic ({exc})", "rounding", len(out))
         abs_err = report.arguments[0].max_abs_error
-        top = float(np.abs(grad).max(initial=0.0))  # the norm of grad / top cannot overflow (grad ~ 1e200)
-        norm = top * float(np.linalg.norm(grad / top)) if top > 0 else 0.0
-        scale = max(norm, ROUND * abs(point.loss))
-        rel = abs_err / scale if scale > 0 else (0.0 if abs_err == 0 else float("inf"))
+        norm = top * float(np.linalg.norm(grad / top)) if top > 0 else 0.0  # no overflow (grad ~ 1e200)
+        rel = relative(abs_err, max(norm, ROUND * abs(point.loss)))
         return StepReport(step.name, step.symbol, abs_err, rel, True, "right", "", "", len(out))
 
 

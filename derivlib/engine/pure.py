@@ -15,7 +15,7 @@ from . import puremat as pm
 from .evaluate import bind_sizes, evaluate
 from .limits import guarded
 from .sample import PRIMES, default_sizes, positive_variables, random_values
-from .stepcheck import (ATOL, EPS, N_DIRECTIONS, ROUND, RTOL, CheckReport, StepReport, cannot, prefilled, run,
+from .stepcheck import (ATOL, EPS, N_DIRECTIONS, ROUND, RTOL, CheckReport, StepReport, cannot, prefilled, relative, run,
                         wrong)
 
 __all__ = ["evaluate_pure", "check_pure", "PureBackend", "PureCheckReport", "StepError", "EPS", "ATOL", "RTOL",
@@ -206,7 +206,7 @@ def _judge(step, f, g, value, free, loss, rng, excluded):
         worst_abs = max(worst_abs, err)
     noise = ROUND * fmax
     scale = max(norm_g, noise)
-    rel = worst_abs / scale if scale > 0 else (0.0 if worst_abs == 0 else math.inf)
+    rel = relative(worst_abs, scale)
     err, v, num, ana = worst
     if err <= ATOL + RTOL * abs(num) + noise:
         if err > ATOL + RTOL * abs(num) and norm_g > noise and err > 0.1 * norm_g:

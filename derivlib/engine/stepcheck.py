@@ -202,6 +202,13 @@ def kink_entries(m, below, value_of, kinked):
     return out, None
 
 
+def relative(err, scale):
+    """An error over the size it is measured against: 0 over 0 is 0, an error over 0 is infinite."""
+    if scale > 0:
+        return err / scale
+    return 0.0 if err == 0 else math.inf
+
+
 def cannot(step, reason, kind, excluded=0):
     """A step the finite differences cannot decide here: ``reason``, and the advice for ``kind``."""
     return StepReport(step.name, step.symbol, math.nan, math.nan, False, "cannot tell", reason, ADVICE[kind],
