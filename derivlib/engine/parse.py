@@ -291,6 +291,9 @@ class _Parser:
                     "max": " (write relu(A - B) + B for an element-wise maximum)"}.get(fn, "")
             raise ExpressionError(f"{src}: unknown function {fn!r}{hint}; the functions are "
                                   f"{', '.join(FUNCTIONS)}")
+        if RULES[fn].call is not None:
+            args, attr = RULES[fn].call(self, e, src)
+            return self.make(fn, args, attr, src)
         if len(e.args) != 1:
             raise ExpressionError(f"{src}: {fn} takes one matrix argument")
         axis = None

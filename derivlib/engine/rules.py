@@ -76,6 +76,10 @@ class Rule(NamedTuple):
     #: (attr, argument index) -> where the check draws that argument: "normal", "positive"
     #: (log, sqrt) or "nonzero" (away from relu's kink).
     domain: Callable = _normal
+    #: How a call of this function is read, for one that takes more than one matrix and an
+    #: optional ``axis``: ``(parser, call, src) -> (argument nodes, attr)``; ``parser.node(e)``
+    #: reads an argument expression. None: one matrix argument (and ``axis=`` for sum, mean).
+    call: Callable | None = None
 
 
 def _err(src, msg):
