@@ -28,7 +28,7 @@ CK = "derivlib/check.py"
 EN = "derivlib/engine/rules.py"
 ES = "derivlib/engine/nodes.py"
 FD = "derivlib/_fd.py"
-DR = "derivlib/engine/derivation.py"
+RV = "derivlib/engine/reverse.py"
 CA = "derivlib/_checkargs.py"
 
 CATALOGUE = [
@@ -272,7 +272,7 @@ CATALOGUE = [
         "engine, display only: the quotient rule shows d(A/B) = dA/B + A ∘ dB/B², its minus sign lost",
     ),
     Mutant(
-        "en-show-why-path-order", DR,
+        "en-show-why-path-order", RV,
         "        for node, j in reversed(c.path):",
         "        for node, j in c.path:",
         "engine, display only: a step's why line composes the jvps from the consumer down instead of "

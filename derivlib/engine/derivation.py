@@ -1,25 +1,25 @@
-"""Reverse mode over the expression graph, one step per named intermediate (standard library only)."""
+"""The derivation of one expression (standard library only): :func:`derive`, its steps
+(:class:`Step`) and :class:`Derivation`, with its renderings, evaluation and checks.
+
+The derivation's parts are modules of their own: the names of its steps
+(:mod:`~derivlib.engine.naming`), reverse mode, one step per named intermediate
+(:mod:`~derivlib.engine.reverse`), and the generated numpy ``backward``
+(:mod:`~derivlib.engine.codegen`).
+"""
 
 from __future__ import annotations
 
-import ast
-
 from typing import NamedTuple
 
+from .codegen import numpy_source
 from .limits import guarded
-from .nodes import ExpressionError, Node, Sym, fmt_shape, mk_add, ones, ref, split, superscript, var
+from .naming import Naming, topo
+from .nodes import ExpressionError, Node, fmt_shape, ref
 from .parse import check_shapes, parse
-from .identities import identity
-from .render import latex, source, text
-from .rules import ACTIVATIONS, LETTERS, NAMES, RULES, np_helper
+from .render import latex, text
+from .reverse import ReverseMode
 
 __all__ = ["derive", "Derivation", "Step"]
-
-#: The activations of a layer: the adjoint of an argument of one is Δ (δ₁, δ₂, ...); of exp, log
-#: and sqrt, which are element-wise functions but not a layer's activation, it is G_name.
-_LAYER_ACTIVATIONS = tuple(op for op, r in RULES.items() if r.layer)
-#: The functions whose numpy source is a helper that the generated code defines (row order).
-_HELPERS = tuple(k[1:] for k in NAMES if k != "np")
 
 
 class Step(NamedTuple):
@@ -73,12 +73,6 @@ class Step(NamedTuple):
                 + (rf" && {why}" if why else ""))
 
 
-class _Contribution(NamedTuple):
-    expr: Node
-    consumer: Node  # the named node (or the loss) whose differential this use is part of
-    path: tuple  # ((node, argument index), ...) from the consumer down to the use
-
-
 @guarded("derive")
 def derive(expr, shapes, wrt=None):
     """Derive the gradients of a scalar expression, step by step in matrix form.
@@ -124,30 +118,7 @@ def derive(expr, shapes, wrt=None):
     return Derivation(expr, shapes, root, wrt)
 
 
-def _topo(root):
-    order, seen = [], set()
-
-    def visit(node):
-        if id(node) in seen:
-            return
-        seen.add(id(node))
-        for a in node.args:
-            visit(a)
-        if node.aux is not None:
-            visit(node.aux)
-        order.append(node)
-
-    visit(root)
-    return order
-
-
-def _simple(node):
-    """An adjoint short enough to write in place of its name: G, −Y/n, 1."""
-    c, core = split(node)
-    return core.op in ("var", "ones", "const", "dim")
-
-
-class Derivation:
+class Derivation(Naming, ReverseMode):
     """The derivation of one expression: steps, renderings, evaluation and checks.
 
     Made by :func:`derive`. ``steps`` lists the forward steps (``forward_steps``) then the
@@ -159,7 +130,7 @@ class Derivation:
 
     def __init__(self, expr, shapes, root, wrt):
         self.expr, self.shapes, self.root = expr, shapes, root
-        self.nodes = _topo(root)
+        self.nodes = topo(root)
         self.variables = {n.attr.ident: n for n in self.nodes if n.op == "var"}
         self.wrt = self._check_wrt(wrt)
         self._name_intermediates()
@@ -200,130 +171,8 @@ class Derivation:
             raise ExpressionError("wrt: name at least one variable")
         return wrt
 
-    def _name_intermediates(self):
-        taken = set(self.shapes) | {d for s in self.shapes.values() for d in s if isinstance(d, str)}
-        taken |= {n.name.ident for n in self.nodes if n.name is not None}
-        wanted = []  # (node, letter)
-        for n in self.nodes:
-            if n.op in ACTIVATIONS and not _constant(n):  # √d is a number, not a step
-                a = n.args[0]
-                if a.name is None and a.op not in ("var", "const", "dim"):
-                    wanted.append((a, "Z"))
-                if n.name is None:
-                    wanted.append((n, LETTERS[n.op]))
-                if n.op == "log_softmax":
-                    n.aux = Node("softmax", (a,), a.shape)
-                    wanted.append((n.aux, "Yhat"))
-        if self.root.name is None:
-            wanted.append((self.root, "L"))
-        letters = [w for _, w in wanted]
-        counters = {}
-        for node, letter in wanted:
-            if letters.count(letter) == 1 and letter not in taken:
-                ident = letter
-            else:
-                k = counters.get(letter, 0)
-                while True:
-                    k += 1
-                    ident = f"{letter}{k}" if letter[-1].isalpha() else f"{letter}_{k}"
-                    if ident not in taken:
-                        break
-                counters[letter] = k
-            taken.add(ident)
-            node.name = Sym(ident)
-        self._taken = taken  # every name so far: the reader's and the forward steps' (see _fresh_sym)
-        # ordered forward: the aux softmax right after its log_softmax
-        self.nodes = _topo(self.root)
-        self.active = set()
-        for n in self.nodes:
-            if (n.op == "var" and n.attr.ident in self.wrt) or any(id(a) in self.active for a in n.args):
-                self.active.add(id(n))
-        # Δ, δ₁, δ₂: only the adjoint of a pre-activation (the argument of a layer's activation, as
-        # the pages write δ₂ = ∂L/∂Θ), numbered over the network's layers whatever wrt asks for
-        pre = [n for n in self.nodes if n.name is not None and n.op != "var"
-               and any(m.op in _LAYER_ACTIVATIONS and m.args[0] is n for m in self.nodes)]
-        self._adjoint_ident = {}
-        for k, n in enumerate(pre, 1):
-            self._adjoint_ident[id(n)] = "Delta" if len(pre) == 1 else f"delta{k}"
-
     def _forward_step(self, n):
         return Step("forward", n.name.ident, n.name.text, n.name.latex, n.shape, n, None, "", "", "", "")
-
-    # -- reverse mode -----------------------------------------------------------------------
-    def _adj_sym(self, n):
-        if n.op == "var":
-            return self._fresh_sym(Sym("G_" + n.attr.ident))
-        ident = self._adjoint_ident.get(id(n)) or "G_" + n.name.ident
-        return self._fresh_sym(Sym(ident))
-
-    def _fresh_sym(self, sym):
-        """``sym``, or when its name is taken (a reader's variable called ``Delta``), a primed one (Δ′)."""
-        ident = _fresh(sym.ident, self._taken)
-        self._taken.add(ident)
-        if ident == sym.ident:
-            return sym
-        primes = len(ident) - len(sym.ident)
-        return Sym(ident, sym.text + "′" * primes, sym.latex + "'" * primes)
-
-    def _backward(self):
-        contribs = {id(self.root): [_Contribution(ones((1, 1)), None, ())]}
-        self._adjoint_step = {}
-        for n in reversed(self.nodes):
-            if id(n) not in self.active or n.op == "var":
-                continue
-            cs = contribs.get(id(n), [])
-            if not cs:
-                continue
-            if n is self.root:
-                g = cs[0].expr
-            elif n.name is not None:
-                g = self._emit(n, cs)
-            else:
-                g = cs[0].expr
-                for c in cs[1:]:
-                    g = mk_add(g, c.expr)
-            named = n.name is not None
-            backs = RULES[n.op].vjp(g, n, list(n.args))
-            for j, (a, b) in enumerate(zip(n.args, backs)):
-                if id(a) not in self.active or b is None:
-                    continue
-                consumer = n if named else cs[0].consumer
-                path = ((n, j),) if named else cs[0].path + ((n, j),)
-                contribs.setdefault(id(a), []).append(_Contribution(b, consumer, path))
-        for v in self.wrt:
-            n = self.variables[v]
-            self._emit(n, contribs.get(id(n), []))
-
-    def _emit(self, n, cs):
-        sym = self._adj_sym(n)
-        if not cs:  # cannot happen for an active node; kept for a clear failure
-            raise ExpressionError(f"{n.name.ident if n.name else n.attr.ident}: no path to the loss")
-        if len(cs) == 1:
-            g = cs[0].expr
-            step = self._step("backward", sym, n, g, *self._why(n, cs[0]))
-            self._uses[step.name] = cs[0]
-        else:
-            parts = []
-            for k, c in enumerate(cs, 1):
-                psym = self._fresh_sym(Sym(f"{sym.ident}_path{k}", f"{sym.text}⁽{superscript(k)}⁾",
-                                           f"{sym.latex}^{{({k})}}"))
-                parts.append(self._step("path", psym, n, c.expr, *self._why(n, c)))
-                self._uses[psym.ident] = c
-            total = None
-            for p in parts:
-                r = ref(p.node)
-                try:
-                    total = r if total is None else mk_add(total, r)
-                except ExpressionError as exc:
-                    raise ExpressionError(f"{sym.text}, the sum of the paths: {exc}") from None
-            name = n.name or n.attr
-            step = self._step("paths", sym, n, total,
-                              f"{name.text} is used {len(cs)} times: add the paths",
-                              rf"\text{{{len(cs)} uses of }} {name.latex}\text{{: add the paths}}", "", "")
-        if n.op == "var":
-            self._adjoint_step[n.attr.ident] = step
-        g = step.node.args[0]
-        return g if _simple(g) else ref(step.node)
 
     def _step(self, kind, sym, n, expr, dt="", dl="", it="", il=""):
         if expr.name is not None:  # a named intermediate itself (G_G = S): write its name
@@ -333,30 +182,6 @@ class Derivation:
         step = Step(kind, sym.ident, sym.text, sym.latex, n.shape, holder, n, dt, dl, it, il)
         self.backward_steps.append(step)
         return step
-
-    def _differential(self, n, c):
-        """(dn, dC, C) of one use c of n: the differential dC of its consumer C along dn, the
-        jvps composed along the path (what the step's "why" shows)."""
-        name = n.name or n.attr
-        dn = var(Sym("d" + name.ident, "d" + name.text, r"\mathrm{d}" + name.latex), n.shape)
-        d = dn
-        for node, j in reversed(c.path):
-            dargs = [None] * len(node.args)
-            dargs[j] = d
-            d = RULES[node.op].jvp(node, list(node.args), dargs)
-        return dn, d, c.consumer or self.root
-
-    def _why(self, n, c):
-        """(differential text, latex, identity text, latex) of one use of n."""
-        _, d, consumer = self._differential(n, c)
-        cname = consumer.name
-        ids = []
-        for node, j in c.path:
-            t, lx = identity(node, j)
-            if not _trivial(t):
-                ids.append((t, lx))
-        return (f"d{cname.text} = {text(d)}", rf"\mathrm{{d}}{cname.latex} = {latex(d)}",
-                "; ".join(t for t, _ in ids), r";\ ".join(lx for _, lx in ids))
 
     # -- renderings ----------------------------------------------------------------------------
     @guarded("Derivation.text")
@@ -395,41 +220,7 @@ class Derivation:
         """Source of a standalone ``backward(**variables)`` returning a dict of gradients: the
         steps the gradients need, in order (a step no gradient reads, usually the loss itself,
         is left out)."""
-        params = [v for v in self.shapes if v in self.variables]
-        taken = set(self._taken) | {s.name for s in self.steps}
-        ns = {k: _fresh(k, taken) for k in (*NAMES, "_")}  # numpy and the helpers: never a reader's name
-        np = ns["np"]
-        lines = ["import numpy" if np == "numpy" else f"import numpy as {np}", "", ""]
-        used = {n.op for s in self.steps for n in _topo(s.node)}
-        for op in (h for h in _HELPERS if h in used):  # the helpers the steps call, from their rows
-            lines += np_helper(op, ns) + ["", ""]
-        grads = {v: self._adjoint_step[v].name for v in self.wrt}
-        body, needed = [], set(grads.values())
-        for s in reversed(self.steps):  # only the steps the gradients need (not the loss itself)
-            rhs = source(s.node.args[0] if s.node.op == "let" else s.node, top=True, names=ns)
-            if s.name in needed:
-                body.append(f"    {s.name} = {rhs}  # {fmt_shape(s.shape)}")
-                needed |= {n.id for n in ast.walk(ast.parse(rhs)) if isinstance(n, ast.Name)}
-        sized = {d for v in params for d in self.shapes[v]}
-        for v, shape in self.shapes.items():  # a size the steps read from a variable the loss does not use
-            if v not in params and any(d in needed and d not in sized for d in shape):
-                params.append(v)
-                sized |= set(shape)
-        lines.append(f"def backward({', '.join(params)}):")
-        lines.append(f'    """Gradients with respect to {", ".join(self.wrt)} of the loss L of')
-        parts = [p.strip() for p in self.expr.replace("\\\n", " ").replace("\n", ";").split(";") if p.strip()]
-        lines.append("    " + ";\n    ".join(parts))
-        lines.append('    """')
-        bound = set()
-        for v in params:
-            shape = self.shapes[v]
-            if any(isinstance(d, str) and d not in bound for d in shape):
-                names = [d if isinstance(d, str) and d not in bound else ns["_"] for d in shape]
-                lines.append(f"    {', '.join(names)} = {np}.shape({v})  # {fmt_shape(shape)}")
-                bound |= {d for d in shape if isinstance(d, str)}
-        lines += reversed(body)
-        lines.append("    return {" + ", ".join(f"{v!r}: {g}" for v, g in grads.items()) + "}")
-        return "\n".join(lines) + "\n"
+        return numpy_source(self)
 
     # -- evaluation and checks (numeric ones import numpy when called) ---------------------------
     @guarded("Derivation.gradients")
@@ -509,31 +300,12 @@ class Derivation:
         return f"<Derivation of {self.expr.strip()!r} with respect to {', '.join(self.wrt)}>"
 
 
-def _constant(node):
-    """A node written with numbers and dimensions only (sqrt(d)): no variable below it."""
-    return node.op != "var" and all(_constant(a) for a in node.args)
-
-
-def _fresh(ident, taken):
-    """``ident``, or ``ident`` followed by as few underscores as make it a name not in ``taken``."""
-    while ident in taken:
-        ident += "_"
-    return ident
-
-
 def _pad(s, width):
     """Pad to a display width: combining marks (the hat of Ŷ) take no column."""
     import unicodedata
 
     shown = sum(1 for ch in s if not unicodedata.combining(ch))
     return s + " " * max(0, width - shown)
-
-
-def _trivial(t):
-    left, right = t.split(" = ", 1)
-    a = left.removeprefix("Ḡ : ").strip()
-    b, _, da = right.rpartition(" : ")
-    return a == da and b.strip() == "Ḡ"
 
 
 def _inline(node):

@@ -1,0 +1,58 @@
+"""A derivation as a standalone numpy function (standard library only): ``backward``, the
+steps its gradients need, in order. Each expression's numpy source is
+:func:`derivlib.engine.npsource.source`'s.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from .naming import fresh, topo
+from .nodes import fmt_shape
+from .npsource import source
+from .rules import NAMES, np_helper
+
+__all__ = ["numpy_source"]
+
+#: The functions whose numpy source is a helper that the generated code defines (row order).
+_HELPERS = tuple(k[1:] for k in NAMES if k != "np")
+
+
+def numpy_source(d):
+    """Source of a standalone ``backward(**variables)`` of derivation ``d``: see
+    :meth:`derivlib.engine.derivation.Derivation.numpy_source`."""
+    params = [v for v in d.shapes if v in d.variables]
+    taken = set(d._taken) | {s.name for s in d.steps}
+    ns = {k: fresh(k, taken) for k in (*NAMES, "_")}  # numpy and the helpers: never a reader's name
+    np = ns["np"]
+    lines = ["import numpy" if np == "numpy" else f"import numpy as {np}", "", ""]
+    used = {n.op for s in d.steps for n in topo(s.node)}
+    for op in (h for h in _HELPERS if h in used):  # the helpers the steps call, from their rows
+        lines += np_helper(op, ns) + ["", ""]
+    grads = {v: d._adjoint_step[v].name for v in d.wrt}
+    body, needed = [], set(grads.values())
+    for s in reversed(d.steps):  # only the steps the gradients need (not the loss itself)
+        rhs = source(s.node.args[0] if s.node.op == "let" else s.node, top=True, names=ns)
+        if s.name in needed:
+            body.append(f"    {s.name} = {rhs}  # {fmt_shape(s.shape)}")
+            needed |= {n.id for n in ast.walk(ast.parse(rhs)) if isinstance(n, ast.Name)}
+    sized = {dim for v in params for dim in d.shapes[v]}
+    for v, shape in d.shapes.items():  # a size the steps read from a variable the loss does not use
+        if v not in params and any(dim in needed and dim not in sized for dim in shape):
+            params.append(v)
+            sized |= set(shape)
+    lines.append(f"def backward({', '.join(params)}):")
+    lines.append(f'    """Gradients with respect to {", ".join(d.wrt)} of the loss L of')
+    parts = [p.strip() for p in d.expr.replace("\\\n", " ").replace("\n", ";").split(";") if p.strip()]
+    lines.append("    " + ";\n    ".join(parts))
+    lines.append('    """')
+    bound = set()
+    for v in params:
+        shape = d.shapes[v]
+        if any(isinstance(dim, str) and dim not in bound for dim in shape):
+            names = [dim if isinstance(dim, str) and dim not in bound else ns["_"] for dim in shape]
+            lines.append(f"    {', '.join(names)} = {np}.shape({v})  # {fmt_shape(shape)}")
+            bound |= {dim for dim in shape if isinstance(dim, str)}
+    lines += reversed(body)
+    lines.append("    return {" + ", ".join(f"{v!r}: {g}" for v, g in grads.items()) + "}")
+    return "\n".join(lines) + "\n"
