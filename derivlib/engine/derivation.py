@@ -9,6 +9,7 @@ from typing import NamedTuple
 from .limits import guarded
 from .nodes import ExpressionError, Node, Sym, fmt_shape, mk_add, ones, ref, split, superscript, var
 from .parse import check_shapes, parse
+from .columns import merge
 from .identities import identity
 from .render import latex, source, text
 from .rules import ACTIVATIONS, LETTERS, NAMES, RULES, np_helper
@@ -279,9 +280,11 @@ class Derivation:
             elif n.name is not None:
                 g = self._emit(n, cs)
             else:
-                g = cs[0].expr
-                for c in cs[1:]:
-                    g = mk_add(g, c.expr)
+                g = merge([c.expr for c in cs])  # the blocks of a split side by side: [G_i G_f]
+                if g is None:
+                    g = cs[0].expr
+                    for c in cs[1:]:
+                        g = mk_add(g, c.expr)
             named = n.name is not None
             backs = RULES[n.op].vjp(g, n, list(n.args))
             for j, (a, b) in enumerate(zip(n.args, backs)):
@@ -298,7 +301,14 @@ class Derivation:
         sym = self._adj_sym(n)
         if not cs:  # cannot happen for an active node; kept for a clear failure
             raise ExpressionError(f"{n.name.ident if n.name else n.attr.ident}: no path to the loss")
-        if len(cs) == 1:
+        merged = merge([c.expr for c in cs])
+        if merged is not None:  # the adjoints of the blocks of a split, side by side: [G_i G_f G_o G_g]
+            name = n.name or n.attr
+            users = ", ".join(c.consumer.name.text for c in sorted(cs, key=lambda c: c.consumer.attr[0]))
+            step = self._step("paths", sym, n, merged, f"{name.text} is split into {users}: their adjoints "
+                              f"side by side", rf"{name.latex}\text{{ is split: the blocks' adjoints side by side}}",
+                              "", "")
+        elif len(cs) == 1:
             g = cs[0].expr
             step = self._step("backward", sym, n, g, *self._why(n, cs[0]))
             self._uses[step.name] = cs[0]
