@@ -215,6 +215,9 @@ class Derivation:
                 if n.op == "log_softmax":
                     n.aux = Node("softmax", (a,), a.shape)
                     wanted.append((n.aux, "Yhat"))
+            if n.op == "split" and n.args[0].name is None and n.args[0].op != "var":  # G_A = [G_i G_f]
+                if all(a is not n.args[0] for a, _ in wanted):
+                    wanted.append((n.args[0], "A"))
         if self.root.name is None:
             wanted.append((self.root, "L"))
         letters = [w for _, w in wanted]
@@ -280,11 +283,9 @@ class Derivation:
             elif n.name is not None:
                 g = self._emit(n, cs)
             else:
-                g = merge([c.expr for c in cs])  # the blocks of a split side by side: [G_i G_f]
-                if g is None:
-                    g = cs[0].expr
-                    for c in cs[1:]:
-                        g = mk_add(g, c.expr)
+                g = cs[0].expr
+                for c in cs[1:]:
+                    g = mk_add(g, c.expr)
             named = n.name is not None
             backs = RULES[n.op].vjp(g, n, list(n.args))
             for j, (a, b) in enumerate(zip(n.args, backs)):
@@ -304,7 +305,9 @@ class Derivation:
         merged = merge([c.expr for c in cs])
         if merged is not None:  # the adjoints of the blocks of a split, side by side: [G_i G_f G_o G_g]
             name = n.name or n.attr
-            users = ", ".join(c.consumer.name.text for c in sorted(cs, key=lambda c: c.consumer.attr[0]))
+            users = ", ".join(c.consumer.name.text if c.consumer is not None else "L" for c in
+                              sorted(cs, key=lambda c: c.consumer.attr[0] if c.consumer is not None
+                                     and c.consumer.op == "split" else -1))
             step = self._step("paths", sym, n, merged, f"{name.text} is split into {users}: their adjoints "
                               f"side by side", rf"{name.latex}\text{{ is split: the blocks' adjoints side by side}}",
                               "", "")
