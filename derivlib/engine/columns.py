@@ -152,11 +152,9 @@ def split_call(parser, e, src):
 
 def split_assign(parser, stmt):
     """``i, f, o, g = split(A, 4)``: the names become the column blocks of A (nodes ``split``)."""
-    from .parse import _Src
-
     names = stmt.targets[0].elts
     value = stmt.value
-    src = _Src(value, parser.text)
+    src = ast.get_source_segment(parser.text, value) or ast.unparse(value)
     line = ast.unparse(stmt)
     if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "split"):
         raise ExpressionError(f"only split assigns several names at once ('i, f, o, g = split(A, 4)'); got "
