@@ -26,11 +26,11 @@ from derivlib.engine.nodes import mk_add, mk_matmul, mk_mul, mk_neg, mk_sum, ref
 from derivlib.engine.rules import BINARY, CASES
 
 CONF = Path(__file__).resolve().parent.parent / "conf"
-UNARY = [op for op in RULES if op not in BINARY and op not in ("matmul", "pow", "sum", "mean")]
+UNARY = [op for op in RULES if op not in BINARY and op not in ("matmul", "pow", "sum", "mean", "max", "concat")]
 SIDES = [pytest.param(op, cases, id=f"{op}-{cases[0] or 'full'}-{cases[1] or 'full'}")
          for op in BINARY for cases in [(None, c) for c in CASES] + [(c, None) for c in CASES if c != "full"]
          + [("row", "column"), ("column", "row"), ("number", "row"), ("column", "number")]]
-ATTRS = ([pytest.param(op, axis, id=f"{op}-axis-{axis}") for op in ("sum", "mean") for axis in (None, 0, 1)]
+ATTRS = ([pytest.param(op, axis, id=f"{op}-axis-{axis}") for op in ("sum", "mean", "max") for axis in (None, 0, 1)]
          + [pytest.param("pow", Fraction(p), id=f"pow-{p}") for p in ("2", "3", "-1", "1/2", "-1/2")])
 NETWORKS = [pytest.param(e, id=e.key) for e in HAND + GALLERY]
 
@@ -45,6 +45,20 @@ def _derive(e):
 @pytest.mark.parametrize("op", UNARY)
 def test_a_functions_differential_is_the_adjoint_of_its_pullback_and_a_derivative(op):
     report = check_rule(op)
+    assert len(report.checked) == 1 and report.max_adjoint_error <= ADJOINT_RTOL
+    assert report.max_derivative_error < 1e-6
+
+
+@pytest.mark.parametrize("widths", [(2, 3), (1, 2, 3)], ids=["two", "three"])
+def test_concats_differential_is_the_adjoint_of_its_pullbacks(widths):
+    report = check_rule("concat", widths)
+    assert len(report.checked) == len(widths) + 1 and report.max_adjoint_error <= ADJOINT_RTOL
+
+
+@pytest.mark.parametrize("attr", [(0, 1, 2, 3), (2, 3, 2, 3), (1, 3, 1, 4)], ids=["first-block", "last-block",
+                                                                                  "two-columns"])
+def test_a_split_blocks_differential_is_the_adjoint_of_its_pullback(attr):
+    report = check_rule("split", attr)
     assert len(report.checked) == 1 and report.max_adjoint_error <= ADJOINT_RTOL
     assert report.max_derivative_error < 1e-6
 

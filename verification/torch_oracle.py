@@ -30,7 +30,16 @@ _FUNCTIONS = {
     "sqrt": torch.sqrt, "softmax": lambda a: torch.softmax(a, dim=1),
     "softplus": lambda a: torch.nn.functional.softplus(a, threshold=50.0),  # x itself only where exp(−x) < 1e-21
     "log_softmax": lambda a: torch.log_softmax(a, dim=1),
+    "abs": torch.abs,
 }
+
+
+def _max(a, axis):
+    """torch.max over a dimension: its gradient goes to the index it returns (not split among ties
+    as torch.amax's)."""
+    if axis is None:
+        return a.reshape(-1).max(dim=0).values.reshape(1, 1)
+    return a.max(dim=axis, keepdim=True).values
 _BINARY = {ast.Add: torch.add, ast.Sub: torch.sub, ast.Mult: torch.mul, ast.Div: torch.div,
            ast.MatMult: torch.matmul}
 
@@ -66,7 +75,12 @@ class _Eval:
         if isinstance(e, ast.Attribute) and e.attr == "T":
             return self(e.value).T
         if isinstance(e, ast.Call):
-            fn, a = e.func.id, self(e.args[0])
+            fn = e.func.id
+            if fn == "concat":
+                return torch.cat([self(x) for x in e.args], dim=1)
+            a = self(e.args[0])
+            if fn == "max":
+                return _max(a, next((k.value.value for k in e.keywords if k.arg == "axis"), None))
             if fn in _FUNCTIONS:
                 return _FUNCTIONS[fn](a)
             axis = next((k.value.value for k in e.keywords if k.arg == "axis"), None)
@@ -81,7 +95,13 @@ def _run(expr, values, sizes, wrt):
     tree = ast.parse(expr)
     ev = _Eval(dict(env), sizes)
     for stmt in tree.body[:-1]:
-        ev.env[stmt.targets[0].id] = ev(stmt.value)
+        target = stmt.targets[0]
+        if isinstance(target, ast.Tuple):  # i, f, o, g = split(A, 4): torch.split into equal blocks
+            a, k = ev(stmt.value.args[0]), stmt.value.args[1].value
+            for t, block in zip(target.elts, torch.split(a, a.shape[1] // k, dim=1)):
+                ev.env[t.id] = block
+        else:
+            ev.env[target.id] = ev(stmt.value)
     return env, ev(tree.body[-1].value)
 
 

@@ -64,6 +64,9 @@ class Naming:
                 if n.op == "log_softmax":
                     n.aux = Node("softmax", (a,), a.shape)
                     wanted.append((n.aux, "Yhat"))
+            if n.op == "split" and n.args[0].name is None and n.args[0].op != "var":  # G_A = [G_i G_f]
+                if all(a is not n.args[0] for a, _ in wanted):
+                    wanted.append((n.args[0], "A"))
         if self.root.name is None:
             wanted.append((self.root, "L"))
         letters = [w for _, w in wanted]

@@ -8,6 +8,7 @@ needed. Each function's numpy call is its rule row's (:func:`derivlib.engine.rul
 
 from __future__ import annotations
 
+from . import columns
 from .rules import DERIVED, NAMES, RULES, np_call
 
 __all__ = ["source", "NP_FN"]
@@ -108,4 +109,8 @@ def _src(node, top=False, ns=NAMES):
         return _spar(a, PY_ATOM) + f".{op}({axis}keepdims=True)", PY_ATOM, False
     if op in NP_FN:
         return np_call(op, a[0], ns), PY_ATOM, False
+    shown = columns.source(node, [_spar(_array(x, n, ns), PY_ATOM) for x, n in zip(args, node.args)],
+                           ns["np"])
+    if shown is not None:  # max, split, concat and their pullbacks' nodes
+        return shown, PY_ATOM, False
     raise ValueError(f"cannot write operation {op!r} as numpy")

@@ -17,6 +17,7 @@ import ast
 import math
 import sys
 
+from .columns import split_assign
 from .limits import MAX_DEPTH, MAX_LENGTH, MAX_OPERATIONS, guarded
 from .nodes import ExpressionError, Node, Sym, const, dim, var
 from .rules import FUNCTIONS, RULES
@@ -183,19 +184,25 @@ class _Parser:
         self.dims = {d for s in shapes.values() for d in s if isinstance(d, str)}
 
     def statement(self, stmt):
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Tuple):
+            return split_assign(self, stmt)  # i, f, o, g = split(A, 4)
         if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)):
-            raise ExpressionError(f"only assignments 'Name = expression' may come before the final expression; "
-                                  f"got {ast.unparse(stmt)!r}")
+            raise ExpressionError(f"only assignments 'Name = expression' (or 'i, f, o, g = split(A, 4)') may "
+                                  f"come before the final expression; got {ast.unparse(stmt)!r}")
         name = stmt.targets[0].id
-        if name in self.shapes or name in self.assigned or name in self.dims or name in FUNCTIONS:
-            raise ExpressionError(f"{name!r} is already a variable, a dimension, a function or assigned: "
-                                  f"choose another name for {ast.unparse(stmt.value)!r}")
+        self.check_new_name(name, ast.unparse(stmt.value))
         node = self.node(stmt.value)
         if node.op in ("var", "const", "dim") or node.name is not None:
             raise ExpressionError(f"{name} = {ast.unparse(stmt.value)}: name an operation, not a variable "
                                   f"or a number")
         node.name = Sym(name)
         self.assigned[name] = node
+
+    def check_new_name(self, name, what):
+        """An ExpressionError when ``name`` is taken (a variable, a dimension, a function, assigned)."""
+        if name in self.shapes or name in self.assigned or name in self.dims or name in FUNCTIONS:
+            raise ExpressionError(f"{name!r} is already a variable, a dimension, a function or assigned: "
+                                  f"choose another name for {what!r}")
 
     def node(self, e):
         src = _Src(e, self.text)
@@ -285,10 +292,9 @@ class _Parser:
             raise ExpressionError(f"{src}: call a function by its name, one of {', '.join(FUNCTIONS)}")
         fn = e.func.id
         if fn not in FUNCTIONS:
-            hint = {"square": " (write A ** 2)",
-                    "abs": " (not differentiable at 0; write sqrt(A ** 2) if you must)",
-                    "transpose": " (write A.T)", "dot": " (write A @ B)", "matmul": " (write A @ B)",
-                    "max": " (write relu(A - B) + B for an element-wise maximum)"}.get(fn, "")
+            hint = {"square": " (write A ** 2)", "transpose": " (write A.T)", "dot": " (write A @ B)",
+                    "matmul": " (write A @ B)", "maximum": " (write relu(A - B) + B for an element-wise maximum)",
+                    "cat": " (write concat(A, B))", "hstack": " (write concat(A, B))"}.get(fn, "")
             raise ExpressionError(f"{src}: unknown function {fn!r}{hint}; the functions are "
                                   f"{', '.join(FUNCTIONS)}")
         if RULES[fn].call is not None:

@@ -30,7 +30,7 @@ import re
 
 from fractions import Fraction
 
-from . import nodes
+from . import columns, nodes
 from .limits import guard
 from .nodes import Node, fmt_shape, number_text, superscript
 from .npsource import NP_FN, source  # noqa: F401 (re-exported: the engine's generated code)
@@ -237,6 +237,9 @@ def _walk(node, t, top=False):
         if op == "sum":
             return s, SUMP
         return _coef(_count(node.args[0].shape, axis).inverse(), (s, SUMP), t)
+    shown = columns.render(node, args, t, ATOM, lambda pair: _par(pair, ATOM, t), t is LATEX)
+    if shown is not None:  # max, split, concat and their pullbacks' nodes
+        return shown
     if op == "sqrt" and t is TEXT and node.shape == (1, 1):  # √d: a number
         return "√" + _par(args[0], ATOM, t), POSTFIX
     if op in t["fn"]:

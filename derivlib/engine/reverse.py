@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from .columns import merge
 from .identities import identity
 from .nodes import ExpressionError, Node, Sym, mk_add, ones, ref, split, superscript, var
 from .render import latex, text
@@ -74,7 +75,16 @@ class ReverseMode:
         sym = self._adj_sym(n)
         if not cs:  # cannot happen for an active node; kept for a clear failure
             raise ExpressionError(f"{n.name.ident if n.name else n.attr.ident}: no path to the loss")
-        if len(cs) == 1:
+        merged = merge([c.expr for c in cs])
+        if merged is not None:  # the adjoints of the blocks of a split, side by side: [G_i G_f G_o G_g]
+            name = n.name or n.attr
+            users = ", ".join(c.consumer.name.text if c.consumer is not None else "L" for c in
+                              sorted(cs, key=lambda c: c.consumer.attr[0] if c.consumer is not None
+                                     and c.consumer.op == "split" else -1))
+            step = self._step("paths", sym, n, merged, f"{name.text} is split into {users}: their adjoints "
+                              f"side by side", rf"{name.latex}\text{{ is split: the blocks' adjoints side by side}}",
+                              "", "")
+        elif len(cs) == 1:
             g = cs[0].expr
             step = self._step("backward", sym, n, g, *self._why(n, cs[0]))
             self._uses[step.name] = cs[0]

@@ -32,6 +32,7 @@ import operator
 from fractions import Fraction
 from typing import Callable, NamedTuple
 
+from . import columns as cols
 from . import puremat as pm
 from .nodes import (
     Coef, ExpressionError, Node, Sym, broadcast, const, expand, fmt_shape, mk_add, mk_div, mk_fn, mk_matmul,
@@ -316,6 +317,20 @@ RULES = {r.op: r for r in [
               jvp=lambda out, args, d: _opt(lambda x: mk_sub(x, expand(_row_sums(mk_mul(ref(out.aux), x)), out.shape)),
                                             d[0]),
               vjp=lambda g, out, args: (mk_sub(g, mk_mul(ref(out.aux), _row_sums(g))),)),
+    # -- max, abs, split, concat (issue 21; kernels and renderings in engine/columns.py) -----------
+    _function("abs", "element-wise absolute value; its derivative is taken as 0 at 0", text="|{}|",
+              latex=r"\left|{}\right|", domain="nonzero", value=abs, source="{np}.abs({x})",
+              jvp=lambda out, args, d: _opt(lambda x: mk_mul(mk_fn("sign", args[0]), x), d[0]),
+              vjp=lambda g, out, args: (mk_mul(mk_fn("sign", args[0]), g),)),
+    Rule("max", "max(A), max(A, axis=0), max(A, axis=1)", "largest entry of all (1×1), of each column (1×q), "
+         "of each row (n×1); the gradient goes to the first maximum, as numpy's argmax picks it",
+         cols.max_shape, cols.max_pure, cols.max_numpy, cols.max_jvp, cols.max_vjp, call=cols.max_call),
+    Rule("split", "i, f, o, g = split(A, 4)", "the column blocks of A, as np.split(A, 4, axis=1); written "
+         "A[:, h:2h]", cols.split_shape, cols.split_pure, cols.split_numpy, cols.split_jvp, cols.split_vjp,
+         call=cols.split_call),
+    Rule("concat", "concat(A, B)", "the matrices side by side, as np.concatenate((A, B), axis=1); written [A B]",
+         cols.concat_shape, cols.concat_pure, cols.concat_numpy, cols.concat_jvp, cols.concat_vjp,
+         call=cols.concat_call),
 ]}
 
 
@@ -331,10 +346,13 @@ def _shape_of(a):
 DERIVED = {r.op: r for r in [
     _function("step", "1 where A > 0, else 0", text="[{} > 0]", latex=r"\left[{} > 0\right]",
               value=lambda x: 1.0 if x > 0 else 0.0, source="{np}.heaviside({x}, 0.0)", jvp=None, vjp=None),
+    _function("sign", "1 where A > 0, −1 where A < 0, 0 at 0", text="sign({})", latex=r"\operatorname{{sign}}\left({}\right)",
+              value=lambda x: (x > 0) - (x < 0) + 0.0, source="{np}.sign({x})", jvp=None, vjp=None),
 ]}
 
 #: Functions an expression may call.
-FUNCTIONS = tuple(op for op, r in RULES.items() if r.text) + ("sum", "mean")
+FUNCTIONS = tuple(op for op, r in RULES.items() if r.text) + ("sum", "mean") + tuple(
+    op for op, r in RULES.items() if r.call is not None and not r.text)
 BINARY = ("add", "sub", "mul", "div")
 #: The letter of the output of each function in a derivation.
 LETTERS = {op: r.letter for op, r in RULES.items() if r.letter}
@@ -350,6 +368,8 @@ HELPERS = {
     "dim": (lambda at, sz: [[float(sz[at])]], lambda np, at, sz: np.full((1, 1), float(sz[at]))),
     "scale": (lambda at, sz, a: pm.scale(at.value(sz), a), lambda np, at, sz, a: at.value(sz) * a),
     **{op: (r.pure, r.numpy) for op, r in DERIVED.items()},
+    "zeros": (cols.zeros_pure, cols.zeros_numpy),
+    "argmax": (cols.argmax_pure, cols.argmax_numpy),
 }
 
 
@@ -436,8 +456,22 @@ def example_args(op, cases=(None, None)):
     return [_symbol("A", ("n", "q"))]
 
 
+def _example_attr(op, attr):
+    """The attribute of split's and concat's example: the columns as numbers (a named block width
+    becomes 2), default the second of three 2-column blocks and a concat of 2 and 3 columns."""
+    if op == "split":
+        a, b, w, m = attr or (1, 2, 2, 3)
+        return (a, b, w if isinstance(w, int) else 2, m)
+    return attr or (2, 3)
+
+
 def example_node(op, attr=None, cases=(None, None)):
-    args = example_args(op, cases)
+    if op in ("split", "concat"):
+        attr = _example_attr(op, attr)
+        widths = [attr[3] * attr[2]] if op == "split" else list(attr)
+        args = [_symbol(chr(65 + k) if k < 26 else f"A{k}", ("n", w)) for k, w in enumerate(widths)]
+    else:
+        args = example_args(op, cases)
     node = Node(op, args, RULES[op].shape(args, attr, None), attr)
     if op in ACTIVATIONS:
         node.name = Sym(LETTERS[op])
