@@ -6,8 +6,9 @@ import ast
 
 from typing import NamedTuple
 
+from . import dims
 from .limits import guarded
-from .nodes import ExpressionError, Node, Sym, fmt_shape, mk_add, ones, ref, split, superscript, var
+from .nodes import Coef, ExpressionError, Node, Sym, fmt_shape, mk_add, ones, ref, split, superscript, var
 from .parse import check_shapes, parse
 from .identities import identity
 from .render import latex, source, text
@@ -201,7 +202,7 @@ class Derivation:
         return wrt
 
     def _name_intermediates(self):
-        taken = set(self.shapes) | {d for s in self.shapes.values() for d in s if isinstance(d, str)}
+        taken = set(self.shapes) | {x for s in self.shapes.values() for d in s for x in dims.names(d)}
         taken |= {n.name.ident for n in self.nodes if n.name is not None}
         wanted = []  # (node, letter)
         for n in self.nodes:
@@ -410,11 +411,12 @@ class Derivation:
             if s.name in needed:
                 body.append(f"    {s.name} = {rhs}  # {fmt_shape(s.shape)}")
                 needed |= {n.id for n in ast.walk(ast.parse(rhs)) if isinstance(n, ast.Name)}
-        sized = {d for v in params for d in self.shapes[v]}
+        sized = {x for v in params for d in self.shapes[v] for x in dims.names(d)}
         for v, shape in self.shapes.items():  # a size the steps read from a variable the loss does not use
-            if v not in params and any(d in needed and d not in sized for d in shape):
+            names = {x for d in shape for x in dims.names(d)}
+            if v not in params and names & needed - sized:
                 params.append(v)
-                sized |= set(shape)
+                sized |= names
         lines.append(f"def backward({', '.join(params)}):")
         lines.append(f'    """Gradients with respect to {", ".join(self.wrt)} of the loss L of')
         parts = [p.strip() for p in self.expr.replace("\\\n", " ").replace("\n", ";").split(";") if p.strip()]
@@ -427,6 +429,10 @@ class Derivation:
                 names = [d if isinstance(d, str) and d not in bound else ns["_"] for d in shape]
                 lines.append(f"    {', '.join(names)} = {np}.shape({v})  # {fmt_shape(shape)}")
                 bound |= {d for d in shape if isinstance(d, str)}
+            for axis, d in enumerate(shape):  # 4*h: h = shape[1] // 4
+                if isinstance(d, Coef) and dims.names(d)[0] not in bound:
+                    lines.append(f"    {dims.names(d)[0]} = {np}.shape({v})[{axis}] // {d.num}  # {fmt_shape(shape)}")
+                    bound.add(dims.names(d)[0])
         lines += reversed(body)
         lines.append("    return {" + ", ".join(f"{v!r}: {g}" for v, g in grads.items()) + "}")
         return "\n".join(lines) + "\n"
@@ -501,8 +507,7 @@ class Derivation:
         out = []
         for s in self.shapes.values():
             for d in s:
-                if isinstance(d, str) and d not in out:
-                    out.append(d)
+                out += [x for x in dims.names(d) if x not in out]
         return out
 
     def __repr__(self):

@@ -31,8 +31,9 @@ import re
 from fractions import Fraction
 
 from . import nodes
+from . import dims
 from .limits import guard
-from .nodes import Node, fmt_shape, number_text, superscript
+from .nodes import Coef, Node, fmt_shape, number_text, superscript
 from .npsource import NP_FN, source  # noqa: F401 (re-exported: the engine's generated code)
 from .rules import DERIVED, RULES, _count
 
@@ -165,7 +166,7 @@ def _walk(node, t, top=False):
         s = _num(node.attr, t)
         return s, (MUL if r"\times" in s else POSTFIX if "^" in s or "e" in s else ATOM)  # (1e-05)^(0.5)
     if op == "dim":
-        return str(node.attr), ATOM
+        return (dims.text(node.attr) if t is TEXT else dims.latex(node.attr)), (MUL if isinstance(node.attr, Coef) else ATOM)
     if op == "ones":
         r, c = node.shape
         if r == 1 and c == 1:
