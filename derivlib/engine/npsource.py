@@ -8,7 +8,7 @@ needed. Each function's numpy call is its rule row's (:func:`derivlib.engine.rul
 
 from __future__ import annotations
 
-from . import dims
+from . import conv, dims
 from .nodes import Coef
 from .rules import DERIVED, NAMES, RULES, np_call
 
@@ -110,4 +110,7 @@ def _src(node, top=False, ns=NAMES):
         return _spar(a, PY_ATOM) + f".{op}({axis}keepdims=True)", PY_ATOM, False
     if op in NP_FN:
         return np_call(op, a[0], ns), PY_ATOM, False
+    shown = conv.source(node, _spar(a, PY_ATOM) if op in ("group", "ungroup") else a[0], ns)
+    if shown is not None:  # im2col, col2im, group, ungroup
+        return shown, PY_ATOM, False
     raise ValueError(f"cannot write operation {op!r} as numpy")

@@ -30,7 +30,7 @@ import re
 
 from fractions import Fraction
 
-from . import nodes
+from . import conv, nodes
 from . import dims
 from .limits import guard
 from .nodes import Coef, Node, fmt_shape, number_text, superscript
@@ -238,6 +238,9 @@ def _walk(node, t, top=False):
         if op == "sum":
             return s, SUMP
         return _coef(_count(node.args[0].shape, axis).inverse(), (s, SUMP), t)
+    shown = conv.render(node, [a[0] for a in args], t is LATEX)
+    if shown is not None:  # im2col, col2im, group, ungroup
+        return shown, ATOM
     if op == "sqrt" and t is TEXT and node.shape == (1, 1):  # √d: a number
         return "√" + _par(args[0], ATOM, t), POSTFIX
     if op in t["fn"]:

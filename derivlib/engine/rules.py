@@ -32,6 +32,7 @@ import operator
 from fractions import Fraction
 from typing import Callable, NamedTuple
 
+from . import conv as cv
 from . import puremat as pm
 from .nodes import (
     Coef, ExpressionError, Node, Sym, broadcast, const, expand, fmt_shape, mk_add, mk_div, mk_fn, mk_matmul,
@@ -316,6 +317,16 @@ RULES = {r.op: r for r in [
               jvp=lambda out, args, d: _opt(lambda x: mk_sub(x, expand(_row_sums(mk_mul(ref(out.aux), x)), out.shape)),
                                             d[0]),
               vjp=lambda g, out, args: (mk_sub(g, mk_mul(ref(out.aux), _row_sums(g))),)),
+    # -- convolution windows as rows: im2col, group, ungroup (issue 21; kernels in engine/conv.py) --
+    Rule("im2col", "im2col(X, image=(H, W, C), kernel=(kh, kw), stride=1, pad=0)", "the windows of each row's "
+         "channels-last H×W×C image, one per row (sample, i, j), columns (channel, di, dj) as torch's unfold",
+         cv.im2col_shape, cv.im2col_pure, cv.im2col_numpy, cv.linear_jvp, cv.linear_vjp, letter="P",
+         call=cv.im2col_call),
+    Rule("group", "group(A, m)", "every m consecutive rows as one row: (n·m)×c to n×(m·c), A.reshape(n, m·c)",
+         cv.group_shape, cv.group_pure, cv.group_numpy, cv.linear_jvp, cv.linear_vjp, letter="Y",
+         call=cv.group_call),
+    Rule("ungroup", "ungroup(A, m)", "each row as m rows: n×(m·c) to (n·m)×c, A.reshape(n·m, c)",
+         cv.ungroup_shape, cv.ungroup_pure, cv.ungroup_numpy, cv.linear_jvp, cv.linear_vjp, call=cv.group_call),
 ]}
 
 
@@ -334,7 +345,8 @@ DERIVED = {r.op: r for r in [
 ]}
 
 #: Functions an expression may call.
-FUNCTIONS = tuple(op for op, r in RULES.items() if r.text) + ("sum", "mean")
+FUNCTIONS = tuple(op for op, r in RULES.items() if r.text) + ("sum", "mean") + tuple(
+    op for op, r in RULES.items() if r.call is not None and not r.text)
 BINARY = ("add", "sub", "mul", "div")
 #: The letter of the output of each function in a derivation.
 LETTERS = {op: r.letter for op, r in RULES.items() if r.letter}
@@ -350,6 +362,7 @@ HELPERS = {
     "dim": (lambda at, sz: [[float(sz[at])]], lambda np, at, sz: np.full((1, 1), float(sz[at]))),
     "scale": (lambda at, sz, a: pm.scale(at.value(sz), a), lambda np, at, sz, a: at.value(sz) * a),
     **{op: (r.pure, r.numpy) for op, r in DERIVED.items()},
+    **cv.HELPERS,
 }
 
 
@@ -367,7 +380,7 @@ def _helper(op):
 #: ``np_call`` and ``np_helper`` take a mapping of them to the names actually used (when a
 #: reader's variable or dimension is called ``np``, numpy is imported under another name).
 NAMES = {"np": "np", **{"_" + op: "_" + op for op in (*RULES, *DERIVED) if _row(op).source
-                        and _helper(op)}}
+                        and _helper(op)}, **{"_" + op: "_" + op for op in cv.SOURCE}}
 
 
 def np_call(op, x, names=NAMES):
@@ -379,6 +392,8 @@ def np_call(op, x, names=NAMES):
 
 def np_helper(op, names=NAMES):
     """Lines defining the helper of function ``op`` (none when its template is written inline)."""
+    if op in cv.SOURCE:  # im2col, col2im: helpers with the image's numbers as parameters
+        return cv.helper_lines(op, names)
     if not _helper(op):
         return []
     body = _row(op).source.format(np=names["np"])
@@ -437,7 +452,10 @@ def example_args(op, cases=(None, None)):
 
 
 def example_node(op, attr=None, cases=(None, None)):
-    args = example_args(op, cases)
+    if op in cv.EXAMPLES:
+        args, attr = cv.example(op, attr)
+    else:
+        args = example_args(op, cases)
     node = Node(op, args, RULES[op].shape(args, attr, None), attr)
     if op in ACTIVATIONS:
         node.name = Sym(LETTERS[op])
