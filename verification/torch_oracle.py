@@ -31,6 +31,21 @@ _FUNCTIONS = {
     "softplus": lambda a: torch.nn.functional.softplus(a, threshold=50.0),  # x itself only where exp(−x) < 1e-21
     "log_softmax": lambda a: torch.log_softmax(a, dim=1),
 }
+
+
+def _im2col(x, image, kernel, stride=1, pad=0):
+    """The windows as rows by torch's own ``unfold`` of the NCHW batch: (n·H'W') × (C·kh·kw)."""
+    H, W, C = image
+    cols = torch.nn.functional.unfold(x.reshape(-1, H, W, C).permute(0, 3, 1, 2), kernel, padding=pad,
+                                      stride=stride)  # n × Ckh·kw × H'W'
+    return cols.transpose(1, 2).reshape(-1, cols.shape[1])
+
+
+_WINDOWS = {
+    "im2col": _im2col,
+    "group": lambda a, m: a.reshape(a.shape[0] // m, -1),
+    "ungroup": lambda a, m: a.reshape(a.shape[0] * m, -1),
+}
 _BINARY = {ast.Add: torch.add, ast.Sub: torch.sub, ast.Mult: torch.mul, ast.Div: torch.div,
            ast.MatMult: torch.matmul}
 
@@ -67,6 +82,9 @@ class _Eval:
             return self(e.value).T
         if isinstance(e, ast.Call):
             fn, a = e.func.id, self(e.args[0])
+            if fn in _WINDOWS:
+                return _WINDOWS[fn](a, *[ast.literal_eval(x) for x in e.args[1:]],
+                                    **{k.arg: ast.literal_eval(k.value) for k in e.keywords})
             if fn in _FUNCTIONS:
                 return _FUNCTIONS[fn](a)
             axis = next((k.value.value for k in e.keywords if k.arg == "axis"), None)
