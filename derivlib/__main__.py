@@ -116,11 +116,12 @@ def _main(argv):
 
 def _check_entries(d, sizes):
     """Refuse sizes that would make a variable of the check too large, before anything is allocated."""
+    from .engine import dims
     from .engine.pure import default_sizes
 
     bound = default_sizes(d, sizes or None)
     for name, node in d.variables.items():
-        r, c = (x if isinstance(x, int) else bound[x] for x in node.shape)
+        r, c = (dims.size(x, bound) for x in node.shape)
         if r * c > MAX_ENTRIES:
             raise ValueError(f"--size: {name} would have {r:,}×{c:,} = {r * c:,} entries; at most "
                              f"{MAX_ENTRIES:,} in the check (give smaller sizes)")

@@ -40,6 +40,21 @@ def _max(a, axis):
     if axis is None:
         return a.reshape(-1).max(dim=0).values.reshape(1, 1)
     return a.max(dim=axis, keepdim=True).values
+
+
+def _im2col(x, image, kernel, stride=1, pad=0):
+    """The windows as rows by torch's own ``unfold`` of the NCHW batch: (n·H'W') × (C·kh·kw)."""
+    H, W, C = image
+    cols = torch.nn.functional.unfold(x.reshape(-1, H, W, C).permute(0, 3, 1, 2), kernel, padding=pad,
+                                      stride=stride)  # n × Ckh·kw × H'W'
+    return cols.transpose(1, 2).reshape(-1, cols.shape[1])
+
+
+_WINDOWS = {
+    "im2col": _im2col,
+    "group": lambda a, m: a.reshape(a.shape[0] // m, -1),
+    "ungroup": lambda a, m: a.reshape(a.shape[0] * m, -1),
+}
 _BINARY = {ast.Add: torch.add, ast.Sub: torch.sub, ast.Mult: torch.mul, ast.Div: torch.div,
            ast.MatMult: torch.matmul}
 
@@ -79,6 +94,9 @@ class _Eval:
             if fn == "concat":
                 return torch.cat([self(x) for x in e.args], dim=1)
             a = self(e.args[0])
+            if fn in _WINDOWS:
+                return _WINDOWS[fn](a, *[ast.literal_eval(x) for x in e.args[1:]],
+                                    **{k.arg: ast.literal_eval(k.value) for k in e.keywords})
             if fn == "max":
                 return _max(a, next((k.value.value for k in e.keywords if k.arg == "axis"), None))
             if fn in _FUNCTIONS:

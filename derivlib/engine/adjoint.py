@@ -27,6 +27,7 @@ import math
 import random
 from typing import NamedTuple
 
+from . import dims
 from . import puremat as pm
 from .evaluate import evaluate
 from .nodes import Node, Sym, fmt_shape, var
@@ -139,7 +140,7 @@ def _draw(rng, shape, domain="normal"):
 
 
 def _dims(shape, sizes):
-    return tuple(d if isinstance(d, int) else sizes[d] for d in shape)
+    return tuple(dims.size(d, sizes) for d in shape)
 
 
 # -- one rule -----------------------------------------------------------------------------------

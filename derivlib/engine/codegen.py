@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import ast
 
+from . import dims
 from .naming import fresh, topo
-from .nodes import fmt_shape
+from .nodes import Coef, fmt_shape
 from .npsource import source
 from .rules import NAMES, np_helper
 
@@ -36,11 +37,12 @@ def numpy_source(d):
         if s.name in needed:
             body.append(f"    {s.name} = {rhs}  # {fmt_shape(s.shape)}")
             needed |= {n.id for n in ast.walk(ast.parse(rhs)) if isinstance(n, ast.Name)}
-    sized = {dim for v in params for dim in d.shapes[v]}
+    sized = {x for v in params for dim in d.shapes[v] for x in dims.names(dim)}
     for v, shape in d.shapes.items():  # a size the steps read from a variable the loss does not use
-        if v not in params and any(dim in needed and dim not in sized for dim in shape):
+        names = {x for dim in shape for x in dims.names(dim)}
+        if v not in params and names & needed - sized:
             params.append(v)
-            sized |= set(shape)
+            sized |= names
     lines.append(f"def backward({', '.join(params)}):")
     lines.append(f'    """Gradients with respect to {", ".join(d.wrt)} of the loss L of')
     parts = [p.strip() for p in d.expr.replace("\\\n", " ").replace("\n", ";").split(";") if p.strip()]
@@ -53,6 +55,10 @@ def numpy_source(d):
             names = [dim if isinstance(dim, str) and dim not in bound else ns["_"] for dim in shape]
             lines.append(f"    {', '.join(names)} = {np}.shape({v})  # {fmt_shape(shape)}")
             bound |= {dim for dim in shape if isinstance(dim, str)}
+        for axis, dim in enumerate(shape):  # 4*h: h = shape[1] // 4
+            if isinstance(dim, Coef) and dims.names(dim)[0] not in bound:
+                lines.append(f"    {dims.names(dim)[0]} = {np}.shape({v})[{axis}] // {dim.num}  # {fmt_shape(shape)}")
+                bound.add(dims.names(dim)[0])
     lines += reversed(body)
     lines.append("    return {" + ", ".join(f"{v!r}: {g}" for v, g in grads.items()) + "}")
     return "\n".join(lines) + "\n"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from . import dims
 from .codegen import numpy_source
 from .limits import guarded
 from .naming import Naming, topo
@@ -292,8 +293,7 @@ class Derivation(Naming, ReverseMode):
         out = []
         for s in self.shapes.values():
             for d in s:
-                if isinstance(d, str) and d not in out:
-                    out.append(d)
+                out += [x for x in dims.names(d) if x not in out]
         return out
 
     def __repr__(self):

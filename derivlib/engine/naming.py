@@ -7,6 +7,7 @@ the reader's is taken (Δ′).
 
 from __future__ import annotations
 
+from . import dims
 from .nodes import Node, Sym
 from .rules import ACTIVATIONS, LETTERS, RULES
 
@@ -51,7 +52,7 @@ class Naming:
     """Naming the intermediates and the adjoints of a derivation (a part of ``Derivation``)."""
 
     def _name_intermediates(self):
-        taken = set(self.shapes) | {d for s in self.shapes.values() for d in s if isinstance(d, str)}
+        taken = set(self.shapes) | {x for s in self.shapes.values() for d in s for x in dims.names(d)}
         taken |= {n.name.ident for n in self.nodes if n.name is not None}
         wanted = []  # (node, letter)
         for n in self.nodes:

@@ -103,6 +103,8 @@ class Coef:
 
     @staticmethod
     def of_dim(d):
+        if isinstance(d, Coef):  # a product dimension such as 36n
+            return d
         return Coef(1, ((d, 1),)) if isinstance(d, str) else Coef(d)
 
     def __mul__(self, other):
@@ -190,6 +192,7 @@ class Node:
 
 
 def fmt_shape(shape, sep="×"):
+    """Two dimensions as written (a product by Coef's own text, ``4h``: see ``dims.text``)."""
     return sep.join(str(d) for d in shape)
 
 

@@ -8,7 +8,8 @@ needed. Each function's numpy call is its rule row's (:func:`derivlib.engine.rul
 
 from __future__ import annotations
 
-from . import columns
+from . import columns, conv, dims
+from .nodes import Coef
 from .rules import DERIVED, NAMES, RULES, np_call
 
 __all__ = ["source", "NP_FN"]
@@ -68,11 +69,11 @@ def _src(node, top=False, ns=NAMES):
         s = repr(float(node.attr)) if node.attr.denominator != 1 else str(node.attr.numerator)
         return s, (PY_NEG if node.attr < 0 else PY_ATOM), True
     if op == "dim":
-        return str(node.attr), PY_ATOM, True
+        return dims.py(node.attr), (PY_ATOM if not isinstance(node.attr, Coef) else PY_MUL), True
     if op == "ones":
         if tuple(node.shape) == (1, 1):
             return "1", PY_ATOM, True
-        return f"{ns['np']}.ones(({node.shape[0]}, {node.shape[1]}))", PY_ATOM, False
+        return f"{ns['np']}.ones(({dims.py(node.shape[0])}, {dims.py(node.shape[1])}))", PY_ATOM, False
     if op == "scale":
         sign, num, den = _coef_src(node.attr)
         core = node.args[0]
@@ -112,5 +113,8 @@ def _src(node, top=False, ns=NAMES):
     shown = columns.source(node, [_spar(_array(x, n, ns), PY_ATOM) for x, n in zip(args, node.args)],
                            ns["np"])
     if shown is not None:  # max, split, concat and their pullbacks' nodes
+        return shown, PY_ATOM, False
+    shown = conv.source(node, _spar(a, PY_ATOM) if op in ("group", "ungroup") else a[0], ns)
+    if shown is not None:  # im2col, col2im, group, ungroup
         return shown, PY_ATOM, False
     raise ValueError(f"cannot write operation {op!r} as numpy")

@@ -5,6 +5,7 @@ The only module of the engine that imports numpy (when one of its functions is c
 
 from __future__ import annotations
 
+from . import dims
 from .evaluate import bind_sizes, evaluate
 from .sample import POSITIVE, random_point
 from .stepcheck import N_DIRECTIONS, ROUND, CheckReport, StepReport, cannot, prefilled, relative, run
@@ -37,7 +38,7 @@ def _arrays(d, values):
             raise ValueError(f"{name} contains NaN or inf")
         env[name] = a
     sizes = bind_sizes({k: d.shapes[k] for k in env}, {k: v.shape for k, v in env.items()})
-    used = {x for n in d.nodes for x in (*n.shape, n.attr if n.op == "dim" else 1) if isinstance(x, str)}
+    used = {x for n in d.nodes for y in (*n.shape, n.attr if n.op == "dim" else 1) for x in dims.names(y)}
     unbound = [dim for dim in d.dims() if dim in used and dim not in sizes]
     if unbound:
         owners = [v for v in d.shapes if v not in d.variables and set(unbound) & set(d.shapes[v])]

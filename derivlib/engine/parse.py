@@ -21,6 +21,7 @@ from .columns import split_assign
 from .limits import MAX_DEPTH, MAX_LENGTH, MAX_OPERATIONS, guarded
 from .nodes import ExpressionError, Node, Sym, const, dim, var
 from .rules import FUNCTIONS, RULES
+from .dims import names as dim_names
 from .shapes import check_name, check_shape
 
 __all__ = ["parse", "check_shapes"]
@@ -45,7 +46,7 @@ def check_shapes(shapes):
         where = f"shapes[{name!r}]"
         out[check_name(name, where)] = check_shape(shape, where)
     for name in out:
-        if any(name in s for s in out.values()):
+        if any(name in dim_names(d) for s in out.values() for d in s):
             raise ExpressionError(f"shapes: {name!r} is both a variable and a dimension name")
     return out
 
@@ -181,7 +182,7 @@ class _Parser:
         # holding the node (a node dropped while parsing, --0.5's inner 0.5, must not lend its id)
         self.numbers = {}
         self.operations = 0
-        self.dims = {d for s in shapes.values() for d in s if isinstance(d, str)}
+        self.dims = {x for s in shapes.values() for d in s for x in dim_names(d)}
 
     def statement(self, stmt):
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Tuple):

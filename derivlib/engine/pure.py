@@ -12,6 +12,7 @@ import math
 import random
 
 from . import puremat as pm
+from .dims import names as dim_names
 from .evaluate import bind_sizes, evaluate
 from .limits import guarded
 from .sample import PRIMES, default_sizes, positive_variables, random_values
@@ -70,7 +71,7 @@ def evaluate_pure(node, env, shapes=None, sizes=None):
     for dname, size in _check_sizes(sizes).items():
         if bound.setdefault(dname, size) != size:
             raise ValueError(f"sizes[{dname!r}] is {size}, but the values give {dname} = {bound[dname]}")
-    missing = sorted({d for n in nodes for d in n.shape if isinstance(d, str) and d not in bound})
+    missing = sorted({x for n in nodes for d in n.shape for x in dim_names(d) if x not in bound})
     if missing:
         raise ValueError(f"evaluate_pure: no size for the dimension {', '.join(map(repr, missing))}: "
                          f"no value gives it; pass sizes={{{missing[0]!r}: ...}}")

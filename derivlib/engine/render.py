@@ -30,9 +30,9 @@ import re
 
 from fractions import Fraction
 
-from . import columns, nodes
+from . import columns, conv, dims, nodes
 from .limits import guard
-from .nodes import Node, fmt_shape, number_text, superscript
+from .nodes import Coef, Node, fmt_shape, number_text, superscript
 from .npsource import NP_FN, source  # noqa: F401 (re-exported: the engine's generated code)
 from .rules import DERIVED, RULES, _count
 
@@ -165,7 +165,7 @@ def _walk(node, t, top=False):
         s = _num(node.attr, t)
         return s, (MUL if r"\times" in s else POSTFIX if "^" in s or "e" in s else ATOM)  # (1e-05)^(0.5)
     if op == "dim":
-        return str(node.attr), ATOM
+        return (dims.text(node.attr) if t is TEXT else dims.latex(node.attr)), (MUL if isinstance(node.attr, Coef) else ATOM)
     if op == "ones":
         r, c = node.shape
         if r == 1 and c == 1:
@@ -240,6 +240,9 @@ def _walk(node, t, top=False):
     shown = columns.render(node, args, t, ATOM, lambda pair: _par(pair, ATOM, t), t is LATEX)
     if shown is not None:  # max, split, concat and their pullbacks' nodes
         return shown
+    shown = conv.render(node, [a[0] for a in args], t is LATEX)
+    if shown is not None:  # im2col, col2im, group, ungroup
+        return shown, ATOM
     if op == "sqrt" and t is TEXT and node.shape == (1, 1):  # √d: a number
         return "√" + _par(args[0], ATOM, t), POSTFIX
     if op in t["fn"]:

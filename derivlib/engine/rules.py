@@ -33,6 +33,7 @@ from fractions import Fraction
 from typing import Callable, NamedTuple
 
 from . import columns as cols
+from . import conv as cv
 from . import puremat as pm
 from .nodes import (
     Coef, ExpressionError, Node, Sym, broadcast, const, expand, fmt_shape, mk_add, mk_div, mk_fn, mk_matmul,
@@ -331,6 +332,16 @@ RULES = {r.op: r for r in [
     Rule("concat", "concat(A, B)", "the matrices side by side, as np.concatenate((A, B), axis=1); written [A B]",
          cols.concat_shape, cols.concat_pure, cols.concat_numpy, cols.concat_jvp, cols.concat_vjp,
          call=cols.concat_call),
+    # -- convolution windows as rows: im2col, group, ungroup (issue 21; kernels in engine/conv.py) --
+    Rule("im2col", "im2col(X, image=(H, W, C), kernel=(kh, kw), stride=1, pad=0)", "the windows of each row's "
+         "channels-last H×W×C image, one per row (sample, i, j), columns (channel, di, dj) as torch's unfold",
+         cv.im2col_shape, cv.im2col_pure, cv.im2col_numpy, cv.linear_jvp, cv.linear_vjp, letter="P",
+         call=cv.im2col_call),
+    Rule("group", "group(A, m)", "every m consecutive rows as one row: (n·m)×c to n×(m·c), A.reshape(n, m·c)",
+         cv.group_shape, cv.group_pure, cv.group_numpy, cv.linear_jvp, cv.linear_vjp, letter="Y",
+         call=cv.group_call),
+    Rule("ungroup", "ungroup(A, m)", "each row as m rows: n×(m·c) to (n·m)×c, A.reshape(n·m, c)",
+         cv.ungroup_shape, cv.ungroup_pure, cv.ungroup_numpy, cv.linear_jvp, cv.linear_vjp, call=cv.group_call),
 ]}
 
 
@@ -370,6 +381,7 @@ HELPERS = {
     **{op: (r.pure, r.numpy) for op, r in DERIVED.items()},
     "zeros": (cols.zeros_pure, cols.zeros_numpy),
     "argmax": (cols.argmax_pure, cols.argmax_numpy),
+    **cv.HELPERS,
 }
 
 
@@ -387,7 +399,7 @@ def _helper(op):
 #: ``np_call`` and ``np_helper`` take a mapping of them to the names actually used (when a
 #: reader's variable or dimension is called ``np``, numpy is imported under another name).
 NAMES = {"np": "np", **{"_" + op: "_" + op for op in (*RULES, *DERIVED) if _row(op).source
-                        and _helper(op)}}
+                        and _helper(op)}, **{"_" + op: "_" + op for op in cv.SOURCE}}
 
 
 def np_call(op, x, names=NAMES):
@@ -399,6 +411,8 @@ def np_call(op, x, names=NAMES):
 
 def np_helper(op, names=NAMES):
     """Lines defining the helper of function ``op`` (none when its template is written inline)."""
+    if op in cv.SOURCE:  # im2col, col2im: helpers with the image's numbers as parameters
+        return cv.helper_lines(op, names)
     if not _helper(op):
         return []
     body = _row(op).source.format(np=names["np"])
@@ -470,6 +484,8 @@ def example_node(op, attr=None, cases=(None, None)):
         attr = _example_attr(op, attr)
         widths = [attr[3] * attr[2]] if op == "split" else list(attr)
         args = [_symbol(chr(65 + k) if k < 26 else f"A{k}", ("n", w)) for k, w in enumerate(widths)]
+    elif op in cv.EXAMPLES:
+        args, attr = cv.example(op, attr)
     else:
         args = example_args(op, cases)
     node = Node(op, args, RULES[op].shape(args, attr, None), attr)

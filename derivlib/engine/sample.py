@@ -7,6 +7,7 @@ random generator (:func:`random_point` takes its two draws).
 
 from __future__ import annotations
 
+from .dims import size as dim_size
 from .rules import RULES
 
 __all__ = ["PRIMES", "POSITIVE", "default_sizes", "prime_sizes", "positive_variables", "variable_shape",
@@ -51,7 +52,7 @@ def positive_variables(d):
 
 def variable_shape(shape, sizes):
     """A variable's shape as numbers: each named dimension replaced by its size."""
-    return tuple(s if isinstance(s, int) else sizes[s] for s in shape)
+    return tuple(dim_size(s, sizes) for s in shape)
 
 
 def random_point(d, sizes, normal, positive):

@@ -1,4 +1,4 @@
-"""What a shape is, in one place: two dimensions, each a name or a whole number >= 1.
+"""What a shape is, in one place: two dimensions, each a name, a whole number >= 1 or a whole number times a name.
 
 Pure Python (standard library only). A shape is typed in four places, each in its own
 syntax: the engine's ``shapes`` dict (``{"X": ("n", "p")}`` or ``{"X": "n, p"}``), the
@@ -16,23 +16,20 @@ Examples
 >>> check_shape("n, 0", "line 2")
 Traceback (most recent call last):
 ...
-derivlib.engine.nodes.ExpressionError: line 2: each dimension must be a name like 'n' or a whole number >= 1; got 0
+derivlib.engine.nodes.ExpressionError: line 2: each dimension must be a name like 'n', a whole number times a name like '4*h', or a whole number >= 1; got 0
 """
 
 from __future__ import annotations
 
-import re
-
+from . import dims
 from .nodes import ExpressionError
 from .rules import FUNCTIONS
 
 __all__ = ["check_dim", "check_shape", "check_name"]
 
-_DIGITS = re.compile(r"[0-9]+\Z")  # str.isdigit() also takes '²', which int() refuses
-
-
 def check_dim(dim, where, *, largest=None):
-    """A dimension: a name such as ``'n'``, or a whole number >= 1 (an int, or its digits).
+    """A dimension: a name such as ``'n'``, a whole number >= 1 (an int, or its digits), or a
+    whole number times a name (``'4*h'``), in the canonical form of :func:`.dims.dim`.
 
     ``largest``, if given, bounds a numbered dimension (the playground keeps its check fast).
 
@@ -41,10 +38,7 @@ def check_dim(dim, where, *, largest=None):
     ExpressionError
         (a ValueError) starting with ``where``, quoting the dimension.
     """
-    if isinstance(dim, str) and _DIGITS.match(dim):
-        dim = int(dim)
-    if isinstance(dim, bool) or not (isinstance(dim, int) and dim >= 1 or isinstance(dim, str) and dim.isidentifier()):
-        raise ExpressionError(f"{where}: each dimension must be a name like 'n' or a whole number >= 1; got {dim!r}")
+    dim = dims.read(dim, where)
     if largest is not None and isinstance(dim, int) and dim > largest:
         raise ExpressionError(f"{where}: dimension {dim} must be between 1 and {largest} here; use a name such as "
                               f"n for a size of any value")

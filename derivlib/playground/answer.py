@@ -20,6 +20,7 @@ from typing import NamedTuple
 from ..diagnosis import Diagnosis
 from ..engine import derive, evaluate_pure, parse
 from ..engine.rules import FORGETTABLE as ACTIVATIONS  # the activations whose derivative an answer may forget
+from ..engine.dims import names as dim_names
 from ..engine.sample import positive_variables
 
 __all__ = ["Verdict", "KINDS", "dimension_sizes", "random_env", "diagnose", "check_answer"]
@@ -74,8 +75,9 @@ def dimension_sizes(shapes: dict, first: int = 3) -> dict:
     sizes = {}
     for shape in shapes.values():
         for d in shape:
-            if isinstance(d, str) and d not in sizes:
-                sizes[d] = next(free)
+            for x in dim_names(d):
+                if x not in sizes:
+                    sizes[x] = next(free)
     return sizes
 
 
