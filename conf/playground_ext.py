@@ -6,7 +6,8 @@ When an HTML build succeeds it writes, under ``_static/`` of the built site:
   (taken from ``node_modules/pyodide``, installed from package-lock.json by ``npm ci``,
   which ``make docs`` runs);
 - ``playground/derivlib-py.zip``: derivlib's pure-Python engine and the application on it
-  (``derivlib/engine/*.py``, ``derivlib/playground/*.py``, ``derivlib/diagnosis.py`` and a
+  (``derivlib/engine/*.py``, ``derivlib/playground/*.py``, ``derivlib/diagnosis.py``,
+  ``derivlib/relation.py`` and a
   minimal ``derivlib/__init__.py``), which the page unpacks
   into Pyodide's file system.
 
@@ -41,14 +42,15 @@ def engine_files() -> list[tuple[str, Path]]:
     lib = ROOT / "derivlib"
     files = [(f"derivlib/{package}/{p.name}", p)
              for package in ("engine", "playground") for p in sorted((lib / package).glob("*.py"))]
-    return files + [("derivlib/diagnosis.py", lib / "diagnosis.py")]  # the answer check's kinds
+    # the answer check's kinds, and the one diagnosis that decides them
+    return files + [(f"derivlib/{name}", lib / name) for name in ("diagnosis.py", "relation.py")]
 
 
 def write_engine_zip(target: Path) -> None:
     """Write derivlib's pure-Python engine to ``target`` as a zip, byte-identical each build."""
     files = engine_files()
     missing = [str(path) for _, path in files if not path.is_file()]
-    if len(files) == 1 or missing:
+    if not any(name.startswith("derivlib/engine/") for name, _ in files) or missing:
         raise ExtensionError(f"playground: derivlib's engine files are missing under {ROOT}: {missing or 'engine/'}")
     target.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:

@@ -24,6 +24,9 @@ from . import _fd
 from ._checkargs import _check_eps, _check_wrt, _float_args, _names, _number, _sequence, _whole
 from ._validate import real_array
 from .diagnosis import Diagnosis, FiniteDifferenceError, GradCheckError, fd_text, relation_text
+from .engine.stepcheck import relative as _relative
+from .relation import ArrayKit, relate
+from .relation import relation as _relation
 
 __all__ = [
     "EPS",
@@ -188,48 +191,16 @@ def numerical_gradient(f: Callable, args: Sequence, eps: float = EPS, wrt=None) 
 # ---------------------------------------------------------------- diagnoses
 
 
-def _relation(g, shape, measure, num, close):
-    """``(kind, words)``: how the analytic gradient g relates to the true one.
-
-    ``measure(c)`` maps an array of the argument's shape to what was measured
-    numerically (``num``): the full gradient, or derivatives along random directions.
-    ``close(m)`` says whether such a measurement agrees with ``num``.
-    """
-    if not np.isfinite(g).all():
-        return Diagnosis.NOT_FINITE, {}
-    if g.shape != shape:
-        head = dict(head=f"wrong shape (got {g.shape}, expected {shape})")
-        if g.ndim == 2 and g.T.shape == shape and close(measure(g.T)):
-            return Diagnosis.SHAPE_TRANSPOSED, head
-        if g.size == int(np.prod(shape)) and close(measure(g.reshape(shape))):
-            return Diagnosis.SHAPE_FLATTENED, head
-        for axis in range(g.ndim):
-            summed = g.sum(axis=axis)
-            if summed.size == int(np.prod(shape)) and close(measure(summed.reshape(shape))):
-                return Diagnosis.SHAPE_NOT_SUMMED, dict(head, axis=axis)
-        return Diagnosis.SHAPE_UNRELATED, head
-    m = measure(g)
-    if close(np.zeros_like(num)):
-        return Diagnosis.TRUE_GRADIENT_ZERO, {}
-    if g.size == 1:
-        return Diagnosis.ONE_VALUE, dict(got=float(g.ravel()[0]), want=float(num[0] / measure(np.ones(shape))[0]))
-    transposed = g.ndim == 2 and g.shape[0] == g.shape[1] and close(measure(g.T))
-    flipped = close(-m)
-    if transposed and flipped:
-        return Diagnosis.TRANSPOSED_OR_SIGN_FLIPPED, {}
-    if transposed:
-        return Diagnosis.TRANSPOSED, {}
-    if flipped:
-        return Diagnosis.SIGN_FLIPPED, {}
-    if not m.any():
-        return Diagnosis.ZERO, {}
-    k = float(m @ num) / float(num @ num)
-    if k != 0 and close(m / k):
-        inverse = round(1 / k)
-        if inverse >= 2 and abs(1 / k - inverse) <= 1e-6 * inverse:
-            return Diagnosis.MEAN_WHERE_SUM, dict(k=k, m=inverse)
-        return Diagnosis.CONSTANT_FACTOR, dict(k=k)
-    return Diagnosis.WRONG_VALUES, {}
+#: numpy arrays for :func:`derivlib.relation.relate` (a big gradient is never copied into lists).
+_NUMPY = ArrayKit(
+    flat=lambda a: np.ravel(a).tolist(),
+    finite=lambda a: bool(np.isfinite(a).all()),
+    shape=np.shape,
+    transpose=np.transpose,
+    reshape=np.reshape,
+    sum=lambda a, axis: np.sum(a, axis=axis),
+    ones=np.ones,
+)
 
 
 def relation(got, want, rtol=1e-9):
@@ -237,18 +208,11 @@ def relation(got, want, rtol=1e-9):
     says how a gradient is wrong: None when they agree, else ``(kind, numbers)``, a
     :class:`Diagnosis` and the numbers its words need (``k`` for a constant factor: got is
     k times want). They agree when every entry is within ``rtol`` of want's, plus ``rtol``
-    times (1 + want's largest entry).
+    times (1 + want's largest entry). The same decision as :func:`derivlib.relation.relation`
+    on lists of lists.
     """
     got, want = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
-    num = want.ravel()
-    atol = rtol * (1 + float(np.max(np.abs(num), initial=0.0)))
-
-    def close(m):
-        return bool(np.allclose(m, num, rtol=rtol, atol=atol))
-
-    if got.shape == want.shape and np.isfinite(got).all() and close(got.ravel()):
-        return None
-    return _relation(got, want.shape, lambda c: np.asarray(c).ravel(), num, close)
+    return _relation(got, want, rtol, _NUMPY)
 
 
 def _fd_numbers(kind, p, ana, noise, F, eps, scale):
@@ -432,7 +396,7 @@ class _Measured(NamedTuple):
     U: np.ndarray  # those directions, one per row
     num_full: np.ndarray | None  # every partial derivative, when the argument is small enough
     num: np.ndarray  # what a gradient is compared with: num_full flattened, or num_dir
-    measure: Callable  # an array of the argument's shape -> what it gives in place of num
+    measure: Callable  # an array of the argument's shape -> what it gives in place of num (a list)
     dirs: np.ndarray  # the direction of each entry of num
     noise: float  # the rounding bound of one central difference
     scale: float  # the largest entry of num
@@ -445,7 +409,7 @@ def _check_one(F, args, i, g, name, V, eps, atol, rtol, full) -> ArgReport:
     report = _accept(m, F, args, i, g, name, eps, atol, rtol)
     if report is not None:
         return report
-    kind, numbers = _relation(g, args[i].shape, m.measure, m.num, _closeness(m, atol, rtol))
+    kind, numbers = relate(g, args[i].shape, m.measure, m.num.tolist(), _closeness(m, atol, rtol), _NUMPY)
     _raise_wrong(kind, numbers, m, args[i].shape, i, g, name, eps, atol, rtol)
 
 
@@ -457,9 +421,9 @@ def _measure(F, args, i, name, V, eps, full) -> _Measured:
     U = np.array([u.ravel() for _, u in pairs]).reshape(len(V), a.size)
     num_full = _fd.partials(F, args, i, eps, name) if full else None
     if full:
-        num, measure, dirs = num_full.ravel(), (lambda c: np.asarray(c).ravel()), np.eye(a.size)
+        num, measure, dirs = num_full.ravel(), (lambda c: np.ravel(c).tolist()), np.eye(a.size)
     else:
-        num, measure, dirs = num_dir, (lambda c: U @ np.asarray(c).ravel()), V
+        num, measure, dirs = num_dir, (lambda c: (U @ np.ravel(c)).tolist()), V
     what = "entries" if full else f"derivatives along {len(V)} random directions"
     return _Measured(num_dir, U, num_full, num, measure, dirs, _fd.rounding_noise(F, eps),
                      float(np.max(np.abs(num), initial=0.0)), what)
@@ -475,7 +439,7 @@ def _tolerance(atol, rtol, noise):
 def _closeness(m, atol, rtol):
     """``close(x)``: whether ``x`` (measured as ``m.num`` is) agrees with the finite differences."""
     tol = _tolerance(atol, rtol, m.noise)
-    return lambda x: bool(np.all(np.abs(x - m.num) <= tol(m.num)))
+    return lambda x: bool(np.all(np.abs(np.asarray(x) - m.num) <= tol(m.num)))
 
 
 def _accept(m, F, args, i, g, name, eps, atol, rtol):
@@ -529,14 +493,6 @@ def _raise_wrong(kind, numbers, m, shape, i, g, name, eps, atol, rtol):
                        shown_num, shown_ana)
     raise GradCheckError(message, argument=name, kind=kind, diagnosis=diagnosis, max_abs_error=abs_err,
                          max_rel_error=rel_err, numerical=shown_num, analytical=shown_ana)
-
-
-def _relative(abs_err, scale):
-    """The error over the size it is measured against; 0 over 0 is 0, and an error over a zero
-    size is infinite (never a division by the tiniest float, which reads as 1e+292)."""
-    if scale > 0:
-        return float(abs_err / scale)
-    return 0.0 if abs_err == 0 else float("inf")
 
 
 def _raise_fd(kind, p, *, name, i, g, noise, F, eps, scale, abs_err, what, atol, rtol, ana=None):

@@ -12,7 +12,8 @@ The Sphinx extension ``conf/checked_math.py`` renders what this module checks:
 * :func:`raw_math_problem`, :func:`raw_inline_problem`: the rule that tells a hand-written
   definition from a result (in :mod:`verification.raw_math`, importable from here).
 
-The rows' LaTeX is built by :mod:`verification.formula_latex`.
+The rows' LaTeX is built by :mod:`verification.formula_latex`; the blocks' options are read,
+and the random point drawn, by :mod:`verification.formula_options`.
 
 Examples
 --------
@@ -31,95 +32,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from derivlib.check import Diagnosis, GradCheckError, gradcheck, relation
+from derivlib.check import Diagnosis, GradCheckError, gradcheck
+from derivlib.relation import relation
 from derivlib.engine import ExpressionError, derive, parse
-from derivlib.engine import sample
 from derivlib.engine.evaluate import evaluate
 from derivlib.engine.sample import PRIMES
 from derivlib.engine.nodes import Sym
-from derivlib.engine.shapes import check_name, check_shape
+from verification.formula_options import (FormulaError, dims_text, draw_values, option_pairs,
+                                          parse_shapes, prime_sizes, rename)
 from verification.formula_latex import atomic, differentials, name_or_render, render, shape_latex
 from verification.raw_math import USE_INSTEAD, raw_inline_problem, raw_math_problem
 
 __all__ = ["FormulaError", "check_formulas", "render_derivation", "raw_math_problem", "raw_inline_problem", "parse_shapes",
            "rename", "dims_text", "option_pairs", "prime_sizes", "PRIMES", "USE_INSTEAD"]
 
-DRAWS = ("normal", "positive", "onehot", "simplex")
-
-
-class FormulaError(ValueError):
-    """A displayed formula that is wrong, or that cannot be read or checked."""
-
-
-# -- options ----------------------------------------------------------------------------------
-
-
-def parse_shapes(spec):
-    """``"X=n,p W=p,q b=1,q"`` (spaces or ``;`` between) -> ``{"X": ("n", "p"), ...}``.
-
-    Each shape is read by the engine's shape rule (:mod:`derivlib.engine.shapes`), which
-    names it ``:shapes: X``; ``c=()`` is a number.
-    """
-    shapes = {}
-    for item in re.split(r"[;\s]+", (spec or "").strip()):
-        if not item:
-            continue
-        name, eq, dims = item.partition("=")
-        if not eq:
-            raise FormulaError(f":shapes: each entry is NAME=rows,cols (e.g. X=n,p); got {item!r}")
-        where = f":shapes: {name}"
-        try:
-            shapes[check_name(name, where, shapes)] = check_shape(dims, where)
-        except ValueError as exc:
-            raise FormulaError(str(exc)) from None
-    if not shapes:
-        raise FormulaError(":shapes: is required, e.g. ':shapes: X=n,p W=p,q'")
-    return shapes
-
-
-def option_pairs(spec, what, convert=str):
-    out = {}
-    for item in re.split(r"[;\s,]+", (spec or "").strip()):
-        if not item:
-            continue
-        key, eq, value = item.partition("=")
-        if not eq:
-            raise FormulaError(f":{what}: each entry is NAME=VALUE; got {item!r}")
-        try:
-            out[key] = convert(value)
-        except ValueError:
-            raise FormulaError(f":{what}: {key}={value!r} is not valid") from None
-    return out
-
-
-def prime_sizes(shapes, given):
-    dims = []
-    for shape in shapes.values():
-        dims += [d for d in shape if isinstance(d, str) and d not in dims]
-    unknown = [d for d in given if d not in dims]
-    if unknown:
-        raise FormulaError(f":sizes: {', '.join(unknown)} is not a dimension (dimensions: {', '.join(dims)})")
-    return sample.prime_sizes(dims, given)
-
-
-def _values(shapes, sizes, draw, seed):
-    rng = np.random.default_rng(seed)
-    env = {}
-    for name, shape in shapes.items():
-        r, c = sample.variable_shape(shape, sizes)
-        kind = draw.get(name, "normal")
-        if kind == "normal":
-            env[name] = rng.standard_normal((r, c))
-        elif kind == "positive":
-            env[name] = rng.uniform(*sample.POSITIVE, (r, c))
-        elif kind == "onehot":
-            env[name] = np.eye(c)[rng.integers(0, c, r)]
-        elif kind == "simplex":
-            a = rng.uniform(0.1, 1.0, (r, c))
-            env[name] = a / a.sum(axis=1, keepdims=True)
-        else:
-            raise FormulaError(f":draw: {name}={kind!r}; use one of {', '.join(DRAWS)}")
-    return env
+# -- nodes and words ----------------------------------------------------------------------------
 
 
 def _walk(node, seen=None):
@@ -141,14 +68,10 @@ def _named(root, ident):
     return None
 
 
-def dims_text(sizes):
-    return ", ".join(f"{k}={v}" for k, v in sizes.items())
-
-
 def _relation(got, want, tol=1e-9):
     """How an array differs from the one it should equal, in words ("" if it does not): the
-    checker's diagnosis (:func:`derivlib.check.relation`), in the words of a page's formula."""
-    found = relation(got, want, rtol=tol)
+    checker's diagnosis (:func:`derivlib.relation.relation`), in the words of a page's formula."""
+    found = relation(np.atleast_2d(got).tolist(), np.atleast_2d(want).tolist(), rtol=tol)
     if found is None:
         return ""
     kind, numbers = found
@@ -235,7 +158,7 @@ def _draw_point(shapes, sizes, draw, seed, where, loss):
     """Parse the options and draw the values every line of the block is evaluated at."""
     shapes = parse_shapes(shapes) if isinstance(shapes, str) else dict(shapes)
     sizes = prime_sizes(shapes, sizes or {})
-    env = _values(shapes, sizes, draw or {}, seed)
+    env = draw_values(shapes, sizes, draw or {}, seed)
     prefix = where.strip().rstrip(";")
     return _Point(shapes, sizes, env, prefix + "; " if prefix else "", loss, seed)
 
@@ -381,14 +304,14 @@ def _chain_rows(point, text):
         raise FormulaError(f"{text!r}: write 'grad(V) = expression', 'A == B' (an identity) or "
                            f"'d(A) == B' (a differential), one per line")
     differential = re.fullmatch(r"d\((.+)\)", sides[0])
-    parsed, values = _chain_values(point, text, sides, differential)
+    parsed, values = _chaindraw_values(point, text, sides, differential)
     problem = _chain_problem(point, parsed, values, differential)
     if problem:
         raise FormulaError(problem)
     return _chain_latex(sides, parsed, differential)
 
 
-def _chain_values(point, text, sides, differential):
+def _chaindraw_values(point, text, sides, differential):
     """Each side parsed and evaluated; a d(A) by central differences along the directions."""
     if differential:
         of = _program(point, differential[1], text)
@@ -471,19 +394,4 @@ def render_derivation(expr, shapes, wrt=None, steps=None, forward=False, why=Fal
         line = f"{s.symbol_latex} &= {s.expression_latex} && {shape_latex(s.shape)}"
         reason = r";\quad ".join(x for x in (s.differential_latex, s.identity_latex) if x)
         rows.append(line + (rf" && {reason}" if why and reason else ""))
-    return rows
-
-
-def rename(spec, rows):
-    """``:names: xk=\\vec x_k; wk=\\vec w_k``: the LaTeX of names longer than a letter."""
-    for item in (spec or "").split(";"):
-        if not item.strip():
-            continue
-        ident, eq, tex = item.partition("=")
-        ident, tex = ident.strip(), tex.strip()
-        if not eq or not ident.isidentifier() or not tex:
-            raise FormulaError(f":names: each entry is NAME=LaTeX, separated by ';'; got {item.strip()!r}")
-        plain = Sym(ident).latex
-        rows = [re.sub(r"\\mathrm\{d\}" + re.escape(ident) + r"(?![A-Za-z])", lambda m: r"\mathrm{d}" + tex, r)
-                .replace(plain, tex) for r in rows]
     return rows

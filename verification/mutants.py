@@ -25,6 +25,7 @@ LD = "derivlib/linear_dot.py"
 TL = "derivlib/two_layer.py"
 PR = "derivlib/primitives.py"
 CK = "derivlib/check.py"
+RL = "derivlib/relation.py"
 EN = "derivlib/engine/rules.py"
 ES = "derivlib/engine/nodes.py"
 FD = "derivlib/_fd.py"
@@ -292,8 +293,8 @@ CATALOGUE = [
         "a tolerance that does not scale: a fixed absolute 1e-6 passes any gradient smaller than it",
     ),
     Mutant(
-        "ck-sign-test-dropped", CK,
-        "flipped = close(-m)",
+        "ck-sign-test-dropped", RL,
+        "flipped = close([-x for x in m])",
         "flipped = False",
         "the sign test dropped: a sign flip is reported as a constant factor k = -1",
     ),

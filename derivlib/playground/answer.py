@@ -4,7 +4,7 @@ The reader's candidate, written in the engine's expression syntax, and the engin
 gradient are both evaluated with :func:`derivlib.engine.evaluate_pure` on random
 matrices whose named dimensions are distinct primes (3, 5, 7, ...), so that a transpose,
 a missing sum over the batch or a factor 1/n cannot hide behind equal sizes. The
-diagnosis uses the same kinds as :func:`derivlib.check.gradcheck`. Standard library
+diagnosis is :func:`derivlib.check.gradcheck`'s (:mod:`derivlib.relation`). Standard library
 only: this module also runs in the browser, on Pyodide.
 """
 
@@ -22,6 +22,7 @@ from ..engine import derive, evaluate_pure, parse
 from ..engine.rules import FORGETTABLE as ACTIVATIONS  # the activations whose derivative an answer may forget
 from ..engine.dims import names as dim_names
 from ..engine.sample import positive_variables
+from ..relation import LISTS, relate
 
 __all__ = ["Verdict", "KINDS", "dimension_sizes", "random_env", "diagnose", "check_answer"]
 
@@ -46,7 +47,11 @@ class Verdict(NamedTuple):
 #: The playground's kinds and the gradcheck :class:`~derivlib.diagnosis.Diagnosis` of each.
 #: Three are finer than gradcheck's: "missing sigma'" and "a path missing" (a variable used
 #: twice, such as tied weights, with one use's gradient left out; gradcheck: wrong values) and
-#: "off by 1/n" when yours is n times the gradient (gradcheck: a constant factor).
+#: "off by 1/n" when yours is n times the gradient (gradcheck: a constant factor). A verdict's
+#: ``diagnosis`` is the one gradcheck gives that value (:func:`derivlib.relation.relate`), which
+#: may be a neighbour of the one listed: a factor 1/2 is a mean where a sum belongs
+#: (``MEAN_WHERE_SUM``), an antisymmetric gradient's transpose is also its negative, one number
+#: wrong is ``ONE_VALUE`` whatever the factor.
 KINDS = {
     "right": None,
     "wrong shape, its transpose is right": Diagnosis.SHAPE_TRANSPOSED,
@@ -109,10 +114,6 @@ def _shape(m) -> tuple:
     return (len(m), len(m[0]))
 
 
-def _transpose(m) -> list:
-    return [list(col) for col in zip(*m)]
-
-
 def _flat(m) -> list:
     return [x for row in m for x in row]
 
@@ -134,6 +135,8 @@ def _wrong(kind: str, message: str, diagnosis: Diagnosis | None = None) -> Verdi
 def diagnose(candidate, truth, name: str, *, sizes: dict, alternatives=()) -> Verdict:
     """Compare ``candidate`` with the true gradient ``truth`` (both lists of lists).
 
+    The diagnosis is :func:`derivlib.relation.relate`'s, as :func:`derivlib.check.gradcheck`
+    decides it (``Verdict.diagnosis``), put in the playground's kinds and words:
     ``sizes`` maps dimension names to their sizes (a factor 1/size is then named);
     ``alternatives`` are ``(kind, what, matrix)``: known wrong gradients, such as the one
     with an activation's derivative left out, recognised when the candidate equals one.
@@ -150,63 +153,85 @@ def diagnose(candidate, truth, name: str, *, sizes: dict, alternatives=()) -> Ve
     """
     grad = f"∂L/∂{name}"
     got, want = _shape(candidate), _shape(truth)
-    if not all(math.isfinite(x) for x in _flat(candidate)):
+    if got == want and LISTS.finite(candidate) and _close(candidate, truth):
+        return Verdict(True, "right", f"Right: your gradient equals {grad}.")
+    ft = _flat(truth)
+    scale = max([1.0] + [abs(x) for x in ft])
+
+    def close(m):  # entries row by row, against the truth's
+        return len(m) == len(ft) and all(abs(x - y) <= RTOL * scale for x, y in zip(m, ft))
+
+    kind, numbers = relate(candidate, want, LISTS.flat, ft, close)
+    if kind is Diagnosis.NOT_FINITE:
         return _wrong("not finite", f"Wrong: your gradient has NaN or infinite entries where {grad} has none.")
     if got != want:
-        head = f"Wrong shape: yours is {_dims(got)}, {grad} is {_dims(want)}, the shape of {name}."
-        if got == want[::-1] and _close(_transpose(candidate), truth):
-            return _wrong("wrong shape, its transpose is right",
-                          head + " Its transpose is right: a gradient has the shape of its variable, "
-                          "so transpose yours (or swap the factors of the product and transpose each).")
-        if want[0] == 1 and got[1] == want[1] and _close([[sum(c) for c in zip(*candidate)]], truth):
-            return _wrong("not summed over the batch",
-                          head + f" Summed over its {got[0]} rows, the samples of the batch, it is right: "
-                          f"{name} is shared by every sample, so its gradient sums their contributions "
-                          f"(multiply by a row of ones on the left, 1ᵀ).")
-        if want[0] == 1 and got[1] == want[1] and _close([[sum(c) / got[0] for c in zip(*candidate)]], truth):
-            return _wrong("not summed over the batch",
-                          head + f" Averaged over its {got[0]} rows, the samples of the batch, it is right: "
-                          f"{name} is shared by every sample, and the expression takes the mean over them "
-                          f"(multiply by a row of ones on the left, 1ᵀ, and divide by {got[0]}).",
-                          Diagnosis.SHAPE_UNRELATED)
-        if want[1] == 1 and got[0] == want[0] and _close([[sum(r)] for r in candidate], truth):
-            return _wrong("not summed over the batch",
-                          head + f" Summed over its {got[1]} columns it is right: {name} is broadcast "
-                          "across them, so its gradient sums their contributions (multiply by a column "
-                          "of ones on the right, 1).")
-        return _wrong("wrong shape",
-                      head + " Neither its transpose nor a sum over its rows or columns is the gradient.")
-    if _close(candidate, truth):
-        return Verdict(True, "right", f"Right: your gradient equals {grad}.")
-    if got[0] == got[1] and _close(candidate, _transpose(truth)):
+        return _wrong_shape(kind, numbers, candidate, got, want, name, grad, close)
+    if kind in (Diagnosis.TRANSPOSED, Diagnosis.TRANSPOSED_OR_SIGN_FLIPPED):
         return _wrong("transposed", f"Wrong: yours is the transpose of {grad} (the shapes agree only "
-                      "because it is square).")
-    for kind, what, value in alternatives:
+                      "because it is square).", kind)
+    for alternative, what, value in alternatives:
         if _close(candidate, value):
-            return _wrong(kind, f"Wrong: yours is {grad} {what}.")
-    fc, ft = _flat(candidate), _flat(truth)
-    tt = sum(t * t for t in ft)
-    if tt == 0.0:
-        return _wrong("unrelated", f"Wrong: {grad} is zero at this point and yours is not.",
-                      Diagnosis.TRUE_GRADIENT_ZERO)
-    k = sum(c * t for c, t in zip(fc, ft)) / tt
-    if abs(k) > 1e-12 and _close(candidate, [[k * t for t in row] for row in truth]):
-        if abs(k + 1) < 1e-6:
-            return _wrong("sign flipped", f"Wrong: the sign is flipped, yours is −{grad}.")
-        for dim, size in sizes.items():
-            if abs(k * size - 1) < 1e-6:
-                return _wrong("off by 1/n", f"Wrong: yours is {grad} divided by {dim} (= {size} here): "
-                              "a mean where the expression sums, so drop the 1/" + dim + ".")
-            if abs(k - size) < 1e-6 * size:
-                return _wrong("off by 1/n", f"Wrong: yours is {grad} times {dim} (= {size} here): "
-                              f"the expression takes a mean, so divide by {dim}.", Diagnosis.CONSTANT_FACTOR)
-        return _wrong("off by a factor", f"Wrong: yours is {k:.6g} times {grad}; find the constant "
-                      f"factor (1/k = {1 / k:.6g}).")
-    if not any(fc):
-        return _wrong("unrelated", f"Wrong: yours is zero where {grad} is not.", Diagnosis.ZERO)
+            return _wrong(alternative, f"Wrong: yours is {grad} {what}.", kind)
+    if kind is Diagnosis.TRUE_GRADIENT_ZERO:
+        return _wrong("unrelated", f"Wrong: {grad} is zero at this point and yours is not.", kind)
+    k = numbers["got"] / numbers["want"] if kind is Diagnosis.ONE_VALUE else numbers.get("k")
+    if kind is Diagnosis.SIGN_FLIPPED:
+        k = -1.0
+    if k is not None and abs(k) > 1e-12:
+        return _factor(k, grad, sizes, kind)
+    if not any(_flat(candidate)):
+        return _wrong("unrelated", f"Wrong: yours is zero where {grad} is not.", kind)
     return _wrong("unrelated", f"Wrong: yours is not {grad}, nor its transpose, a multiple of it, or "
                   "it with a sum or an activation's derivative missing; a term is likely wrong, or a matrix "
-                  "product stands where an element-wise one belongs.")
+                  "product stands where an element-wise one belongs.", kind)
+
+
+def _wrong_shape(kind, numbers, candidate, got, want, name, grad, close) -> Verdict:
+    """The verdict on a candidate of the wrong shape, which ``relate`` found to be ``kind``."""
+    head = f"Wrong shape: yours is {_dims(got)}, {grad} is {_dims(want)}, the shape of {name}."
+    if kind is Diagnosis.SHAPE_TRANSPOSED:
+        return _wrong("wrong shape, its transpose is right",
+                      head + " Its transpose is right: a gradient has the shape of its variable, "
+                      "so transpose yours (or swap the factors of the product and transpose each).", kind)
+    if kind is Diagnosis.SHAPE_FLATTENED:
+        return _wrong("wrong shape", head + f" Its entries, read row by row into the shape of {name}, are "
+                      "right: a gradient has the shape of its variable.", kind)
+    if kind is Diagnosis.SHAPE_NOT_SUMMED and numbers["axis"] == 0 and want == (1, got[1]):
+        return _wrong("not summed over the batch",
+                      head + f" Summed over its {got[0]} rows, the samples of the batch, it is right: "
+                      f"{name} is shared by every sample, so its gradient sums their contributions "
+                      f"(multiply by a row of ones on the left, 1ᵀ).", kind)
+    if kind is Diagnosis.SHAPE_NOT_SUMMED and numbers["axis"] == 1 and want == (got[0], 1):
+        return _wrong("not summed over the batch",
+                      head + f" Summed over its {got[1]} columns it is right: {name} is broadcast "
+                      "across them, so its gradient sums their contributions (multiply by a column "
+                      "of ones on the right, 1).", kind)
+    if kind is Diagnosis.SHAPE_NOT_SUMMED:
+        over = f"its {got[0]} rows" if numbers["axis"] == 0 else f"its {got[1]} columns"
+        return _wrong("not summed over the batch", head + f" Summed over {over} and written as "
+                      f"{_dims(want)}, it is right: a gradient has the shape of its variable.", kind)
+    if want[0] == 1 and got[1] == want[1] and close([sum(c) / got[0] for c in zip(*candidate)]):
+        return _wrong("not summed over the batch",
+                      head + f" Averaged over its {got[0]} rows, the samples of the batch, it is right: "
+                      f"{name} is shared by every sample, and the expression takes the mean over them "
+                      f"(multiply by a row of ones on the left, 1ᵀ, and divide by {got[0]}).", kind)
+    return _wrong("wrong shape",
+                  head + " Neither its transpose nor a sum over its rows or columns is the gradient.", kind)
+
+
+def _factor(k, grad, sizes, kind) -> Verdict:
+    """The verdict on a candidate ``k`` times the gradient (``kind``, as ``relate`` said)."""
+    if abs(k + 1) < 1e-6:
+        return _wrong("sign flipped", f"Wrong: the sign is flipped, yours is −{grad}.", kind)
+    for dim, size in sizes.items():
+        if abs(k * size - 1) < 1e-6:
+            return _wrong("off by 1/n", f"Wrong: yours is {grad} divided by {dim} (= {size} here): "
+                          "a mean where the expression sums, so drop the 1/" + dim + ".", kind)
+        if abs(k - size) < 1e-6 * size:
+            return _wrong("off by 1/n", f"Wrong: yours is {grad} times {dim} (= {size} here): "
+                          f"the expression takes a mean, so divide by {dim}.", kind)
+    return _wrong("off by a factor", f"Wrong: yours is {k:.6g} times {grad}; find the constant "
+                  f"factor (1/k = {1 / k:.6g}).", kind)
 
 
 def _step_names(d, shapes: dict, name: str) -> dict:
