@@ -11,6 +11,8 @@ engine     derive + check per gallery network; the engine's generated numpy code
            hand-written sigmoid-layer backward;
 gradcheck  directional vs full finite-difference gradient checks, 10^2..10^6 parameters;
 jacobian   the explicit 4-D Jacobian route vs backward, time and memory;
+layers     the layer pack: the engine's generated numpy backward of a convolution, an LSTM
+           cell and batch norm vs PyTorch's own layers (forward + backward), same rounds;
 docs       docs build cost in a scratch copy: cold, no-op, one page edited, derivlib edited.
 
 Writes <section>.json and PNG plots to _build/benchmarks/ and prints a table. A full run
@@ -76,7 +78,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import machine  # noqa: E402
 import plots  # noqa: E402
 
-SECTIONS = ("side", "side1", "engine", "gradcheck", "jacobian", "docs")
+SECTIONS = ("side", "side1", "engine", "gradcheck", "jacobian", "layers", "docs")
 SIDE_NAME = "side_by_side" if CORES is None else f"side_by_side_{CORES}core"  # the results file of "side"
 PUBLISH_DIR = ROOT / "docs" / "_generated" / "benchmarks"  # the generated folder pages read
 START = time.perf_counter()
@@ -154,6 +156,15 @@ def _table(results: dict) -> str:
                              f"{r['peak_bytes_jacobian'] / max(1, r['peak_bytes_backward']):8.1f}")
             else:
                 lines.append(f"{r['n']:5d} {r['jacobian_bytes']:12.3g}  (computed, not allocated)")
+    if "layers" in results:
+        lines += ["", "Layers: generated numpy backward vs torch's layer, forward + backward (min of rounds)"]
+        for r in results["layers"]["rows"]:
+            if "skipped" in r:
+                lines.append(f"  {r['layer']:12s} {r['label']:42s} {r['skipped']}")
+                continue
+            lines.append(f"  {r['layer']:12s} {r['label']:42s} {r['seconds']['derivlib']['min'] * 1e3:9.3f} ms "
+                         f"{r['seconds']['torch']['min'] * 1e3:9.3f} ms  {r['derivlib_over_torch']['min']:5.2f} "
+                         f"<= {r['target']:.2f}: {'met' if r['met'] else 'NOT met'}")
     if "docs" in results:
         lines += ["", "Docs build (scratch copy)"]
         for step, r in results["docs"]["steps"].items():
@@ -202,7 +213,7 @@ def main(argv=None) -> int:
 
     log(f"cores: {'all (' + str(len(ORIGINAL_CPUS)) + ')' if CORES is None else CORES}; "
         + ", ".join(f"{k}={os.environ.get(k)}" for k in machine.THREAD_VARS))
-    engine_info = _engines_setup(engine_names) if "side" in sections else {}
+    engine_info = _engines_setup(engine_names if "side" in sections else ["torch"] if "layers" in sections else [])
     desc = machine.describe(CORES, engine_info)
     log(f"derivlib from {desc['derivlib']}")
     log(f"machine: {desc['cpu']}, {desc['logical_cpus']} logical CPUs, numpy {desc['numpy']}, "
@@ -243,6 +254,10 @@ def main(argv=None) -> int:
 
                 payload = gradcheck_cost.run(args.quick, log)
                 plots.gradcheck(payload, out)
+            elif section == "layers":
+                import layers
+
+                payload = layers.run(args.quick, log, CORES)
             elif section == "jacobian":
                 import jacobian_cost
 

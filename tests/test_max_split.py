@@ -13,6 +13,7 @@ from derivlib.engine import ExpressionError
 from derivlib.engine.columns import divide
 from derivlib.engine.evaluate import evaluate
 from derivlib.engine.nodes import Coef
+from verification.torch_layers import lstm_cell_gradients, lstm_cell_weights
 from verification.torch_oracle import torch_gradients
 
 RTOL = 1e-10
@@ -129,30 +130,16 @@ def test_the_split_blocks_read_as_column_slices():
 
 
 def _torch_lstm(seed=0):
-    """torch.nn.LSTMCell and the engine's variables with its weights mapped.
-
-    torch's gates are stacked i, f, g, o in weight_ih (4h×d), weight_hh (4h×h), bias_ih and
-    bias_hh (4h); the expression's split is i, f, o, g. So Wx = [W_ii W_if W_io W_ig]ᵀ (d×4h),
-    Wh likewise from weight_hh, and b = (bias_ih + bias_hh) in the same block order.
-    """
+    """torch.nn.LSTMCell and the engine's variables with its weights mapped (verification.torch_layers)."""
     torch.manual_seed(seed)
     cell = torch.nn.LSTMCell(D, HID).double()
     rng = np.random.default_rng(seed)
     x, h, c, gh, gc = (rng.standard_normal((N, k)) for k in (D, HID, HID, HID, HID))
-    order = [0, 1, 3, 2]  # engine block j is torch block order[j]
-
-    def blocks(w):  # torch (4h, ·) -> engine (·, 4h)
-        return np.concatenate([w[k * HID:(k + 1) * HID].T for k in order], axis=1)
-
-    values = {"X": x, "H": h, "C": c, "GH": gh, "GC": gc,
-              "Wx": blocks(cell.weight_ih.detach().numpy()), "Wh": blocks(cell.weight_hh.detach().numpy()),
-              "b": blocks((cell.bias_ih + cell.bias_hh).detach().numpy()[:, None])}
+    values = {"X": x, "H": h, "C": c, "GH": gh, "GC": gc, **lstm_cell_weights(cell)}
     tx, th, tc = (torch.tensor(v, requires_grad=True) for v in (x, h, c))
     h2, c2 = cell(tx, (th, tc))
     (h2 * torch.tensor(gh)).sum().add((c2 * torch.tensor(gc)).sum()).backward()
-    grads = {"X": tx.grad.numpy(), "H": th.grad.numpy(), "C": tc.grad.numpy(),
-             "Wx": blocks(cell.weight_ih.grad.numpy()), "Wh": blocks(cell.weight_hh.grad.numpy()),
-             "b": blocks(cell.bias_ih.grad.numpy()[:, None])}
+    grads = {"X": tx.grad.numpy(), "H": th.grad.numpy(), "C": tc.grad.numpy(), **lstm_cell_gradients(cell)}
     return values, {"H2": h2.detach().numpy(), "C2": c2.detach().numpy()}, grads
 
 

@@ -56,6 +56,20 @@ def _spar(pair, need, strict=False):
     return f"({s})" if p < need or (strict and p == need) else s
 
 
+def _broadcast(a, other, node):
+    """The row (column) that ``a`` spreads when ``a`` is 1 r (c 1ᵀ), an unnamed outer product with
+    ones, and the other operand of ``node`` (a product or quotient) already has ``node``'s shape:
+    numpy broadcasts it to the same numbers without building the full array first."""
+    if a.name is not None or a.op != "matmul" or tuple(other.shape) != tuple(node.shape):
+        return a
+    left, right = a.args
+    if left.op == "ones" and left.shape[1] == 1 and right.shape[0] == 1:
+        return right
+    if right.op == "ones" and right.shape[0] == 1 and left.shape[1] == 1:
+        return left
+    return a
+
+
 def _src(node, top=False, ns=NAMES):
     """(source, precedence, is a Python number) of a node."""
     op = node.op
@@ -86,7 +100,8 @@ def _src(node, top=False, ns=NAMES):
         if sign == "-":
             return "-" + _spar((s, PY_MUL), PY_NEG), PY_NEG, c[2]
         return s, PY_MUL, c[2]
-    args = [_src(a, False, ns) for a in node.args]
+    args = [_src(_broadcast(a, b, node), False, ns) for a, b in zip(node.args, node.args[::-1])] \
+        if op in ("mul", "div") and len(node.args) == 2 else [_src(a, False, ns) for a in node.args]
     if op in ("add", "sub"):
         s = _spar(args[0], PY_ADD) + (" + " if op == "add" else " - ") + _spar(args[1], PY_ADD, op == "sub")
         return s, PY_ADD, args[0][2] and args[1][2]
