@@ -185,6 +185,10 @@ EXAMPLES = [
     pytest.param("example-two_layer", ["X", "W1", "b1", "W2", "b2"], id="source-two-layer"),
     pytest.param("example-attention", ["Q", "K", "V"], id="gallery-attention"),
     pytest.param("example-residual_block", ["X", "W1", "W2"], id="gallery-residual"),
+    pytest.param("example-batch_norm", ["X", "gamma", "beta"], id="gallery-batch-norm"),
+    pytest.param("example-dropout", ["W1", "b1", "W2", "X"], id="gallery-dropout"),
+    pytest.param("example-lstm_cell", ["Wx", "Wh", "b", "X", "H", "C"], id="gallery-lstm-cell"),
+    pytest.param("example-gru_cell", ["Wx", "Wh", "bx", "bh", "X", "H"], id="gallery-gru-cell"),
 ]
 
 

@@ -56,6 +56,24 @@ GALLERY = [
             {"X": ("n", "q"), "gamma": (1, "q"), "beta": (1, "q"), "G": ("n", "q")}, ("X", "gamma", "beta")),
     Example("attention", "One softmax attention head", "sum(G * (softmax(Q @ K.T / c) @ V))",
             {"Q": ("n", "d"), "K": ("m", "d"), "V": ("m", "e"), "c": (), "G": ("n", "e")}, ("Q", "K", "V")),
+    Example("batch_norm", "Batch normalization",
+            "C = X - mean(X, axis=0); V = mean(C ** 2, axis=0); Xhat = C / sqrt(V + 0.00001); "
+            "sum(G * (gamma * Xhat + beta))",
+            {"X": ("n", "d"), "gamma": (1, "d"), "beta": (1, "d"), "G": ("n", "d")}, ("X", "gamma", "beta")),
+    Example("dropout", "Dropout with a fixed mask", "H = relu(X @ W1 + b1); D = H * M / p; sum(G * (D @ W2))",
+            {"X": ("n", "d"), "W1": ("d", "h"), "b1": (1, "h"), "M": ("n", "h"), "p": (), "W2": ("h", "k"),
+             "G": ("n", "k")}, ("W1", "b1", "W2", "X")),
+    Example("lstm_cell", "LSTM cell",
+            "A = X @ Wx + H @ Wh + b; i, f, o, g = split(A, 4); C2 = sigmoid(f) * C + sigmoid(i) * tanh(g); "
+            "H2 = sigmoid(o) * tanh(C2); sum(GH * H2) + sum(GC * C2)",
+            {"X": ("n", "d"), "H": ("n", "h"), "C": ("n", "h"), "Wx": ("d", "4*h"), "Wh": ("h", "4*h"),
+             "b": (1, "4*h"), "GH": ("n", "h"), "GC": ("n", "h")}, ("Wx", "Wh", "b", "X", "H", "C")),
+    Example("gru_cell", "GRU cell",
+            "A = X @ Wx + bx; B = H @ Wh + bh; ar, az, an = split(A, 3); br, bz, bn = split(B, 3); "
+            "r = sigmoid(ar + br); z = sigmoid(az + bz); Hhat = tanh(an + r * bn); H2 = (1 - z) * Hhat + z * H; "
+            "sum(G * H2)",
+            {"X": ("n", "d"), "H": ("n", "h"), "Wx": ("d", "3*h"), "Wh": ("h", "3*h"), "bx": (1, "3*h"),
+             "bh": (1, "3*h"), "G": ("n", "h")}, ("Wx", "Wh", "bx", "bh", "X", "H")),
 ]
 
 EXAMPLES = {e.key: e for e in HAND + GALLERY}
