@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 from .limits import guarded
 from .nodes import ExpressionError, Node, Sym, fmt_shape, mk_add, ones, ref, split, superscript, var
+from .indexing import check_indices
 from .parse import check_shapes, parse
 from .identities import identity
 from .render import latex, source, text
@@ -80,7 +81,7 @@ class _Contribution(NamedTuple):
 
 
 @guarded("derive")
-def derive(expr, shapes, wrt=None):
+def derive(expr, shapes, wrt=None, indices=None):
     """Derive the gradients of a scalar expression, step by step in matrix form.
 
     Parameters
@@ -94,6 +95,10 @@ def derive(expr, shapes, wrt=None):
         A dimension name in the expression stands for its size (``/ n``).
     wrt : list of str, optional
         The variables to differentiate with respect to; default all.
+    indices : dict, optional
+        Index vector name -> (n, k): ``n`` integers in ``range(k)`` (class labels, word
+        ids), read only by ``take(E, y)``, ``pick(S, y)`` and ``onehot(y)``; their values are
+        integer arrays of shape ``(n,)``. No gradient is taken with respect to them.
 
     Returns
     -------
@@ -115,13 +120,14 @@ def derive(expr, shapes, wrt=None):
     ['G_S = G', 'Δ = G ∘ S ∘ (1 − S)', 'G_W = XᵀΔ', 'G_b = 1ᵀΔ', 'G_X = ΔWᵀ']
     """
     shapes = check_shapes(shapes)
-    root = parse(expr, shapes)
+    indices = check_indices(indices, shapes)
+    root = parse(expr, shapes, indices=indices)
     if root.shape != (1, 1):
         raise ExpressionError(
             f"the expression is {fmt_shape(root.shape)}, not a scalar: a matrix needs an upstream gradient. "
             f"Write sum(G * ({expr.strip().split(';')[-1].strip()})) with G of shape "
             f"{tuple(root.shape)}, or sum(...) or mean(...) of it")
-    return Derivation(expr, shapes, root, wrt)
+    return Derivation(expr, shapes, root, wrt, indices)
 
 
 def _topo(root):
@@ -157,10 +163,12 @@ class Derivation:
     of lists (to compare an answer typed by a reader on the same inputs).
     """
 
-    def __init__(self, expr, shapes, root, wrt):
+    def __init__(self, expr, shapes, root, wrt, indices=None):
         self.expr, self.shapes, self.root = expr, shapes, root
+        self.indices = dict(indices or {})  # index vector -> (n, k); read by take, pick, onehot
         self.nodes = _topo(root)
         self.variables = {n.attr.ident: n for n in self.nodes if n.op == "var"}
+        self.index_vectors = {n.attr.ident: n for n in self.nodes if n.op == "index"}
         self.wrt = self._check_wrt(wrt)
         self._name_intermediates()
         self.forward_steps = [self._forward_step(n) for n in self.nodes if n.name is not None]
@@ -186,7 +194,10 @@ class Derivation:
                                 f"{type(w).__name__} {w!r:.60} in {wrt!r:.80}")
             if w not in self.variables:
                 used = ", ".join(self.variables)
-                if w in self.shapes:
+                if w in self.indices:
+                    why = ("it is an index vector (integers, read by take, pick and onehot): no gradient is taken "
+                           "with respect to it")
+                elif w in self.shapes:
                     why = "it has a shape but does not appear in the expression"
                 elif any(n.name is not None and n.name.ident == w for n in self.nodes):
                     why = "it is an intermediate assigned in the expression, not a variable"
@@ -201,7 +212,7 @@ class Derivation:
         return wrt
 
     def _name_intermediates(self):
-        taken = set(self.shapes) | {d for s in self.shapes.values() for d in s if isinstance(d, str)}
+        taken = set(self.shapes) | set(self.indices) | set(self.dims())
         taken |= {n.name.ident for n in self.nodes if n.name is not None}
         wanted = []  # (node, letter)
         for n in self.nodes:
@@ -395,7 +406,7 @@ class Derivation:
         """Source of a standalone ``backward(**variables)`` returning a dict of gradients: the
         steps the gradients need, in order (a step no gradient reads, usually the loss itself,
         is left out)."""
-        params = [v for v in self.shapes if v in self.variables]
+        params = [v for v in self.shapes if v in self.variables] + list(self.index_vectors)
         taken = set(self._taken) | {s.name for s in self.steps}
         ns = {k: _fresh(k, taken) for k in (*NAMES, "_")}  # numpy and the helpers: never a reader's name
         np = ns["np"]
@@ -410,7 +421,8 @@ class Derivation:
             if s.name in needed:
                 body.append(f"    {s.name} = {rhs}  # {fmt_shape(s.shape)}")
                 needed |= {n.id for n in ast.walk(ast.parse(rhs)) if isinstance(n, ast.Name)}
-        sized = {d for v in params for d in self.shapes[v]}
+        declared = {**self.shapes, **{y: self.indices[y][:1] for y in self.index_vectors}}  # y: (n,)
+        sized = {d for v in params for d in declared[v]}
         for v, shape in self.shapes.items():  # a size the steps read from a variable the loss does not use
             if v not in params and any(d in needed and d not in sized for d in shape):
                 params.append(v)
@@ -422,10 +434,11 @@ class Derivation:
         lines.append('    """')
         bound = set()
         for v in params:
-            shape = self.shapes[v]
+            shape = declared[v]
             if any(isinstance(d, str) and d not in bound for d in shape):
                 names = [d if isinstance(d, str) and d not in bound else ns["_"] for d in shape]
-                lines.append(f"    {', '.join(names)} = {np}.shape({v})  # {fmt_shape(shape)}")
+                lines.append(f"    {', '.join(names)}{',' if len(shape) == 1 else ''} = {np}.shape({v})  "
+                             f"# {fmt_shape(shape) if len(shape) == 2 else 'index vector, ' + shape[0]}")
                 bound |= {d for d in shape if isinstance(d, str)}
         lines += reversed(body)
         lines.append("    return {" + ", ".join(f"{v!r}: {g}" for v, g in grads.items()) + "}")
@@ -499,7 +512,7 @@ class Derivation:
     def dims(self):
         """Dimension names in order of first appearance."""
         out = []
-        for s in self.shapes.values():
+        for s in (*self.shapes.values(), *self.indices.values()):
             for d in s:
                 if isinstance(d, str) and d not in out:
                     out.append(d)
