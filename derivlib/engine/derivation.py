@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 from .limits import guarded
 from .nodes import ExpressionError, Node, Sym, fmt_shape, mk_add, ones, ref, split, superscript, var
-from .indexing import check_indices
+from .shapes import check_indices
 from .parse import check_shapes, parse
 from .identities import identity
 from .render import latex, source, text

@@ -23,7 +23,7 @@ import ast
 
 from .nodes import ExpressionError, Node, Sym, fmt_shape, split, mk_scale
 
-__all__ = ["IndexSym", "OPS", "SCATTER", "index_node", "check_indices", "check_index_values", "refuse_use",
+__all__ = ["IndexSym", "OPS", "SCATTER", "index_node", "check_index_values", "refuse_use",
            "classes_of", "np_source", "helper_lines"]
 
 #: The operations an index vector may be an argument of.
@@ -51,42 +51,6 @@ def index_node(name, decl, src=None):
 def classes_of(node):
     """``k`` of an index leaf."""
     return node.attr.classes
-
-
-def check_indices(indices, shapes):
-    """Validate ``indices`` (name -> (n, k), a tuple or ``"n, k"``): name -> (n, k).
-
-    Raises
-    ------
-    TypeError
-        ``indices`` is not a dict.
-    ExpressionError
-        A name is not an identifier, is also a variable of ``shapes``, or its declaration
-        is not two dimensions.
-    """
-    from .shapes import check_name, check_shape
-
-    if indices is None:
-        return {}
-    if not isinstance(indices, dict):
-        raise TypeError(f"indices must be a dict mapping each index vector to (n, k): n integers in range(k), "
-                        f"e.g. {{'y': ('n', 'k')}}; got {type(indices).__name__}")
-    out = {}
-    for name, decl in indices.items():
-        where = f"indices[{name!r}]"
-        name = check_name(name, where)
-        if name in shapes:
-            raise ExpressionError(f"{where}: {name!r} is also given a shape in shapes; an index vector is "
-                                  f"declared once, in indices")
-        given = decl
-        if isinstance(decl, str) and decl.strip() == "()" or isinstance(decl, (tuple, list)) and len(decl) != 2:
-            raise ExpressionError(f"{where} must be (n, k): n integers in range(k), e.g. ('n', 'k'); got {given!r}")
-        out[name] = check_shape(decl, where)
-    dims = {d for s in shapes.values() for d in s if isinstance(d, str)}
-    for name in out:
-        if name in dims or any(name in s for s in out.values()):
-            raise ExpressionError(f"indices: {name!r} is both an index vector and a dimension name")
-    return out
 
 
 def refuse_use(op, args, src):

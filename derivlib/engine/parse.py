@@ -17,11 +17,11 @@ import ast
 import math
 import sys
 
-from .indexing import check_indices, index_node, refuse_use
+from .indexing import index_node, refuse_use
 from .limits import MAX_DEPTH, MAX_LENGTH, MAX_OPERATIONS, guarded
 from .nodes import ExpressionError, Node, Sym, const, dim, var
 from .rules import FUNCTIONS, RULES
-from .shapes import check_name, check_shape
+from .shapes import check_indices, check_name, check_shape
 
 __all__ = ["parse", "check_shapes"]
 
