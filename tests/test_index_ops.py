@@ -291,3 +291,15 @@ def test_the_playground_refuses_a_gradient_of_the_labels_in_the_wrt_field():
 
     result = run_derive(CE, "X: n, p\nW: p, k\nb: 1, k\ny: index n, k", "y")
     assert result["field"] == "wrt" and "index vector" in result["message"]
+
+
+def test_a_range_no_variable_gives_is_refused_at_derive():
+    with pytest.raises(ExpressionError, match=r"indices\['y'\]: its range 'k' is in no variable's shape"):
+        derive("sum(sigmoid(c) - onehot(y))", {"c": ("n", 1)}, indices=Y)
+
+
+def test_a_numbered_range_needs_no_variable():
+    d = derive("sum(c * onehot(y))", {"c": ("n", 1)}, indices={"y": ("n", 4)})
+    values = {"c": np.arange(3.0)[:, None], "y": np.array([3, 0, 3])}
+    assert d.loss(values) == pytest.approx(3.0) and d.check().verdict == "right"
+    np.testing.assert_array_equal(_generated(d, values)["c"], np.ones((3, 1)))

@@ -118,6 +118,11 @@ def check_indices(indices, shapes):
             raise ExpressionError(f"{where} must be (n, k): n integers in range(k), e.g. ('n', 'k'); got {given!r}")
         out[name] = check_shape(decl, where)
     dims = {d for s in shapes.values() for d in s if isinstance(d, str)}
+    for name, (n, k) in out.items():
+        if isinstance(k, str) and k not in dims:
+            raise ExpressionError(f"indices[{name!r}]: its range {k!r} is in no variable's shape, so no value could "
+                                  f"give its size: declare the matrix it indexes (E: ({k!r}, 'd') for take, S: "
+                                  f"('n', {k!r}) for pick), or write the number of classes, e.g. ({n!r}, 10)")
     for name in out:
         if name in dims or any(name in s for s in out.values()):
             raise ExpressionError(f"indices: {name!r} is both an index vector and a dimension name")
