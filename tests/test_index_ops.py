@@ -303,3 +303,14 @@ def test_a_numbered_range_needs_no_variable():
     values = {"c": np.arange(3.0)[:, None], "y": np.array([3, 0, 3])}
     assert d.loss(values) == pytest.approx(3.0) and d.check().verdict == "right"
     np.testing.assert_array_equal(_generated(d, values)["c"], np.ones((3, 1)))
+
+
+def test_evaluate_pure_reads_an_expression_with_indices():
+    assert evaluate_pure("pick(S, y)", {"S": [[1.0, 2.0], [3.0, 4.0]], "y": [1, 0]}, {"S": ("n", "k")},
+                         indices=Y) == [[2.0], [3.0]]
+
+
+def test_a_variable_named_like_the_scatter_helper_keeps_its_name():
+    d = derive("sum(_scatter_add * take(E, y))", {"_scatter_add": ("n", "d"), "E": ("k", "d")}, indices=Y)
+    values = {"_scatter_add": np.ones((3, 2)), "E": np.zeros((4, 2)), "y": np.array([1, 1, 2])}
+    np.testing.assert_array_equal(_generated(d, values)["E"], [[0, 0], [2, 2], [1, 1], [0, 0]])

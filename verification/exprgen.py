@@ -54,7 +54,8 @@ DIM_NAMES = ("n", "p", "q", "k", "m", "np", "S", "G_A", "delta2")
 #: Variable and intermediate names: plain ones and the engine's own step and helper names.
 VAR_NAMES = ("A", "B", "C", "W", "X", "Y", "b", "c", "H", "Delta", "delta1", "delta2", "X_path1",
              "A_path1", "G_A", "G_X", "G_S", "G_Z", "np", "Z", "S", "L", "E", "T", "P", "R", "Q", "ell",
-             "Lambda", "Yhat", "_sigmoid", "_softmax", "_log_softmax", "_", "backward", "Z1", "S1", "L1")
+             "Lambda", "Yhat", "_sigmoid", "_softmax", "_log_softmax", "_", "backward", "Z1", "S1", "L1",
+             "_scatter_add", "O_y")
 #: The smallest lower bound of an argument of log, sqrt, / or a negative or fractional power.
 LOW = 0.02
 #: The largest bound on the magnitude of an argument of exp, *, @ and **.
