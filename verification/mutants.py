@@ -30,7 +30,6 @@ ES = "derivlib/engine/nodes.py"
 FD = "derivlib/_fd.py"
 DR = "derivlib/engine/derivation.py"
 CA = "derivlib/_checkargs.py"
-IX = "derivlib/engine/indexing.py"
 
 CATALOGUE = [
     # -- sigmoid layer (source 000) ----------------------------------------------------
@@ -321,24 +320,5 @@ CATALOGUE = [
         "kind = _fd.untrusted(p, ana, float(tol(num[j])), F, eps)",
         "kind = None",
         "finite differences never blamed: a kink, curvature or rounding is reported as a wrong gradient",
-    ),
-    # -- index vectors: take, pick, onehot (derivlib/engine/indexing.py) ----------------------------
-    Mutant(
-        "ix-scatter-assign", IX,
-        "    np.add.at(out, y, g)",
-        "    out[y] = g",
-        "take's pullback O_yᵀG as an assignment: a word used twice gets the gradient of its last use only",
-    ),
-    Mutant(
-        "ix-scatter-assign-generated", IX,
-        '''            f"    {np}.add.at(out, y, G)",''',
-        '''            f"    out[y] = G",''',
-        "the generated numpy's scatter-add as an assignment: repeated ids lose all but one row of G",
-    ),
-    Mutant(
-        "ix-pick-pullback-dense", IX,
-        "    return (mk_mul(onehot_of(args[1]), expand(g, args[0].shape)), None)",
-        "    return (expand(g, args[0].shape), None)",
-        "pick's pullback G 1ᵀ without O_y ∘: every class of a row gets the gradient, not only its label",
     ),
 ]
