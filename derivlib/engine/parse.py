@@ -57,7 +57,7 @@ def parse(expr, shapes, *, step=False, indices=None):
     ``step=True`` accepts the step function ``[A > 0]`` (1 where A > 0, else 0), which the
     derivations write for ReLU's derivative, in a reader's answer. ``indices`` declares
     index vectors, name -> (n, k): n integers in range(k), read by take, pick and onehot
-    (:mod:`derivlib.engine.indexing`).
+    (``derivlib.engine.indexing``).
 
     Raises
     ------
