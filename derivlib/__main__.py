@@ -1,4 +1,4 @@
-"""Command line: ``python -m derivlib derive EXPR --shape X=n,p ... [--wrt W,b] [--latex | --numpy]``.
+"""Command line: ``python -m derivlib derive EXPR --shape X=n,p ... [--index y=n,k] [--wrt W,b] [--latex | --numpy]``.
 
 Prints the derivation (forward and backward steps, each with its shape, differential and
 identity) and the verdict of checking every step against finite differences: right, wrong
@@ -34,6 +34,17 @@ def _shapes(pairs):
     return shapes
 
 
+def _indices(pairs):
+    """The ``--index`` pairs (``y=n,k``) as the engine's indices, each read by the engine's shape rule."""
+    from .engine.shapes import check_name, check_shape
+
+    indices = {}
+    for name, dims in pairs:
+        where = f"--index {name}"
+        indices[check_name(name, where, indices)] = check_shape(dims, where)
+    return indices
+
+
 #: Largest --size of one dimension, and most entries of one variable, in the check.
 MAX_SIZE = 10_000
 MAX_ENTRIES = 1_000_000
@@ -58,6 +69,9 @@ def _main(argv):
     p.add_argument("expr", help='e.g. "sum(G * sigmoid(X @ W + b))"')
     p.add_argument("--shape", action="append", type=_pair, default=[], metavar="NAME=DIMS",
                    help="a variable's shape, e.g. X=n,p (repeat for each variable)")
+    p.add_argument("--index", action="append", type=_pair, default=[], metavar="NAME=N,K",
+                   help="an index vector: N integers in range(K), e.g. y=n,k (class labels, word ids; read by "
+                        "take, pick and onehot)")
     p.add_argument("--wrt", default=None, help="comma-separated variables (default: all)")
     p.add_argument("--seed", type=int, default=0, help="seed of the check (default 0)")
     p.add_argument("--size", action="append", type=_pair, default=[], metavar="DIM=SIZE",
@@ -78,7 +92,7 @@ def _main(argv):
             parser.error(f"--size {name}={int(value)}: at most {MAX_SIZE:,} per dimension in the check")
         sizes[name] = int(value)
     try:
-        d = derive(args.expr, shapes=_shapes(args.shape), wrt=args.wrt)
+        d = derive(args.expr, shapes=_shapes(args.shape), wrt=args.wrt, indices=_indices(args.index))
         _check_entries(d, sizes)
     except (ValueError, TypeError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -68,13 +68,13 @@ def _context(ex, what):
 def _case(seed):
     ex = example(seed)
     values = {k: np.array(v) for k, v in ex.values.items()}
-    expected = torch_gradients(ex.expr, values, ex.sizes, ex.wrt)
+    expected = torch_gradients(ex.expr, values, ex.sizes, ex.wrt, classes=ex.classes)
     return ex, values, expected
 
 
 def _derivation(ex):
     with _context(ex, "derive"):
-        return derive(ex.expr, ex.shapes, wrt=ex.wrt)
+        return derive(ex.expr, ex.shapes, wrt=ex.wrt, indices=ex.indices)
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -26,7 +26,10 @@ from derivlib.engine.nodes import mk_add, mk_matmul, mk_mul, mk_neg, mk_sum, ref
 from derivlib.engine.rules import BINARY, CASES
 
 CONF = Path(__file__).resolve().parent.parent / "conf"
-UNARY = [op for op in RULES if op not in BINARY and op not in ("matmul", "pow", "sum", "mean", "max", "concat")]
+UNARY = [op for op in RULES if op not in BINARY and op not in ("matmul", "pow", "sum", "mean", "max", "concat")
+         and RULES[op].jvp is not None]
+#: Rows with no gradient (onehot(y): its argument is an index vector).
+CONSTANT = [op for op in RULES if RULES[op].jvp is None]
 SIDES = [pytest.param(op, cases, id=f"{op}-{cases[0] or 'full'}-{cases[1] or 'full'}")
          for op in BINARY for cases in [(None, c) for c in CASES] + [(c, None) for c in CASES if c != "full"]
          + [("row", "column"), ("column", "row"), ("number", "row"), ("column", "number")]]
@@ -61,6 +64,12 @@ def test_a_split_blocks_differential_is_the_adjoint_of_its_pullback(attr):
     report = check_rule("split", attr)
     assert len(report.checked) == 1 and report.max_adjoint_error <= ADJOINT_RTOL
     assert report.max_derivative_error < 1e-6
+
+
+@pytest.mark.parametrize("op", CONSTANT)
+def test_a_row_without_a_gradient_shows_no_differential(op):
+    assert RULES[op].vjp is None and check_rule(op).checked == ()
+    assert [r["differential"] for r in rules_table() if r["op"] == op] == [("none: no gradient", r"\text{none: no gradient}")]
 
 
 def test_the_matrix_products_differential_is_the_adjoint_of_its_pullbacks():

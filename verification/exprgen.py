@@ -16,6 +16,8 @@ The grammar covered (every construct of ``derivlib.engine.parse``):
   positive, ``exp`` of something bounded), ``sum`` and ``mean`` with ``axis`` None, 0 and 1;
 * numbers (integers and fractions, negative too: ``(-2) ** 2``), functions of numbers
   (``exp(2)``, ``sqrt(n)``, ``log_softmax(3)``), dimension names used as numbers (``/ n``);
+* index vectors (``indices``: n integers in range(k), drawn with repeats) read by
+  ``take(E, y)``, ``pick(S, y)`` and ``onehot(y)``;
 * named intermediates (``H1 = ...; ...``), each used once or reused; variables reused;
 * variable, dimension and intermediate names drawn from a pool that includes the names
   the engine and its numpy code make up (``Delta``, ``delta1``, ``X_path1``, ``G_X``,
@@ -52,7 +54,8 @@ DIM_NAMES = ("n", "p", "q", "k", "m", "np", "S", "G_A", "delta2")
 #: Variable and intermediate names: plain ones and the engine's own step and helper names.
 VAR_NAMES = ("A", "B", "C", "W", "X", "Y", "b", "c", "H", "Delta", "delta1", "delta2", "X_path1",
              "A_path1", "G_A", "G_X", "G_S", "G_Z", "np", "Z", "S", "L", "E", "T", "P", "R", "Q", "ell",
-             "Lambda", "Yhat", "_sigmoid", "_softmax", "_log_softmax", "_", "backward", "Z1", "S1", "L1")
+             "Lambda", "Yhat", "_sigmoid", "_softmax", "_log_softmax", "_", "backward", "Z1", "S1", "L1",
+             "_scatter_add", "O_y")
 #: The smallest lower bound of an argument of log, sqrt, / or a negative or fractional power.
 LOW = 0.02
 #: The largest bound on the magnitude of an argument of exp, *, @ and **.
@@ -70,10 +73,17 @@ class Example(NamedTuple):
     shapes: dict  # variable -> (rows, columns), each a dimension name or 1
     sizes: dict  # dimension name -> size
     wrt: list
-    values: dict  # variable -> list of rows of floats
+    values: dict  # variable -> list of rows of floats; index vector -> list of ints
+    indices: dict = {}  # index vector -> (n, k): n integers in range(k)
 
     def __str__(self):
-        return (f"seed {self.seed}: {self.expr!r} shapes={self.shapes} sizes={self.sizes} wrt={self.wrt}")
+        return (f"seed {self.seed}: {self.expr!r} shapes={self.shapes} sizes={self.sizes} wrt={self.wrt}"
+                + (f" indices={self.indices}" if self.indices else ""))
+
+    @property
+    def classes(self):
+        """Index vector -> k, its range's size (what the torch oracle's onehot needs)."""
+        return {y: self.sizes[k] for y, (n, k) in self.indices.items()}
 
 
 class _E(NamedTuple):
@@ -124,10 +134,11 @@ class _Gen:
         self.vars = {}  # name -> (shape, positive)
         self.named = []  # (name, _E) of the assigned intermediates
         self.statements = []
+        self.indices = {}  # name -> (n, k)
 
     # -- names -----------------------------------------------------------------------------
     def _fresh_name(self):
-        used = set(self.vars) | {n for n, _ in self.named} | set(self.sizes)
+        used = set(self.vars) | {n for n, _ in self.named} | set(self.sizes) | set(self.indices)
         free = [v for v in VAR_NAMES if v not in used]
         return self.r.choice(free) if free else f"V{len(used)}"
 
@@ -163,6 +174,8 @@ class _Gen:
         kinds = ["matmul", "add", "sub", "mul", "div", "neg", "pow", "T", "elementwise", "elementwise", "row"]
         if shape[0] == 1 or shape[1] == 1:
             kinds += ["reduce", "reduce"]
+        if shape[0] != 1:  # a row per entry of an index vector
+            kinds += ["index"]
         kind = r.choice(kinds)
         e = getattr(self, "_" + kind)(shape, depth - 1)
         if e.mag > 1e3:
@@ -275,6 +288,28 @@ class _Gen:
             return _E(_call(fn, a), shape, max(abs(math.log(a.lo)), abs(math.log(a.mag))))
         return _E(_call(fn, a), shape, math.sqrt(a.mag), math.sqrt(a.lo))
 
+    def index_vector(self, n):
+        """An index vector of n entries (reused or new), in range(k) for a dimension k."""
+        same = [y for y, (m, _) in self.indices.items() if m == n]
+        if same and self.r.random() < 0.5:
+            return self.r.choice(same)
+        name = self._fresh_name()
+        self.indices[name] = (n, self.r.choice(sorted(self.sizes)))
+        return name
+
+    def _index(self, shape, depth):
+        """take(E, y) (n×d), pick(S, y) (n×1) or onehot(y) (n×k) with y of n = shape[0] entries."""
+        r = self.r
+        y = self.index_vector(shape[0])
+        k = self.indices[y][1]
+        if shape[1] == k and r.random() < 0.3:
+            return _E(ast.Call(ast.Name("onehot"), [ast.Name(y)], []), shape, 1.0)
+        if shape[1] == 1 and r.random() < 0.5:
+            a = self.gen((shape[0], k), depth)
+            return _E(ast.Call(ast.Name("pick"), [a.node, ast.Name(y)], []), shape, a.mag, a.lo)
+        a = self.gen((k, shape[1]), depth)
+        return _E(ast.Call(ast.Name("take"), [a.node, ast.Name(y)], []), shape, a.mag, a.lo)
+
     def _row(self, shape, depth):
         a = self.bounded(self.gen(shape, depth))
         cols = 1 if shape[1] == 1 else self.sizes[shape[1]]
@@ -307,6 +342,7 @@ class _Gen:
         r = self.r
         for _ in range(100):
             self.vars, self.named, self.statements, self.number_dims = {}, [], [], set()
+            self.indices = {}
             if r.random() < 0.5:
                 root = self.gen((1, 1), r.randint(3, 6))
             else:
@@ -316,7 +352,10 @@ class _Gen:
             expr = "; ".join(self.statements + [ast.unparse(root.node)])
             names = [v for v in self.vars if v in _names(expr)]
             in_shapes = {d for v in names for d in self.vars[v][0]}
-            if names and self.number_dims <= in_shapes:
+            used_indices = {y: self.indices[y] for y in self.indices if y in _names(expr)}
+            classes_given = all(k in in_shapes for _, k in used_indices.values())  # a variable gives k
+            in_shapes |= {d for decl in used_indices.values() for d in decl}
+            if names and self.number_dims <= in_shapes and classes_given:
                 break
         wrt = sorted(r.sample(names, r.randint(1, len(names))), key=names.index)
         values = {}
@@ -325,6 +364,8 @@ class _Gen:
             rows, cols = (1 if d == 1 else self.sizes[d] for d in shape)
             draw = (lambda: r.uniform(0.5, 2.0)) if pos else (lambda: r.gauss(0.0, 1.0))
             values[name] = [[draw() for _ in range(cols)] for _ in range(rows)]
+        for y, (n, k) in used_indices.items():  # n integers in range(k): with repeats when n > k
+            values[y] = [r.randrange(self.sizes[k]) for _ in range(self.sizes[n])]
         shapes = {name: self.vars[name][0] for name in names}
         sizes = {d: s for d, s in self.sizes.items() if d in in_shapes}
-        return Example(seed, expr, shapes, sizes, wrt, values)
+        return Example(seed, expr, shapes, sizes, wrt, values, used_indices)

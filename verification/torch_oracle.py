@@ -5,7 +5,10 @@ parser), evaluates it on ``torch.float64`` tensors with torch's own operations (
 stable ``sigmoid``, ``softmax`` and ``log_softmax`` over each row) and differentiates
 it with ``torch.autograd.grad``. Every value is a 2-D tensor: a number is 1×1, a
 dimension name stands for its size as a 1×1 tensor, ``sum``/``mean`` keep their
-dimensions, as in derivlib's language.
+dimensions, as in derivlib's language. An index vector is a 1-D integer array (a
+``torch.long`` tensor, never differentiated): ``take(E, y)`` is
+``torch.nn.functional.embedding(y, E)``, ``pick(S, y)`` is ``S.gather(1, y[:, None])`` and
+``onehot(y)`` is ``torch.nn.functional.one_hot(y, k)`` with ``k`` from ``classes``.
 
 Examples
 --------
@@ -69,9 +72,17 @@ def _exponent(e):
     return e.value
 
 
+def _index_call(fn, args, classes):
+    if fn == "take":
+        return torch.nn.functional.embedding(args[1], args[0])
+    if fn == "pick":
+        return args[0].gather(1, args[1][:, None])
+    raise ValueError(f"the torch oracle reads onehot with its classes, not {fn}")
+
+
 class _Eval:
-    def __init__(self, env, sizes):
-        self.env, self.sizes = env, sizes
+    def __init__(self, env, sizes, classes=None):
+        self.env, self.sizes, self.classes = env, sizes, classes or {}
 
     def __call__(self, e):
         if isinstance(e, ast.Name):
@@ -89,6 +100,14 @@ class _Eval:
             return _BINARY[type(e.op)](self(e.left), self(e.right))
         if isinstance(e, ast.Attribute) and e.attr == "T":
             return self(e.value).T
+        if isinstance(e, ast.Call) and e.func.id in ("take", "pick", "onehot"):
+            args = [self(x) for x in e.args]
+            if e.func.id == "onehot":
+                name = e.args[0].id
+                if name not in self.classes:
+                    raise ValueError(f"onehot({name}): give classes={{{name!r}: k}}, the range of {name}")
+                return torch.nn.functional.one_hot(args[0], self.classes[name]).to(torch.float64)
+            return _index_call(e.func.id, args, self.classes)
         if isinstance(e, ast.Call):
             fn = e.func.id
             if fn == "concat":
@@ -107,11 +126,20 @@ class _Eval:
         raise ValueError(f"the torch oracle cannot evaluate {ast.unparse(e)!r}")
 
 
-def _run(expr, values, sizes, wrt):
-    env = {k: torch.tensor(np.asarray(v, dtype=np.float64), dtype=torch.float64, requires_grad=k in wrt)
-           for k, v in values.items()}
+def _is_index(v):
+    return np.issubdtype(np.asarray(v).dtype, np.integer) and np.ndim(v) == 1
+
+
+def _tensor(k, v, wrt):
+    if _is_index(v):  # an index vector: integers, never differentiated
+        return torch.tensor(np.asarray(v), dtype=torch.long)
+    return torch.tensor(np.asarray(v, dtype=np.float64), dtype=torch.float64, requires_grad=k in wrt)
+
+
+def _run(expr, values, sizes, wrt, classes=None):
+    env = {k: _tensor(k, v, wrt) for k, v in values.items()}
     tree = ast.parse(expr)
-    ev = _Eval(dict(env), sizes)
+    ev = _Eval(dict(env), sizes, classes)
     for stmt in tree.body[:-1]:
         target = stmt.targets[0]
         if isinstance(target, ast.Tuple):  # i, f, o, g = split(A, 4): torch.split into equal blocks
@@ -123,16 +151,18 @@ def _run(expr, values, sizes, wrt):
     return env, ev(tree.body[-1].value)
 
 
-def torch_loss(expr, values, sizes):
-    """The loss as a float: ``expr`` on ``values`` (name -> 2-D array), dimensions of ``sizes``."""
+def torch_loss(expr, values, sizes, classes=None):
+    """The loss as a float: ``expr`` on ``values`` (name -> 2-D array, or a 1-D integer array for an
+    index vector), dimensions of ``sizes``; ``classes``: index vector -> k, for ``onehot``."""
     with torch.no_grad():
-        return float(_run(expr, values, sizes, ())[1].item())
+        return float(_run(expr, values, sizes, (), classes)[1].item())
 
 
-def torch_gradients(expr, values, sizes, wrt=None):
-    """Gradients of the scalar ``expr`` with respect to ``wrt`` (default: every variable), as arrays."""
-    wrt = list(values) if wrt is None else list(wrt)
-    env, loss = _run(expr, values, sizes, set(wrt))
+def torch_gradients(expr, values, sizes, wrt=None, classes=None):
+    """Gradients of the scalar ``expr`` with respect to ``wrt`` (default: every variable but the
+    index vectors), as arrays; ``classes`` as in :func:`torch_loss`."""
+    wrt = [k for k, v in values.items() if not _is_index(v)] if wrt is None else list(wrt)
+    env, loss = _run(expr, values, sizes, set(wrt), classes)
     if loss.shape != (1, 1):
         raise ValueError(f"{expr!r} is {tuple(loss.shape)}, not a scalar")
     grads = torch.autograd.grad(loss.sum(), [env[w] for w in wrt], allow_unused=True)

@@ -139,6 +139,12 @@ def _draw(rng, shape, domain="normal"):
     return [[rng.gauss(0.0, 1.0) for _ in range(c)] for _ in range(r)]
 
 
+def _draw_index(rng, node, sizes):
+    """An index vector's value: n integers drawn uniformly from range(k)."""
+    n, k = _dims((node.shape[0], node.attr.classes), sizes)
+    return [rng.randrange(k) for _ in range(n)]
+
+
 def _dims(shape, sizes):
     return tuple(dims.size(d, sizes) for d in shape)
 
@@ -195,8 +201,8 @@ def verify(node, dargs, dy, gbar, pullbacks, what=None, seed=0, sizes=None):
         raise _shape_error(what, "the differential", _dims(dy.shape, sizes), out_shape)
     worst_adjoint, worst_derivative = 0.0, 0.0
     for _ in range(N_DRAWS):
-        env = {a.attr.ident: _draw(rng, _dims(a.shape, sizes), _domain(node.op, node.attr, i))
-               for i, a in enumerate(node.args)}
+        env = {a.attr.ident: _draw_index(rng, a, sizes) if a.op == "index" else
+               _draw(rng, _dims(a.shape, sizes), _domain(node.op, node.attr, i)) for i, a in enumerate(node.args)}
         forward = {}
         evaluate(node, env, sizes, None, forward)
         directions = {i: _draw(rng, _dims(node.args[i].shape, sizes)) for i in moving}
@@ -232,7 +238,8 @@ def check_rule(op, attr=None, cases=(None, None), args=None, seed=0):
         For ``+ − * /``, how each argument broadcasts (a key of ``rules.CASES``; None: full).
     args : tuple of int, optional
         The arguments whose differential alone is checked; default each argument alone
-        and, for two arguments, both together (the rules table's line).
+        and, for two arguments, both together (the rules table's line). An index vector
+        (take, pick, onehot) has no differential: none is checked for it (onehot: none).
     seed : int
 
     Returns
@@ -247,8 +254,8 @@ def check_rule(op, attr=None, cases=(None, None), args=None, seed=0):
     if op not in RULES:
         raise ValueError(f"check_rule: op must be one of {', '.join(RULES)}; got {op!r}")
     sym = example_node(op, attr, cases if op in BINARY else (None, None))
-    n = len(sym.args)
-    subsets = [(i,) for i in range(n)] + ([tuple(range(n))] if n > 1 else []) if args is None else [tuple(args)]
+    free = [i for i, a in enumerate(sym.args) if a.op != "index"]  # an index vector has no differential
+    subsets = [(i,) for i in free] + ([tuple(free)] if len(free) > 1 else []) if args is None else [tuple(args)]
     label = op + (f"({', '.join(c or 'full' for c in cases)})" if op in BINARY else "") + (
         f" [{attr}]" if attr is not None else "")
     checked = []

@@ -22,7 +22,7 @@ _HELPERS = tuple(k[1:] for k in NAMES if k != "np")
 def numpy_source(d):
     """Source of a standalone ``backward(**variables)`` of derivation ``d``: see
     :meth:`derivlib.engine.derivation.Derivation.numpy_source`."""
-    params = [v for v in d.shapes if v in d.variables]
+    params = [v for v in d.shapes if v in d.variables] + list(d.index_vectors)
     taken = set(d._taken) | {s.name for s in d.steps}
     ns = {k: fresh(k, taken) for k in (*NAMES, "_")}  # numpy and the helpers: never a reader's name
     np = ns["np"]
@@ -37,7 +37,8 @@ def numpy_source(d):
         if s.name in needed:
             body.append(f"    {s.name} = {rhs}  # {fmt_shape(s.shape)}")
             needed |= {n.id for n in ast.walk(ast.parse(rhs)) if isinstance(n, ast.Name)}
-    sized = {x for v in params for dim in d.shapes[v] for x in dims.names(dim)}
+    declared = {**d.shapes, **{y: d.indices[y][:1] for y in d.index_vectors}}  # y: (n,)
+    sized = {x for v in params for dim in declared[v] for x in dims.names(dim)}
     for v, shape in d.shapes.items():  # a size the steps read from a variable the loss does not use
         names = {x for dim in shape for x in dims.names(dim)}
         if v not in params and names & needed - sized:
@@ -50,10 +51,11 @@ def numpy_source(d):
     lines.append('    """')
     bound = set()
     for v in params:
-        shape = d.shapes[v]
+        shape = declared[v]
         if any(isinstance(dim, str) and dim not in bound for dim in shape):
             names = [dim if isinstance(dim, str) and dim not in bound else ns["_"] for dim in shape]
-            lines.append(f"    {', '.join(names)} = {np}.shape({v})  # {fmt_shape(shape)}")
+            lines.append(f"    {', '.join(names)}{',' if len(shape) == 1 else ''} = {np}.shape({v})  "
+                         f"# {fmt_shape(shape) if len(shape) == 2 else 'index vector, ' + str(shape[0])}")
             bound |= {dim for dim in shape if isinstance(dim, str)}
         for axis, dim in enumerate(shape):  # 4*h: h = shape[1] // 4
             if isinstance(dim, Coef) and dims.names(dim)[0] not in bound:

@@ -17,6 +17,7 @@ from .limits import guarded
 from .naming import Naming, topo
 from .nodes import ExpressionError, Node, fmt_shape, ref
 from .parse import check_shapes, parse
+from .shapes import check_indices
 from .render import latex, text
 from .reverse import ReverseMode
 
@@ -75,7 +76,7 @@ class Step(NamedTuple):
 
 
 @guarded("derive")
-def derive(expr, shapes, wrt=None):
+def derive(expr, shapes, wrt=None, indices=None):
     """Derive the gradients of a scalar expression, step by step in matrix form.
 
     Parameters
@@ -89,6 +90,10 @@ def derive(expr, shapes, wrt=None):
         A dimension name in the expression stands for its size (``/ n``).
     wrt : list of str, optional
         The variables to differentiate with respect to; default all.
+    indices : dict, optional
+        Index vector name -> (n, k): ``n`` integers in ``range(k)`` (class labels, word
+        ids), read only by ``take(E, y)``, ``pick(S, y)`` and ``onehot(y)``; their values are
+        integer arrays of shape ``(n,)``. No gradient is taken with respect to them.
 
     Returns
     -------
@@ -110,13 +115,14 @@ def derive(expr, shapes, wrt=None):
     ['G_S = G', 'Δ = G ∘ S ∘ (1 − S)', 'G_W = XᵀΔ', 'G_b = 1ᵀΔ', 'G_X = ΔWᵀ']
     """
     shapes = check_shapes(shapes)
-    root = parse(expr, shapes)
+    indices = check_indices(indices, shapes)
+    root = parse(expr, shapes, indices=indices)
     if root.shape != (1, 1):
         raise ExpressionError(
             f"the expression is {fmt_shape(root.shape)}, not a scalar: a matrix needs an upstream gradient. "
             f"Write sum(G * ({expr.strip().split(';')[-1].strip()})) with G of shape "
             f"{tuple(root.shape)}, or sum(...) or mean(...) of it")
-    return Derivation(expr, shapes, root, wrt)
+    return Derivation(expr, shapes, root, wrt, indices)
 
 
 class Derivation(Naming, ReverseMode):
@@ -129,10 +135,12 @@ class Derivation(Naming, ReverseMode):
     of lists (to compare an answer typed by a reader on the same inputs).
     """
 
-    def __init__(self, expr, shapes, root, wrt):
+    def __init__(self, expr, shapes, root, wrt, indices=None):
         self.expr, self.shapes, self.root = expr, shapes, root
+        self.indices = dict(indices or {})  # index vector -> (n, k); read by take, pick, onehot
         self.nodes = topo(root)
         self.variables = {n.attr.ident: n for n in self.nodes if n.op == "var"}
+        self.index_vectors = {n.attr.ident: n for n in self.nodes if n.op == "index"}
         self.wrt = self._check_wrt(wrt)
         self._name_intermediates()
         self.forward_steps = [self._forward_step(n) for n in self.nodes if n.name is not None]
@@ -158,7 +166,10 @@ class Derivation(Naming, ReverseMode):
                                 f"{type(w).__name__} {w!r:.60} in {wrt!r:.80}")
             if w not in self.variables:
                 used = ", ".join(self.variables)
-                if w in self.shapes:
+                if w in self.indices:
+                    why = ("it is an index vector (integers, read by take, pick and onehot): no gradient is taken "
+                           "with respect to it")
+                elif w in self.shapes:
                     why = "it has a shape but does not appear in the expression"
                 elif any(n.name is not None and n.name.ident == w for n in self.nodes):
                     why = "it is an intermediate assigned in the expression, not a variable"
@@ -291,7 +302,7 @@ class Derivation(Naming, ReverseMode):
     def dims(self):
         """Dimension names in order of first appearance."""
         out = []
-        for s in self.shapes.values():
+        for s in (*self.shapes.values(), *self.indices.values()):
             for d in s:
                 out += [x for x in dims.names(d) if x not in out]
         return out

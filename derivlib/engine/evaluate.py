@@ -70,7 +70,7 @@ def _eval(node, env, sizes, np, cache):
     if key in cache:
         return cache[key]
     op = node.op
-    if op == "var":
+    if op in ("var", "index"):  # an index vector: a list of ints, or an integer array
         ident = node.attr.ident
         if ident not in env:
             raise ValueError(f"no value given for the variable {ident!r}")

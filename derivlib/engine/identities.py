@@ -12,6 +12,7 @@ import functools
 from fractions import Fraction
 
 from .adjoint import verify
+from .indexing import OPS as INDEX_OPS
 from .nodes import Node, fmt_shape, var
 from .render import latex, text
 from .rules import _BAR, BINARY, FUNCTIONS, RULES, _case, _dsymbol, _symbol, example_node
@@ -74,17 +75,25 @@ def table():
         attrs = {"pow": Fraction(2), "sum": 0, "mean": 1}
         for case in cases:
             sym = example_node(op, attrs.get(op), (None, case))
-            dargs = [_dsymbol(a.attr.ident, a.shape) for a in sym.args]
+            written = Node(op, sym.args, sym.shape, sym.attr)
+            shapes = ", ".join(fmt_shape(a.shape) for a in sym.args) + " → " + fmt_shape(sym.shape)
+            if rule.jvp is None:  # onehot(y): an index vector's function, no gradient
+                none = ("none: no gradient", r"\text{none: no gradient}")
+                rows.append({"op": op, "case": "", "meaning": rule.meaning, "shapes": shapes,
+                             "expression": (text(written), latex(written)), "differential": none, "pullback": none})
+                continue
+            # an index vector (y of take, pick) has no differential: it is held fixed
+            dargs = [None if a.op == "index" else _dsymbol(a.attr.ident, a.shape) for a in sym.args]
             d = rule.jvp(sym, list(sym.args), dargs)
             g = var(_BAR, sym.shape)
-            back = rule.vjp(g, sym, list(sym.args))
-            written = Node(op, sym.args, sym.shape, sym.attr)
+            backs = rule.vjp(g, sym, list(sym.args))
+            back = [b for b, da in zip(backs, dargs) if da is not None]  # none shown for an index vector
             # the row's differential must be the adjoint of its pullbacks, and a derivative
-            verify(sym, dargs, d, g, back, what=f"rules table, {op}{f' ({case})' if case else ''}: "
+            verify(sym, dargs, d, g, backs, what=f"rules table, {op}{f' ({case})' if case else ''}: "
                                                  f"d{_p(text(written))} = {text(d)}")
             rows.append({
                 "op": op, "case": case or "", "meaning": rule.meaning,
-                "shapes": ", ".join(fmt_shape(a.shape) for a in sym.args) + " → " + fmt_shape(sym.shape),
+                "shapes": shapes,
                 "expression": (text(written), latex(written)),
                 "differential": (text(d), latex(d)),
                 "pullback": tuple(", ".join(f(b) for b in back) for f in (text, latex)),
@@ -96,15 +105,19 @@ def function_kinds():
     """The functions an expression may call, by kind, in the order of the rule rows.
 
     ``"elementwise"`` (each entry from the same entry: ``tanh``), ``"rowwise"`` (over each
-    row: ``softmax``) and ``"reduction"`` (over all entries or an axis: ``sum``).
+    row: ``softmax``), ``"reduction"`` (over all entries or an axis: ``sum``) and ``"index"``
+    (reading an index vector: ``take``, ``pick``, ``onehot``).
 
     >>> function_kinds()["rowwise"]
     ('softmax', 'log_softmax')
     """
     def kind(rule):
+        if rule.op in INDEX_OPS:
+            return "index"
         return "elementwise" if rule.entrywise else "rowwise" if rule.text else "reduction"
 
-    return {k: tuple(op for op in FUNCTIONS if kind(RULES[op]) == k) for k in ("elementwise", "rowwise", "reduction")}
+    return {k: tuple(op for op in FUNCTIONS if kind(RULES[op]) == k)
+            for k in ("elementwise", "rowwise", "reduction", "index")}
 
 
 def function_list(kind):

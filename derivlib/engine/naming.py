@@ -52,7 +52,7 @@ class Naming:
     """Naming the intermediates and the adjoints of a derivation (a part of ``Derivation``)."""
 
     def _name_intermediates(self):
-        taken = set(self.shapes) | {x for s in self.shapes.values() for d in s for x in dims.names(d)}
+        taken = set(self.shapes) | set(self.indices) | set(self.dims())
         taken |= {n.name.ident for n in self.nodes if n.name is not None}
         wanted = []  # (node, letter)
         for n in self.nodes:

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from . import columns, conv, dims
 from .nodes import Coef
+from .indexing import OPS, SCATTER
+from .indexing import np_source as index_source
 from .rules import DERIVED, NAMES, RULES, np_call
 
 __all__ = ["source", "NP_FN"]
 
 PY_ADD, PY_MUL, PY_NEG, PY_POW, PY_ATOM = 1, 2, 3, 4, 6
 #: The functions numpy code can write (their source is their row's, see ``rules.np_call``).
-NP_FN = tuple(op for op, r in {**RULES, **DERIVED}.items() if r.source)
+NP_FN = tuple(op for op, r in {**RULES, **DERIVED}.items() if r.source) + OPS
 
 
 def source(node, top=True, names=None):
@@ -77,7 +79,7 @@ def _src(node, top=False, ns=NAMES):
         return node.name.ident, PY_ATOM, False  # a step: an array (see source)
     if op == "ref":
         return _src(node.attr, False, ns)
-    if op == "var":
+    if op in ("var", "index"):
         return node.attr.ident, PY_ATOM, False
     if op == "const":
         s = repr(float(node.attr)) if node.attr.denominator != 1 else str(node.attr.numerator)
@@ -117,6 +119,10 @@ def _src(node, top=False, ns=NAMES):
         p = node.attr
         exponent = str(p.numerator) if p.denominator == 1 else repr(float(p))
         return _spar(args[0], PY_ATOM) + " ** " + exponent, PY_POW, args[0][2]
+    if op in OPS or op == SCATTER:  # take, pick, onehot and take's pullback (derivlib.engine.indexing)
+        arrays = [_array(x, n, ns) for x, n in zip(args, node.args)]
+        srcs = [_spar(x, PY_ATOM) if op == "take" else x[0] for x in arrays]  # (A @ B)[y]
+        return index_source(op, srcs, node, ns), PY_ATOM, False
     a = _array(args[0], node.args[0], ns) if node.args else None
     if op == "T":
         return _spar(a, PY_ATOM) + ".T", PY_ATOM, False

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from . import dims
 from .evaluate import bind_sizes, evaluate
+from .indexing import check_index_values
 from .sample import POSITIVE, random_point
 from .stepcheck import N_DIRECTIONS, ROUND, CheckReport, StepReport, cannot, prefilled, relative, run
 
@@ -20,10 +21,12 @@ def _arrays(d, values):
 
     if not isinstance(values, dict):
         raise TypeError(f"values must be a dict variable name -> array; got {type(values).__name__}")
-    missing = [v for v in d.variables if v not in values]
+    indices = getattr(d, "index_vectors", {})
+    missing = [v for v in (*d.variables, *indices) if v not in values]
     if missing:
-        raise ValueError(f"values: no array for {', '.join(missing)} (the variables are {', '.join(d.variables)})")
-    unknown = [v for v in values if v not in d.shapes]
+        raise ValueError(f"values: no array for {', '.join(missing)} (the variables are {', '.join(d.variables)}"
+                         + (f"; the index vectors {', '.join(indices)}" if indices else "") + ")")
+    unknown = [v for v in values if v not in d.shapes and v not in indices]
     if unknown:
         raise ValueError(f"values: {', '.join(map(repr, unknown))} has no shape in the derivation (the "
                          f"variables are {', '.join(d.variables)})")
@@ -38,6 +41,13 @@ def _arrays(d, values):
             raise ValueError(f"{name} contains NaN or inf")
         env[name] = a
     sizes = bind_sizes({k: d.shapes[k] for k in env}, {k: v.shape for k, v in env.items()})
+    for y in indices:  # integers of shape (n,), each in range(k): checked once n and k are known
+        decl = d.indices[y]
+        value, n = check_index_values(y, values[y], decl, sizes, np)
+        if isinstance(decl[0], str) and sizes.setdefault(decl[0], n) != n:
+            raise ValueError(f"dimension {decl[0]!r} is {sizes[decl[0]]} from the other values but the index "
+                             f"vector {y} has {n} entries (declared {decl})")
+        env[y] = value
     used = {x for n in d.nodes for y in (*n.shape, n.attr if n.op == "dim" else 1) for x in dims.names(y)}
     unbound = [dim for dim in d.dims() if dim in used and dim not in sizes]
     if unbound:
@@ -104,7 +114,8 @@ def random_arrays(d, sizes, seed):
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    return random_point(d, sizes, rng.standard_normal, lambda shape: rng.uniform(*POSITIVE, shape))
+    return random_point(d, sizes, rng.standard_normal, lambda shape: rng.uniform(*POSITIVE, shape),
+                        lambda n, k: rng.integers(0, k, n))
 
 
 class _Domain(Exception):

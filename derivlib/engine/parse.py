@@ -18,11 +18,12 @@ import math
 import sys
 
 from .columns import split_assign
+from .dims import names as dim_names
+from .indexing import index_node, refuse_use
 from .limits import MAX_DEPTH, MAX_LENGTH, MAX_OPERATIONS, guarded
 from .nodes import ExpressionError, Node, Sym, const, dim, var
 from .rules import FUNCTIONS, RULES
-from .dims import names as dim_names
-from .shapes import check_name, check_shape
+from .shapes import check_indices, check_name, check_shape
 
 __all__ = ["parse", "check_shapes"]
 
@@ -52,11 +53,13 @@ def check_shapes(shapes):
 
 
 @guarded("parse")
-def parse(expr, shapes, *, step=False):
+def parse(expr, shapes, *, step=False, indices=None):
     """The typed expression graph of ``expr``: a :class:`Node` with ``.shape``.
 
     ``step=True`` accepts the step function ``[A > 0]`` (1 where A > 0, else 0), which the
-    derivations write for ReLU's derivative, in a reader's answer.
+    derivations write for ReLU's derivative, in a reader's answer. ``indices`` declares
+    index vectors, name -> (n, k): n integers in range(k), read by take, pick and onehot
+    (``derivlib.engine.indexing``).
 
     Raises
     ------
@@ -76,6 +79,7 @@ def parse(expr, shapes, *, step=False):
     if not isinstance(expr, str):
         raise TypeError(f"expr must be a string of Python syntax; got {type(expr).__name__}")
     shapes = check_shapes(shapes)
+    indices = check_indices(indices, shapes)
     if len(expr) > MAX_LENGTH:
         raise ExpressionError(f"expr is {len(expr):,} characters long; at most {MAX_LENGTH:,}: split it or name "
                               f"fewer, larger matrices")
@@ -84,7 +88,7 @@ def parse(expr, shapes, *, step=False):
     if not tree.body or not isinstance(tree.body[-1], ast.Expr):
         raise ExpressionError(f"expr must end with an expression (the loss), e.g. 'sum(G * sigmoid(X @ W))'; "
                               f"got {expr!r}")
-    p = _Parser(shapes, expr.strip(), step)
+    p = _Parser(shapes, expr.strip(), step, indices)
     for stmt in tree.body[:-1]:
         p.statement(stmt)
     root = p.node(tree.body[-1].value)
@@ -171,8 +175,9 @@ class _Src:
 
 
 class _Parser:
-    def __init__(self, shapes, text="", step=False):
+    def __init__(self, shapes, text="", step=False, indices=None):
         self.shapes = shapes
+        self.indices = indices or {}
         self.text = text
         self.step = step
         self.vars = {}
@@ -182,7 +187,7 @@ class _Parser:
         # holding the node (a node dropped while parsing, --0.5's inner 0.5, must not lend its id)
         self.numbers = {}
         self.operations = 0
-        self.dims = {x for s in shapes.values() for d in s for x in dim_names(d)}
+        self.dims = {x for s in (*shapes.values(), *self.indices.values()) for d in s for x in dim_names(d)}
 
     def statement(self, stmt):
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Tuple):
@@ -193,7 +198,7 @@ class _Parser:
         name = stmt.targets[0].id
         self.check_new_name(name, ast.unparse(stmt.value))
         node = self.node(stmt.value)
-        if node.op in ("var", "const", "dim") or node.name is not None:
+        if node.op in ("var", "index", "const", "dim") or node.name is not None:
             raise ExpressionError(f"{name} = {ast.unparse(stmt.value)}: name an operation, not a variable "
                                   f"or a number")
         node.name = Sym(name)
@@ -201,7 +206,8 @@ class _Parser:
 
     def check_new_name(self, name, what):
         """An ExpressionError when ``name`` is taken (a variable, a dimension, a function, assigned)."""
-        if name in self.shapes or name in self.assigned or name in self.dims or name in FUNCTIONS:
+        if (name in self.shapes or name in self.indices or name in self.assigned or name in self.dims
+                or name in FUNCTIONS):
             raise ExpressionError(f"{name!r} is already a variable, a dimension, a function or assigned: "
                                   f"choose another name for {what!r}")
 
@@ -268,6 +274,10 @@ class _Parser:
             if ident not in self.vars:
                 self.vars[ident] = var(Sym(ident), self.shapes[ident], src)
             return self.vars[ident]
+        if ident in self.indices:
+            if ident not in self.vars:
+                self.vars[ident] = index_node(ident, self.indices[ident], src)
+            return self.vars[ident]
         if ident in self.dims:
             return dim(ident, src)
         if ident in FUNCTIONS:
@@ -321,6 +331,7 @@ class _Parser:
         return self.numbers.get(id(node), (None, None))[1]
 
     def make(self, op, args, attr, src):
+        refuse_use(op, args, src)
         shape = RULES[op].shape(args, attr, src)
         node = Node(op, args, shape, attr, src)
         if op == "div" and self._number(args[1]) == 0.0:

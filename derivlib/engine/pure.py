@@ -14,6 +14,7 @@ import random
 from . import puremat as pm
 from .dims import names as dim_names
 from .evaluate import bind_sizes, evaluate
+from .indexing import check_index_values
 from .limits import guarded
 from .sample import PRIMES, default_sizes, positive_variables, random_values
 from .stepcheck import (ATOL, EPS, N_DIRECTIONS, ROUND, RTOL, CheckReport, StepReport, cannot, prefilled, relative, run,
@@ -27,7 +28,7 @@ PureCheckReport, StepError = CheckReport, StepReport
 
 
 @guarded("evaluate_pure")
-def evaluate_pure(node, env, shapes=None, sizes=None):
+def evaluate_pure(node, env, shapes=None, sizes=None, indices=None):
     """The value of a node, or of an expression string, on lists of lists of floats.
 
     Parameters
@@ -43,6 +44,9 @@ def evaluate_pure(node, env, shapes=None, sizes=None):
         Dimension name -> size, for the dimensions no value gives (a gradient such as
         ``1ᵀΔ`` or ``11ᵀ/(np)`` may need a size that only the shapes define); where a value
         gives one too, the two must agree.
+    indices : dict, optional
+        Index vector name -> (n, k), for a string (a node carries its own); the value of
+        an index vector in ``env`` is a list of ``n`` ints in ``range(k)``.
 
     Raises
     ------
@@ -59,15 +63,26 @@ def evaluate_pure(node, env, shapes=None, sizes=None):
     from .nodes import Node
     from .parse import parse
 
-    env = {k: _matrix(k, v) for k, v in env.items()}
+    if not isinstance(env, dict):
+        raise TypeError(f"evaluate_pure: env must be a dict variable name -> list of rows; got {type(env).__name__}")
     if isinstance(node, str):
         if shapes is None:
             raise TypeError("evaluate_pure: give shapes with an expression string")
-        node = parse(node, shapes)
+        node = parse(node, shapes, indices=indices)
     elif not isinstance(node, Node):
         raise TypeError(f"evaluate_pure: node must be a Node or an expression string; got {type(node).__name__}")
     nodes = _reachable(node)
+    index = {n.attr.ident: n for n in nodes if n.op == "index"}
+    env = {k: v if k in index else _matrix(k, v) for k, v in env.items()}
     bound = _sizes_of(nodes, env)
+    for name, n in index.items():  # whole numbers in range(k), one per row
+        if name not in env:
+            raise ValueError(f"evaluate_pure: no value for the index vector {name}")
+        decl = (n.shape[0], n.attr.classes)
+        env[name], length = check_index_values(name, env[name], decl, {**_check_sizes(sizes), **bound})
+        if isinstance(decl[0], str) and bound.setdefault(decl[0], length) != length:
+            raise ValueError(f"dimension {decl[0]!r} is {bound[decl[0]]} from the other values but the index "
+                             f"vector {name} has {length} entries")
     for dname, size in _check_sizes(sizes).items():
         if bound.setdefault(dname, size) != size:
             raise ValueError(f"sizes[{dname!r}] is {size}, but the values give {dname} = {bound[dname]}")

@@ -34,6 +34,7 @@ from . import columns, conv, dims, nodes
 from .limits import guard
 from .nodes import Coef, Node, fmt_shape, number_text, superscript
 from .npsource import NP_FN, source  # noqa: F401 (re-exported: the engine's generated code)
+from .indexing import SCATTER
 from .rules import DERIVED, RULES, _count
 
 __all__ = ["text", "latex", "source"]
@@ -157,7 +158,7 @@ def _walk(node, t, top=False):
         value = _fold(node)
         if value is not None:
             return _walk(Node("const", (), (1, 1), value), t)
-    if op == "var":
+    if op in ("var", "index"):
         return _sym(node.attr, t), ATOM
     if op == "const":
         if node.attr < 0:
@@ -245,8 +246,11 @@ def _walk(node, t, top=False):
         return shown, ATOM
     if op == "sqrt" and t is TEXT and node.shape == (1, 1):  # √d: a number
         return "√" + _par(args[0], ATOM, t), POSTFIX
+    if op == SCATTER:  # O_yᵀG, take's pullback (a scatter-add)
+        o = t["fn"]["onehot"].format(args[0][0]) + t["T"]
+        return _juxt(o, _par(args[1], JUXT, t), t), JUXT  # O_yᵀ(ΔWᵀ) = O_yᵀΔWᵀ
     if op in t["fn"]:
-        return t["fn"][op].format(args[0][0]), ATOM
+        return t["fn"][op].format(*(a[0] for a in args)), ATOM
     raise ValueError(f"cannot render operation {op!r}")
 
 

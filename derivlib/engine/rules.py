@@ -34,6 +34,7 @@ from typing import Callable, NamedTuple
 
 from . import columns as cols
 from . import conv as cv
+from . import indexing as ix
 from . import puremat as pm
 from .nodes import (
     Coef, ExpressionError, Node, Sym, broadcast, const, expand, fmt_shape, mk_add, mk_div, mk_fn, mk_matmul,
@@ -342,6 +343,18 @@ RULES = {r.op: r for r in [
          call=cv.group_call),
     Rule("ungroup", "ungroup(A, m)", "each row as m rows: n×(m·c) to (n·m)×c, A.reshape(n·m, c)",
          cv.ungroup_shape, cv.ungroup_pure, cv.ungroup_numpy, cv.linear_jvp, cv.linear_vjp, call=cv.group_call),
+    # -- index vectors (derivlib.engine.indexing): take, pick, onehot -------------------------
+    Rule("take", "take(E, y)", "the rows of E (k×d) that the index vector y (n integers in range(k)) names: "
+         "E[y], n×d", ix.take_shape, ix.pure_take, ix.np_take, ix.take_jvp, ix.take_vjp,
+         text="take({}, {})", latex=r"\operatorname{{take}}\left({}, {}\right)",
+         domain=lambda attr, i: "index" if i == 1 else "normal", call=ix.CALL["take"]),
+    Rule("pick", "pick(S, y)", "each row's entry at its label y (n integers in range(k)): "
+         "S[arange(n), y], n×1", ix.pick_shape, ix.pure_pick, ix.np_pick, ix.pick_jvp, ix.pick_vjp,
+         text="pick({}, {})", latex=r"\operatorname{{pick}}\left({}, {}\right)",
+         domain=lambda attr, i: "index" if i == 1 else "normal", call=ix.CALL["pick"]),
+    Rule("onehot", "onehot(y)", "O_y: row i is 1 at column y[i], else 0 (eye(k)[y], n×k); no gradient",
+         ix.onehot_shape, ix.onehot_pure, ix.onehot_np, None, None,
+         text="O_{}", latex="O_{{{}}}", domain=lambda attr, i: "index", call=ix.CALL["onehot"]),
 ]}
 
 
@@ -383,6 +396,7 @@ HELPERS = {
     "argmax": (cols.argmax_pure, cols.argmax_numpy),
     **cv.HELPERS,
 }
+HELPERS[ix.SCATTER] = (ix.pure_scatter, ix.np_scatter)  # take's pullback O_yᵀG, a scatter-add
 
 
 # -- numpy source of the functions, written into generated code and compiled for evaluation ----
@@ -400,6 +414,7 @@ def _helper(op):
 #: reader's variable or dimension is called ``np``, numpy is imported under another name).
 NAMES = {"np": "np", **{"_" + op: "_" + op for op in (*RULES, *DERIVED) if _row(op).source
                         and _helper(op)}, **{"_" + op: "_" + op for op in cv.SOURCE}}
+NAMES["_" + ix.SCATTER] = "_" + ix.SCATTER  # take's pullback (derivlib.engine.indexing)
 
 
 def np_call(op, x, names=NAMES):
@@ -413,6 +428,8 @@ def np_helper(op, names=NAMES):
     """Lines defining the helper of function ``op`` (none when its template is written inline)."""
     if op in cv.SOURCE:  # im2col, col2im: helpers with the image's numbers as parameters
         return cv.helper_lines(op, names)
+    if op == ix.SCATTER:
+        return ix.helper_lines({**NAMES, **names})
     if not _helper(op):
         return []
     body = _row(op).source.format(np=names["np"])
@@ -467,6 +484,9 @@ def example_args(op, cases=(None, None)):
     if op in BINARY:
         return [_symbol(letter.lower() if case == "number" else letter, CASES[case or "full"])
                 for letter, case in zip("AB", cases)]  # a number is a lowercase letter: b dA, not B dA
+    if op in ix.OPS:  # E p×q, S n×q, and y: n integers in range(p) (take) or range(q)
+        y = ix.index_node("y", ("n", "p" if op == "take" else "q"))
+        return {"take": [_symbol("E", ("p", "q")), y], "pick": [_symbol("S", ("n", "q")), y], "onehot": [y]}[op]
     return [_symbol("A", ("n", "q"))]
 
 
@@ -488,6 +508,8 @@ def example_node(op, attr=None, cases=(None, None)):
         args, attr = cv.example(op, attr)
     else:
         args = example_args(op, cases)
+    if op == "onehot":
+        attr = ix.classes_of(args[0])
     node = Node(op, args, RULES[op].shape(args, attr, None), attr)
     if op in ACTIVATIONS:
         node.name = Sym(LETTERS[op])

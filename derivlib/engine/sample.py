@@ -55,12 +55,17 @@ def variable_shape(shape, sizes):
     return tuple(dim_size(s, sizes) for s in shape)
 
 
-def random_point(d, sizes, normal, positive):
+def random_point(d, sizes, normal, positive, index=None):
     """A random value for every variable of ``d``: ``positive(shape)`` for the variables
-    that must be positive (uniform in :data:`POSITIVE`), ``normal(shape)`` for the others."""
+    that must be positive (uniform in :data:`POSITIVE`), ``normal(shape)`` for the others;
+    and ``index(n, k)``, n integers drawn uniformly from range(k), for each index vector."""
     must = positive_variables(d)
-    return {name: (positive if name in must else normal)(variable_shape(v.shape, sizes))
-            for name, v in d.variables.items()}
+    point = {name: (positive if name in must else normal)(variable_shape(v.shape, sizes))
+             for name, v in d.variables.items()}
+    for name, node in getattr(d, "index_vectors", {}).items():
+        n, k = variable_shape((node.shape[0], node.attr.classes), sizes)
+        point[name] = index(n, k)
+    return point
 
 
 def random_values(d, sizes, rng):
@@ -69,7 +74,8 @@ def random_values(d, sizes, rng):
     low, high = POSITIVE
     return random_point(d, sizes, lambda shape: [[rng.gauss(0.0, 1.0) for _ in range(shape[1])]
                                                  for _ in range(shape[0])],
-                        lambda shape: [[rng.uniform(low, high) for _ in range(shape[1])] for _ in range(shape[0])])
+                        lambda shape: [[rng.uniform(low, high) for _ in range(shape[1])] for _ in range(shape[0])],
+                        lambda n, k: [rng.randrange(k) for _ in range(n)])
 
 
 def check_seed(seed):

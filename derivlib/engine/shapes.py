@@ -25,7 +25,7 @@ from . import dims
 from .nodes import ExpressionError
 from .rules import FUNCTIONS
 
-__all__ = ["check_dim", "check_shape", "check_name"]
+__all__ = ["check_dim", "check_shape", "check_name", "check_indices"]
 
 def check_dim(dim, where, *, largest=None):
     """A dimension: a name such as ``'n'``, a whole number >= 1 (an int, or its digits), or a
@@ -82,3 +82,42 @@ def check_name(name, where, given=()):
     if name in given:
         raise ExpressionError(f"{where}: {name!r} is given a shape twice")
     return name
+
+
+def check_indices(indices, shapes):
+    """Validate ``indices`` (name -> (n, k), a tuple or ``"n, k"``): name -> (n, k).
+
+    Raises
+    ------
+    TypeError
+        ``indices`` is not a dict.
+    ExpressionError
+        A name is not an identifier, is also a variable of ``shapes``, or its declaration
+        is not two dimensions.
+    """
+    if indices is None:
+        return {}
+    if not isinstance(indices, dict):
+        raise TypeError(f"indices must be a dict mapping each index vector to (n, k): n integers in range(k), "
+                        f"e.g. {{'y': ('n', 'k')}}; got {type(indices).__name__}")
+    out = {}
+    for name, decl in indices.items():
+        where = f"indices[{name!r}]"
+        name = check_name(name, where)
+        if name in shapes:
+            raise ExpressionError(f"{where}: {name!r} is also given a shape in shapes; an index vector is "
+                                  f"declared once, in indices")
+        given = decl
+        if isinstance(decl, str) and decl.strip() == "()" or isinstance(decl, (tuple, list)) and len(decl) != 2:
+            raise ExpressionError(f"{where} must be (n, k): n integers in range(k), e.g. ('n', 'k'); got {given!r}")
+        out[name] = check_shape(decl, where)
+    dims = {d for s in shapes.values() for d in s if isinstance(d, str)}
+    for name, (n, k) in out.items():
+        if isinstance(k, str) and k not in dims:
+            raise ExpressionError(f"indices[{name!r}]: its range {k!r} is in no variable's shape, so no value could "
+                                  f"give its size: declare the matrix it indexes (E: ({k!r}, 'd') for take, S: "
+                                  f"('n', {k!r}) for pick), or write the number of classes, e.g. ({n!r}, 10)")
+    for name in out:
+        if name in dims or any(name in s for s in out.values()):
+            raise ExpressionError(f"indices: {name!r} is both an index vector and a dimension name")
+    return out

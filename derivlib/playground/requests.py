@@ -4,6 +4,11 @@ The page passes what the reader typed as strings (never as Python source) to
 :func:`derive_request` and :func:`answer_request`, which take and return JSON. Every error
 in the reader's input comes back as ``{"ok": False, "field": ..., "message": ...}``, the
 field naming the input to show it next to. Standard library only: this runs in Pyodide.
+
+Index vectors (class labels, word ids) are declared in the shapes box, one per line, as
+``y: index n, k``: ``y`` holds ``n`` integers in ``range(k)`` and is read by ``take(E, y)``,
+``pick(S, y)`` and ``onehot(y)`` (:func:`parse_declarations`). Deriving takes them; the
+answer checker does not yet, and says so.
 """
 
 from __future__ import annotations
@@ -18,25 +23,44 @@ from .answer import check_answer
 from .gallery import GALLERY, HAND
 
 __all__ = ["EXAMPLES", "derive_request", "answer_request", "run_derive", "run_answer", "examples_html",
-           "parse_shapes", "parse_wrt"]
+           "parse_shapes", "parse_declarations", "parse_wrt"]
 
 MAX_DIM = 64  # an integer dimension larger than this would make the in-page check slow
 
 def parse_shapes(text: str) -> dict:
-    """Read ``name: dim, dim`` lines into ``{name: (dim, dim)}``; dims are names or integers.
+    """Read ``name: dim, dim`` lines into ``{name: (dim, dim)}``; an index line is refused.
 
-    ``name: ()`` declares a number (a scalar), as ``(1, 1)``. Each line is read by the
-    engine's shape rule (:mod:`derivlib.engine.shapes`), which names it ``line 2``; a
-    numbered dimension is at most :data:`MAX_DIM` here.
+    See :func:`parse_declarations`, which reads index lines too.
 
     Examples
     --------
     >>> parse_shapes("X: n, p\\nb: 1, q\\nc: ()")
     {'X': ('n', 'p'), 'b': (1, 'q'), 'c': (1, 1)}
     """
+    shapes, indices = parse_declarations(text)
+    if indices:
+        raise ValueError(f"{', '.join(indices)}: an index vector is not a matrix; read these lines with "
+                         f"parse_declarations")
+    return shapes
+
+
+def parse_declarations(text: str) -> tuple:
+    """Read ``name: dim, dim`` and ``y: index n, k`` lines into ``(shapes, indices)``.
+
+    ``name: dim, dim`` gives a variable's shape, dims names or integers; ``name: ()``
+    declares a number (a scalar), as ``(1, 1)``; ``y: index n, k`` declares an index
+    vector, ``n`` integers in ``range(k)`` (``indices={"y": ("n", "k")}``). Each line is read by the
+    engine's shape rule (:mod:`derivlib.engine.shapes`), which names it ``line 2``; a
+    numbered dimension is at most :data:`MAX_DIM` here.
+
+    Examples
+    --------
+    >>> parse_declarations("S: n, k\\ny: index n, k")
+    ({'S': ('n', 'k')}, {'y': ('n', 'k')})
+    """
     if not isinstance(text, str):
         raise TypeError(f"shapes must be text; got {type(text).__name__}")
-    shapes = {}
+    shapes, indices = {}, {}
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line:
@@ -45,10 +69,15 @@ def parse_shapes(text: str) -> dict:
         if not colon:
             raise ValueError(f"line {number} ({line!r}): write one variable per line as `name: rows, columns`")
         where = f"line {number}"
-        shapes[check_name(name.strip(), where, shapes)] = check_shape(dims, where, largest=MAX_DIM)
+        first, _, rest = dims.strip().partition(" ")
+        if first == "index":
+            where = f"line {number} (an index vector: `{name.strip()}: index n, k`)"
+            indices[check_name(name.strip(), where, {**shapes, **indices})] = check_shape(rest, where, largest=MAX_DIM)
+            continue
+        shapes[check_name(name.strip(), where, {**shapes, **indices})] = check_shape(dims, where, largest=MAX_DIM)
     if not shapes:
         raise ValueError("no shapes given: write one variable per line as `name: rows, columns`")
-    return shapes
+    return shapes, indices
 
 
 def parse_wrt(text: str, shapes: dict) -> list:
@@ -123,15 +152,19 @@ def run_derive(expr: str, shapes: str, wrt: str, *, seed: int = 0) -> dict:
     the reason and what to try).
     """
     try:
-        shape_map = parse_shapes(shapes)
+        shape_map, indices = parse_declarations(shapes)
     except ValueError as err:
         return _error("shapes", err)
     try:
-        names = parse_wrt(wrt, shape_map)
+        names = parse_wrt(wrt, {**shape_map, **indices})
     except ValueError as err:
         return _error("wrt", err)
+    if set(names) & set(indices):
+        y = next(n for n in names if n in indices)
+        return _error("wrt", ValueError(f"{y!r} is an index vector (integers): no gradient is taken with respect "
+                                        f"to it; the variables are {', '.join(shape_map)}"))
     try:
-        d = derive(expr, shapes=shape_map, wrt=names)
+        d = derive(expr, shapes=shape_map, wrt=names, indices=indices)
     except ValueError as err:
         return _error("expr", err)
     report = d.check_pure(seed=seed)
@@ -165,9 +198,13 @@ def run_answer(expr: str, shapes: str, wrt: str, answer_wrt: str, answer_expr: s
     answer's own inputs).
     """
     try:
-        shape_map = parse_shapes(shapes)
+        shape_map, indices = parse_declarations(shapes)
     except ValueError as err:
         return _error("shapes", err)
+    if indices:
+        return _error("shapes", ValueError(f"checking an answer is not supported with an index vector "
+                                           f"({', '.join(indices)}) yet: derive the expression to see its "
+                                           f"gradients, each checked"))
     name = answer_wrt.strip()
     if name not in shape_map:
         known = ", ".join(shape_map)
