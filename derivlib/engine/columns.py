@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import ast
 
-from .nodes import ExpressionError, Node, Sym, expand, fmt_shape, mk_mul, mk_sum
+from .nodes import Coef, ExpressionError, Node, Sym, expand, fmt_shape, mk_mul, mk_sum
 
 __all__ = ["divide", "split_assign", "merge", "zeros"]
 
@@ -52,33 +52,49 @@ def divide(d, k):
 
 
 def _times(j, w):
-    """The dimension j·w as a number when w is one, else None (a name times a number)."""
-    return j * w if isinstance(w, int) else None
+    """The dimension j·w: a number when w is one, else a product (``Coef``: 2·h, 2·(2h) = 4h)."""
+    if isinstance(w, int):
+        return j * w
+    return Coef(j) * (w if isinstance(w, Coef) else Coef.of_dim(w))
+
+
+def _dim_size(d, sizes):
+    """The size of a dimension: a number, a name's size, or a product's (``Coef``) value."""
+    if isinstance(d, int):
+        return d
+    if isinstance(d, Coef):
+        return int(d.value(sizes))
+    return sizes[d]
 
 
 def _bound(j, w, sizes=None):
-    """Column j·w: an int, or with ``sizes`` the size of a named w times j."""
+    """Column j·w: an int, or with ``sizes`` the size of a named or product w times j."""
     if isinstance(w, int):
         return j * w
     if sizes is not None:
-        return j * sizes[w]
+        return j * _dim_size(w, sizes)
     return None
 
 
 def _bound_text(j, w):
+    """Column j·w as the derivation writes it: 0, 6, h, 2h (a product: 2·(2h) is 4h)."""
     if j == 0:
         return "0"
-    if isinstance(w, int):
-        return str(j * w)
-    return str(w) if j == 1 else f"{j}{w}"
+    d = _times(j, w)
+    return str(d) if isinstance(d, int) else repr(d)
+
+
+def _dim_source(d):
+    """A dimension as Python source over the dimension names: 6, h, 4 * h."""
+    if isinstance(d, (int, str)):
+        return str(d)
+    sign, num, den = d.parts()
+    s = " * ".join(num) or "1"
+    return ("-" if sign == "-" else "") + s + (f" // ({' * '.join(den)})" if den else "")
 
 
 def _bound_source(j, w):
-    if j == 0:
-        return "0"
-    if isinstance(w, int):
-        return str(j * w)
-    return str(w) if j == 1 else f"{j} * {w}"
+    return "0" if j == 0 else _dim_source(_times(j, w))
 
 
 # -- shapes ------------------------------------------------------------------------------------
@@ -270,17 +286,13 @@ def concat_numpy(np, attr, sizes, *parts):
     return np.concatenate(parts, axis=1)
 
 
-def _size(d, sizes):
-    return d if isinstance(d, int) else sizes[d]
-
-
 def zeros_pure(shape, sizes):
-    r, c = (_size(d, sizes) for d in shape)
+    r, c = (_dim_size(d, sizes) for d in shape)
     return [[0.0] * c for _ in range(r)]
 
 
 def zeros_numpy(np, shape, sizes):
-    return np.zeros(tuple(_size(d, sizes) for d in shape))
+    return np.zeros(tuple(_dim_size(d, sizes) for d in shape))
 
 
 # -- differentials and pullbacks ------------------------------------------------------------------
@@ -393,7 +405,7 @@ def source(node, args, np):
     op = node.op
     if op == "zeros":
         r, c = node.shape
-        return f"{np}.zeros(({r}, {c}))"
+        return f"{np}.zeros(({_dim_source(r)}, {_dim_source(c)}))"
     if op == "max":
         axis = "" if node.attr is None else f"axis={node.attr}, "
         return f"{args[0]}.max({axis}keepdims=True)"

@@ -67,6 +67,10 @@ class Naming:
             if n.op == "split" and n.args[0].name is None and n.args[0].op != "var":  # G_A = [G_i G_f]
                 if all(a is not n.args[0] for a, _ in wanted):
                     wanted.append((n.args[0], "A"))
+            if n.op == "max" and n.args[0].name is None and n.args[0].op not in ("var", "const", "dim"):
+                # its pullback reads the argument twice (onehot(argmax(A))): a step, computed once
+                if all(a is not n.args[0] for a, _ in wanted) and not _constant(n.args[0]):
+                    wanted.append((n.args[0], "A"))
         if self.root.name is None:
             wanted.append((self.root, "L"))
         letters = [w for _, w in wanted]
