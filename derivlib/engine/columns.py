@@ -23,7 +23,7 @@ import ast
 
 from .nodes import Coef, ExpressionError, Node, Sym, expand, fmt_shape, mk_mul, mk_sum
 
-__all__ = ["divide", "split_assign", "merge", "zeros"]
+__all__ = ["divide", "split_assign", "merge", "zeros", "forward_lines", "blocks_line"]
 
 
 def _err(src, msg):
@@ -417,3 +417,38 @@ def source(node, args, np):
     if op == "concat":
         return f"{np}.concatenate([{', '.join(args)}], axis=1)"
     return None
+
+
+# -- the forward split as one line --------------------------------------------------------------------
+
+
+def _same_split(a, b):
+    return a.op == b.op == "split" and a.args[0] is b.args[0] and a.attr[2:] == b.attr[2:]
+
+
+def forward_lines(steps):
+    """The forward steps as lines: a step, or a list of the steps of the blocks of one split (side by
+    side in the forward order, see ``naming.topo``), shown as one line ``[i f o g] = split(A)``."""
+    out = []
+    for s in steps:
+        prev = out[-1] if out else None
+        if isinstance(prev, list) and _same_split(prev[0].node, s.node):
+            prev.append(s)
+        elif s.node.op == "split":
+            out.append([s])
+        else:
+            out.append(s)
+    return out
+
+
+def blocks_line(group, text, latex):
+    """(symbol, expression) in text and LaTeX of the blocks of one split: ``[i f o g]``, ``split(A)``;
+    a block no step uses is ``_``. ``text`` and ``latex`` render a node."""
+    k = group[0].node.attr[3]
+    by_block = {s.node.attr[0]: s for s in group}
+    names_t = " ".join(by_block[j].symbol if j in by_block else "_" for j in range(k))
+    names_l = " & ".join(by_block[j].symbol_latex if j in by_block else r"\_" for j in range(k))
+    a = group[0].node.args[0]
+    shown = Node("ref", (), a.shape, a) if a.name is not None else a
+    return (f"[{names_t}]", f"split({text(shown)})", rf"\begin{{bmatrix}} {names_l} \end{{bmatrix}}",
+            rf"\operatorname{{split}}\left({latex(shown)}\right)")
