@@ -170,3 +170,15 @@ def test_an_unused_block_is_a_placeholder_in_the_split_line():
                                                                           "G": ("n", 2)})
     assert any(x.strip().startswith("[_ b] = split(A)") for x in d.text().splitlines())
     assert _g_a(d).expression == "[0 G_b]"
+
+
+def test_two_splits_of_one_matrix_keep_every_block_on_the_page():
+    d = derive("a, b = split(X, 2); c, e = split(X, 2); sum(a * e) + sum(b * c)", {"X": ("n", 4)})
+    forward = d.text().split("backward")[0].splitlines()[1:]
+    defined = {name for line in forward if "=" in line for name in line.split("=")[0].strip(" []").split()}
+    assert {"a", "b", "c", "e"} <= defined
+
+
+def test_two_splits_of_one_matrix_check():
+    d = derive("a, b = split(X, 2); c, e = split(X, 2); sum(a * e) + sum(b * c)", {"X": ("n", 4)})
+    assert d.check().ok and d.check_pure().ok and d.check_why().ok

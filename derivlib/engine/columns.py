@@ -429,15 +429,21 @@ def _same_split(a, b):
 def forward_lines(steps):
     """The forward steps as lines: a step, or a list of the steps of the blocks of one split (side by
     side in the forward order, see ``naming.topo``), shown as one line ``[i f o g] = split(A)``."""
+    seen, twice = set(), set()  # two splits of one matrix into as many blocks: a line per block
+    for s in steps:
+        if s.node.op == "split":
+            key = (id(s.node.args[0]), s.node.attr)
+            (twice if key in seen else seen).add(key[:1] + key[1][2:])
+            seen.add(key)
     out = []
     for s in steps:
         prev = out[-1] if out else None
-        if isinstance(prev, list) and _same_split(prev[0].node, s.node):
-            prev.append(s)
-        elif s.node.op == "split":
-            out.append([s])
-        else:
+        if s.node.op != "split" or (id(s.node.args[0]),) + s.node.attr[2:] in twice:
             out.append(s)
+        elif isinstance(prev, list) and _same_split(prev[0].node, s.node):
+            prev.append(s)
+        else:
+            out.append([s])
     return out
 
 

@@ -43,6 +43,8 @@ def _blocks_together(order):
     for n in order:
         if n.op == "split" and n.name is not None:
             groups.setdefault((id(n.args[0]), n.attr[2:]), []).append(n)
+    # two splits of one matrix into as many blocks (a block index twice) are left as they are
+    groups = {k: g for k, g in groups.items() if len({b.attr[0] for b in g}) == len(g)}
     if not groups:
         return order
     out, placed = [], set()
