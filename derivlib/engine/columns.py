@@ -15,6 +15,11 @@ concat"); this module holds what they need, so the rows stay one line each:
   adjoints of the blocks of one split add up to the block row ``[G_i G_f G_o G_g]``
   (:func:`merge`).
 * ``concat(A, B, ...)``: the matrices side by side; its pullbacks are the column slices of Ḡ.
+
+A derivation shows the blocks of one split as one forward line ``[i f o g] = split(A)``
+(:func:`forward_lines`, :func:`blocks_line`). A block's width may be a number, a name or a
+product of a number and names (``Coef``: a split of ``8*h`` columns into 4 has blocks of
+``2h``, the second reads ``A[:, 2h:4h]``).
 """
 
 from __future__ import annotations
@@ -429,12 +434,12 @@ def _same_split(a, b):
 def forward_lines(steps):
     """The forward steps as lines: a step, or a list of the steps of the blocks of one split (side by
     side in the forward order, see ``naming.topo``), shown as one line ``[i f o g] = split(A)``."""
-    seen, twice = set(), set()  # two splits of one matrix into as many blocks: a line per block
+    blocks = {}  # (the split's argument, block width, number of blocks) -> the block indices shown
     for s in steps:
         if s.node.op == "split":
-            key = (id(s.node.args[0]), s.node.attr)
-            (twice if key in seen else seen).add(key[:1] + key[1][2:])
-            seen.add(key)
+            blocks.setdefault((id(s.node.args[0]),) + s.node.attr[2:], []).append(s.node.attr[0])
+    # two splits of one matrix into as many blocks (an index twice): a line per block, as written
+    twice = {key for key, js in blocks.items() if len(set(js)) < len(js)}
     out = []
     for s in steps:
         prev = out[-1] if out else None
