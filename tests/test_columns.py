@@ -58,6 +58,11 @@ def test_a_block_of_a_product_dimension_reads_its_columns(j, want):
     assert text(_block(j)) == want
 
 
+def test_a_block_of_width_h_reads_its_columns():
+    a = var(Sym("A"), ("n", Coef(4, (("h", 1),))))
+    assert text(Node("split", [a], ("n", "h"), (1, 2, "h", 4))) == "A[:, h:2h]"
+
+
 @pytest.mark.parametrize("j", [0, 1, 3], ids=["first", "second", "last"])
 def test_a_block_of_a_product_dimension_in_latex(j):
     hi = f"{2 * (j + 1)}h"

@@ -60,7 +60,8 @@ def _times(j, w):
     """The dimension j·w: a number when w is one, else a product (``Coef``: 2·h, 2·(2h) = 4h)."""
     if isinstance(w, int):
         return j * w
-    return Coef(j) * (w if isinstance(w, Coef) else Coef.of_dim(w))
+    c = Coef(j) * (w if isinstance(w, Coef) else Coef.of_dim(w))
+    return c.dims[0][0] if c.num == 1 and len(c.dims) == 1 and c.dims[0][1] == 1 else c  # 1·h is h
 
 
 def _dim_size(d, sizes):
@@ -86,7 +87,7 @@ def _bound_text(j, w):
     if j == 0:
         return "0"
     d = _times(j, w)
-    return str(d) if isinstance(d, int) else repr(d)
+    return d if isinstance(d, str) else str(d) if isinstance(d, int) else repr(d)
 
 
 def _dim_source(d):
