@@ -110,3 +110,38 @@ def test_pure_python_evaluator_equals_torch(seed):
         with _context(ex, f"evaluate(gradient_expressions[{v!r}]) in pure Python"):
             got = np.array(evaluate(d.gradient_expressions[v], ex.values, ex.sizes))
         check_close(got, expected[v], f"the pure-Python evaluator's gradient of {v}", ex)
+
+
+# -- the generator reaches every operation -----------------------------------------------------------
+
+
+def _calls(expr):
+    """(function, axis) of every call in ``expr``; axis is the keyword's value, or 'none' without one."""
+    import ast
+
+    out = set()
+    for node in ast.walk(ast.parse(expr)):
+        if isinstance(node, ast.Call):
+            axis = next((k.value.value for k in node.keywords if k.arg == "axis"), "none")
+            out.add((node.func.id, axis))
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _default_run_calls():
+    return [_calls(example(seed).expr) for seed in range(300)]
+
+
+@pytest.mark.parametrize("fn, axis", [
+    pytest.param("abs", "none", id="abs"),
+    pytest.param("max", 1, id="max-axis-1"),
+    pytest.param("max", 0, id="max-axis-0"),
+    pytest.param("max", "all", id="max-all"),
+    pytest.param("concat", "none", id="concat"),
+    pytest.param("split", "none", id="split"),
+])
+def test_the_default_run_draws_each_column_operation_often(fn, axis):
+    # at least 10 of the 300 default seeds call it (max of all entries: without axis or axis=None)
+    axes = ("none", None) if axis == "all" else (axis,)
+    hits = sum(any((fn, a) in calls for a in axes) for calls in _default_run_calls())
+    assert hits >= 10, f"{fn} (axis {axis}) in {hits} of the 300 default expressions"

@@ -24,6 +24,10 @@ def test_each_function_is_of_one_kind():
     pytest.param("tanh", "elementwise", id="tanh-element-wise"),
     pytest.param("log_softmax", "rowwise", id="log_softmax-over-each-row"),
     pytest.param("mean", "reduction", id="mean-a-reduction"),
+    pytest.param("max", "reduction", id="max-a-reduction"),
+    pytest.param("abs", "elementwise", id="abs-element-wise"),
+    pytest.param("split", "blocks", id="split-blocks-of-columns"),
+    pytest.param("concat", "blocks", id="concat-blocks-of-columns"),
 ])
 def test_a_function_is_listed_under_its_kind(op, kind):
     assert op in function_kinds()[kind]
@@ -40,6 +44,10 @@ def test_the_page_types_no_list_of_functions(page):
 
 
 @pytest.mark.parametrize("page", ["playground.md", "engine.md"])
-@pytest.mark.parametrize("kind", ["elementwise", "rowwise", "reduction"])
+@pytest.mark.parametrize("kind", ["elementwise", "rowwise", "reduction", "blocks", "index"])
 def test_the_page_shows_the_list_built_from_the_rows(page, kind):
     assert f"{{glue:md}}`functions_{kind}`" in (DOCS / page).read_text()
+
+
+def test_the_kinds_are_in_the_order_the_pages_list_them():
+    assert list(function_kinds()) == ["elementwise", "rowwise", "reduction", "blocks", "index"]

@@ -12,8 +12,13 @@ The grammar covered (every construct of ``derivlib.engine.parse``):
   column or a 1×1 number (also a row against a column), the divisor kept positive;
 * ``-A``; ``A ** k`` for k in 2, 3, -1, -2, 0.5, 1.5, -0.5 (a negative or fractional
   power of something positive); ``A.T``, also of a number (``(2).T``);
-* ``sigmoid tanh relu exp log sqrt softplus softmax log_softmax`` (``log``, ``sqrt`` of something
-  positive, ``exp`` of something bounded), ``sum`` and ``mean`` with ``axis`` None, 0 and 1;
+* ``sigmoid tanh relu exp log sqrt softplus abs softmax log_softmax`` (``log``, ``sqrt`` of
+  something positive, ``exp`` of something bounded), ``sum``, ``mean`` and ``max`` with ``axis``
+  None, 0 and 1 (the argument of ``max`` is a sum with a fresh variable, so that no two
+  entries tie: on a tie torch's choice of the maximum is not documented);
+* column blocks: ``concat(A, B, ...)`` of matrices with numbered columns, and
+  ``a, b, c = split(E, 3)`` as a statement whose blocks are named intermediates (used once,
+  reused, or not used at all); a numbered dimension (2, 3, 4) appears where they need one;
 * numbers (integers and fractions, negative too: ``(-2) ** 2``), functions of numbers
   (``exp(2)``, ``sqrt(n)``, ``log_softmax(3)``), dimension names used as numbers (``/ n``);
 * index vectors (``indices``: n integers in range(k), drawn with repeats) read by
@@ -62,7 +67,9 @@ LOW = 0.02
 BOUND = 4.0
 _POWERS = (2, 3, -1, -2, 0.5, 1.5, -0.5)
 _NUMBERS = (2, 3, 0.5, 1.5, 0.25, -1, -2, -0.5, 1)
-_ELEMENTWISE = ("sigmoid", "tanh", "relu", "exp", "log", "sqrt", "softplus")
+_ELEMENTWISE = ("sigmoid", "tanh", "relu", "exp", "log", "sqrt", "softplus", "abs")
+#: Numbered dimensions: the columns of a concat's parts and of a split's blocks.
+_WIDTHS = (1, 2, 3)
 
 
 class Example(NamedTuple):
@@ -70,7 +77,7 @@ class Example(NamedTuple):
 
     seed: int
     expr: str
-    shapes: dict  # variable -> (rows, columns), each a dimension name or 1
+    shapes: dict  # variable -> (rows, columns), each a dimension name or a whole number
     sizes: dict  # dimension name -> size
     wrt: list
     values: dict  # variable -> list of rows of floats; index vector -> list of ints
@@ -136,15 +143,23 @@ class _Gen:
         self.statements = []
         self.indices = {}  # name -> (n, k)
 
+    def size(self, d):
+        """The size of dimension ``d``: a name's size, or the number itself."""
+        return d if isinstance(d, int) else self.sizes[d]
+
+    def dims(self):
+        """The dimensions an inner shape may take: the names, 1, and now and then a number."""
+        return sorted(self.sizes) + [1] + ([self.r.choice(_WIDTHS[1:])] if self.r.random() < 0.5 else [])
+
     # -- names -----------------------------------------------------------------------------
     def _fresh_name(self):
         used = set(self.vars) | {n for n, _ in self.named} | set(self.sizes) | set(self.indices)
         free = [v for v in VAR_NAMES if v not in used]
         return self.r.choice(free) if free else f"V{len(used)}"
 
-    def variable(self, shape, positive=False):
+    def variable(self, shape, positive=False, fresh=False):
         same = [v for v, (s, pos) in self.vars.items() if s == shape and (pos or not positive)]
-        if same and self.r.random() < 0.5:
+        if same and not fresh and self.r.random() < 0.5:
             name = self.r.choice(same)
         else:
             name = self._fresh_name()
@@ -173,9 +188,11 @@ class _Gen:
             return self.leaf(shape)
         kinds = ["matmul", "add", "sub", "mul", "div", "neg", "pow", "T", "elementwise", "elementwise", "row"]
         if shape[0] == 1 or shape[1] == 1:
-            kinds += ["reduce", "reduce"]
+            kinds += ["reduce", "reduce", "max"] + (["max"] if shape == (1, 1) else [])
         if shape[0] != 1:  # a row per entry of an index vector
             kinds += ["index"]
+        if isinstance(shape[1], int):
+            kinds += ["split"] + (["concat"] * 4 if shape[1] >= 2 else [])
         kind = r.choice(kinds)
         e = getattr(self, "_" + kind)(shape, depth - 1)
         if e.mag > 1e3:
@@ -221,10 +238,10 @@ class _Gen:
         return self.gen(shapes[0], depth), self.gen(shapes[1], depth)
 
     def _matmul(self, shape, depth):
-        k = self.r.choice(sorted(self.sizes) + [1])
+        k = self.r.choice(self.dims())
         a = self.bounded(self.gen((shape[0], k), depth))
         b = self.bounded(self.gen((k, shape[1]), depth))
-        size = 1 if k == 1 else self.sizes[k]
+        size = self.size(k)
         lo = size * a.lo * b.lo if a.lo and b.lo else None
         return _E(_bin(a, ast.MatMult(), b), shape, size * a.mag * b.mag, lo)
 
@@ -312,7 +329,7 @@ class _Gen:
 
     def _row(self, shape, depth):
         a = self.bounded(self.gen(shape, depth))
-        cols = 1 if shape[1] == 1 else self.sizes[shape[1]]
+        cols = self.size(shape[1])
         if self.r.random() < 0.5:
             return _E(_call("softmax", a), shape, 1.0, math.exp(-2 * a.mag) / cols)
         return _E(_call("log_softmax", a), shape, 2 * a.mag + math.log(cols))
@@ -326,16 +343,59 @@ class _Gen:
         if shape[1] == 1:
             axes.append(1)
         axis = r.choice(axes)
-        dims = sorted(self.sizes) + [1]
+        dims = self.dims()
         if axis is None:
             inner = (r.choice(dims), r.choice(dims))
         else:
             inner = (r.choice(dims), shape[1]) if axis == 0 else (shape[0], r.choice(dims))
         a = self.gen(inner, depth)
-        count = math.prod(1 if d == 1 else self.sizes[d] for d in (inner if axis is None else [inner[axis]]))
+        count = math.prod(self.size(d) for d in (inner if axis is None else [inner[axis]]))
         scale = count if fn == "sum" else 1
         lo = a.lo * scale if a.lo else None
         return _E(_call(fn, a, axis if axis is not None or r.random() < 0.5 else False), shape, a.mag * scale, lo)
+
+    def _max(self, shape, depth):
+        """max of each row (n×1), of each column (1×q) or of all (1×1) of ``inner + V``, V a fresh
+        variable: continuous, so no two entries of the argument tie."""
+        r = self.r
+        axes = [None] if shape == (1, 1) else []
+        if shape[0] == 1:
+            axes.append(0)
+        if shape[1] == 1:
+            axes.append(1)
+        axis = r.choice(axes)
+        dims = self.dims()
+        if axis is None:
+            inner = (r.choice(dims), r.choice(dims))
+        else:
+            inner = (r.choice(dims), shape[1]) if axis == 0 else (shape[0], r.choice(dims))
+        a = self.gen(inner, depth)
+        v = self.variable(inner, fresh=True)
+        arg = _E(_bin(a, ast.Add(), v), inner, a.mag + v.mag)
+        kw = False if axis is None and r.random() < 0.5 else axis
+        return _E(_call("max", arg, kw), shape, arg.mag)
+
+    def _concat(self, shape, depth):
+        """concat of two or three matrices whose columns add up to ``shape[1]`` (a number >= 2)."""
+        r = self.r
+        cuts = sorted(r.sample(range(1, shape[1]), min(shape[1] - 1, r.choice((1, 2)))))
+        widths = [b - a for a, b in zip([0] + cuts, cuts + [shape[1]])]
+        parts = [self.gen((shape[0], w), depth) for w in widths]
+        node = ast.Call(ast.Name("concat"), [p.node for p in parts], [])
+        return _E(node, shape, max(p.mag for p in parts), min((p.lo or 0) for p in parts) or None)
+
+    def _split(self, shape, depth):
+        """A statement ``a, b, c = split(E, 3)`` (E of 3·w columns, w = ``shape[1]``); its blocks are
+        named intermediates, and one of them is the result."""
+        r = self.r
+        k = r.choice((2, 3, 4))
+        e = self.gen((shape[0], k * shape[1]), depth)
+        names = []
+        for _ in range(k):
+            names.append(self._fresh_name())
+            self.named.append((names[-1], _E(ast.Name(names[-1]), shape, e.mag, e.lo)))
+        self.statements.append(f"{', '.join(names)} = split({ast.unparse(e.node)}, {k})")
+        return _E(ast.Name(r.choice(names)), shape, e.mag, e.lo)
 
     # -- one example -------------------------------------------------------------------------
     def example(self, seed):
@@ -346,7 +406,7 @@ class _Gen:
             if r.random() < 0.5:
                 root = self.gen((1, 1), r.randint(3, 6))
             else:
-                dims = sorted(self.sizes) + [1]
+                dims = self.dims()
                 inner = self.gen((r.choice(dims), r.choice(dims)), r.randint(3, 5))
                 root = _E(_call(r.choice(("sum", "mean")), inner), (1, 1), inner.mag)
             expr = "; ".join(self.statements + [ast.unparse(root.node)])
@@ -361,11 +421,11 @@ class _Gen:
         values = {}
         for name in names:
             shape, pos = self.vars[name]
-            rows, cols = (1 if d == 1 else self.sizes[d] for d in shape)
+            rows, cols = (self.size(d) for d in shape)
             draw = (lambda: r.uniform(0.5, 2.0)) if pos else (lambda: r.gauss(0.0, 1.0))
             values[name] = [[draw() for _ in range(cols)] for _ in range(rows)]
         for y, (n, k) in used_indices.items():  # n integers in range(k): with repeats when n > k
-            values[y] = [r.randrange(self.sizes[k]) for _ in range(self.sizes[n])]
+            values[y] = [r.randrange(self.sizes[k]) for _ in range(self.size(n))]
         shapes = {name: self.vars[name][0] for name in names}
         sizes = {d: s for d, s in self.sizes.items() if d in in_shapes}
         return Example(seed, expr, shapes, sizes, wrt, values, used_indices)

@@ -334,6 +334,44 @@ def _check_step(d, step, env, sizes, forward, rng):
     return Differential(what, worst_adjoint, worst_derivative)
 
 
+def _side_by_side(mats):
+    """Matrices of equal row counts as one (their Frobenius products add up to the product of these)."""
+    return [[x for row in rows for x in row] for rows in zip(*mats)]
+
+
+def _check_blocks(d, step, env, sizes, forward, rng):
+    """The block row of a split's adjoint, ``G_A = [G_i G_f G_o G_g]``: its differential
+    ``d[i f o g] = split(dA)`` (each block's, along one direction dA) is the adjoint of the step,
+    ``Σⱼ ⟨G_j, d(block j)⟩ = ⟨G_A, dA⟩``, and each block's the derivative of that block."""
+    uses = d._uses[step.name]
+    n = step.of
+    what = f"step {step.symbol} ({step.name}): {step.differential}"
+    if step.differential != d._blocks_why(n, uses)[0]:
+        raise DifferentialError(f"{what}: the step displays a differential other than the one checked")
+    parts = [d._differential(n, c) for c in uses]  # (dA, d block, block)
+    value = forward[id(n)] if id(n) in forward else evaluate(n, env, sizes, None, dict(forward))
+    contribution = evaluate(step.node, env, sizes, None, dict(forward))
+    if pm.shape(contribution) != pm.shape(value):
+        raise _shape_error(what, "the step's value", pm.shape(contribution), pm.shape(value))
+    g = _side_by_side([_adjoint_of(d, block, env, sizes, forward) for _, _, block in parts])
+    names = " ".join(block.name.text for _, _, block in parts)
+    sides = (f"[G of {names}] : d[{names}]", f"{step.symbol} : {parts[0][0].attr.text}")
+    leaf = Node("var", (), n.shape, Sym("_use"))
+    moved = [_with_use(c.path, leaf) for c in uses]
+    worst_adjoint, worst_derivative = 0.0, 0.0
+    for _ in range(N_DRAWS):
+        direction = _draw(rng, pm.shape(value))
+        y = _side_by_side([evaluate(dc, env, sizes, None, {**forward, id(dn): direction}) for dn, dc, _ in parts])
+        if pm.shape(y) != pm.shape(g):
+            raise _shape_error(what, "the differential's value", pm.shape(y), pm.shape(g))
+        worst_adjoint = max(worst_adjoint, _adjoint_gap(what, g, y, [(contribution, direction)], sides))
+        hi, lo = (_side_by_side([evaluate(m, env, sizes, None, {**forward, id(leaf): pm.add_scaled(value, s * EPS,
+                                                                                                  direction)})
+                                 for m in moved]) for s in (1, -1))
+        worst_derivative = max(worst_derivative, _derivative_gap(what, y, hi, lo, EPS))
+    return Differential(what, worst_adjoint, worst_derivative)
+
+
 def _identities(step_use, seen, seed):
     """The rule identities a step shows (one per node of its path), each rule and case once."""
     out = []
@@ -383,9 +421,15 @@ def check_why(d, sizes=None, seed=0):
     for step in d.backward_steps:
         if step.name not in d._uses:  # the sum of several paths: no differential shown
             continue
-        checked.append(_check_step(d, step, env, sizes, forward, rng))
+        uses = d._uses[step.name]
+        if isinstance(uses, list):  # a split's block row: one differential for all its blocks
+            checked.append(_check_blocks(d, step, env, sizes, forward, rng))
+        else:
+            checked.append(_check_step(d, step, env, sizes, forward, rng))
+            uses = [uses]
         try:
-            checked.extend(_identities(d._uses[step.name], seen, seed))
+            for use in uses:
+                checked.extend(_identities(use, seen, seed))
         except DifferentialError as exc:
             raise DifferentialError(f"step {step.symbol} ({step.name}), its identity: {exc}") from None
     return DifferentialReport(sizes, seed, tuple(checked))

@@ -15,15 +15,20 @@ concat"); this module holds what they need, so the rows stay one line each:
   adjoints of the blocks of one split add up to the block row ``[G_i G_f G_o G_g]``
   (:func:`merge`).
 * ``concat(A, B, ...)``: the matrices side by side; its pullbacks are the column slices of Ḡ.
+
+A derivation shows the blocks of one split as one forward line ``[i f o g] = split(A)``
+(:func:`forward_lines`, :func:`blocks_line`). A block's width may be a number, a name or a
+product of a number and names (``Coef``: a split of ``8*h`` columns into 4 has blocks of
+``2h``, the second reads ``A[:, 2h:4h]``).
 """
 
 from __future__ import annotations
 
 import ast
 
-from .nodes import ExpressionError, Node, Sym, expand, fmt_shape, mk_mul, mk_sum
+from .nodes import Coef, ExpressionError, Node, Sym, expand, fmt_shape, mk_mul, mk_sum
 
-__all__ = ["divide", "split_assign", "merge", "zeros"]
+__all__ = ["divide", "split_assign", "merge", "zeros", "forward_lines", "blocks_line"]
 
 
 def _err(src, msg):
@@ -52,33 +57,50 @@ def divide(d, k):
 
 
 def _times(j, w):
-    """The dimension j·w as a number when w is one, else None (a name times a number)."""
-    return j * w if isinstance(w, int) else None
+    """The dimension j·w: a number when w is one, else a product (``Coef``: 2·h, 2·(2h) = 4h)."""
+    if isinstance(w, int):
+        return j * w
+    c = Coef(j) * (w if isinstance(w, Coef) else Coef.of_dim(w))
+    return c.dims[0][0] if c.num == 1 and len(c.dims) == 1 and c.dims[0][1] == 1 else c  # 1·h is h
+
+
+def _dim_size(d, sizes):
+    """The size of a dimension: a number, a name's size, or a product's (``Coef``) value."""
+    if isinstance(d, int):
+        return d
+    if isinstance(d, Coef):
+        return int(d.value(sizes))
+    return sizes[d]
 
 
 def _bound(j, w, sizes=None):
-    """Column j·w: an int, or with ``sizes`` the size of a named w times j."""
+    """Column j·w: an int, or with ``sizes`` the size of a named or product w times j."""
     if isinstance(w, int):
         return j * w
     if sizes is not None:
-        return j * sizes[w]
+        return j * _dim_size(w, sizes)
     return None
 
 
 def _bound_text(j, w):
+    """Column j·w as the derivation writes it: 0, 6, h, 2h (a product: 2·(2h) is 4h)."""
     if j == 0:
         return "0"
-    if isinstance(w, int):
-        return str(j * w)
-    return str(w) if j == 1 else f"{j}{w}"
+    d = _times(j, w)
+    return d if isinstance(d, str) else str(d) if isinstance(d, int) else repr(d)
+
+
+def _dim_source(d):
+    """A dimension as Python source over the dimension names: 6, h, 4 * h."""
+    if isinstance(d, (int, str)):
+        return str(d)
+    sign, num, den = d.parts()
+    s = " * ".join(num) or "1"
+    return ("-" if sign == "-" else "") + s + (f" // ({' * '.join(den)})" if den else "")
 
 
 def _bound_source(j, w):
-    if j == 0:
-        return "0"
-    if isinstance(w, int):
-        return str(j * w)
-    return str(w) if j == 1 else f"{j} * {w}"
+    return "0" if j == 0 else _dim_source(_times(j, w))
 
 
 # -- shapes ------------------------------------------------------------------------------------
@@ -270,17 +292,13 @@ def concat_numpy(np, attr, sizes, *parts):
     return np.concatenate(parts, axis=1)
 
 
-def _size(d, sizes):
-    return d if isinstance(d, int) else sizes[d]
-
-
 def zeros_pure(shape, sizes):
-    r, c = (_size(d, sizes) for d in shape)
+    r, c = (_dim_size(d, sizes) for d in shape)
     return [[0.0] * c for _ in range(r)]
 
 
 def zeros_numpy(np, shape, sizes):
-    return np.zeros(tuple(_size(d, sizes) for d in shape))
+    return np.zeros(tuple(_dim_size(d, sizes) for d in shape))
 
 
 # -- differentials and pullbacks ------------------------------------------------------------------
@@ -393,7 +411,7 @@ def source(node, args, np):
     op = node.op
     if op == "zeros":
         r, c = node.shape
-        return f"{np}.zeros(({r}, {c}))"
+        return f"{np}.zeros(({_dim_source(r)}, {_dim_source(c)}))"
     if op == "max":
         axis = "" if node.attr is None else f"axis={node.attr}, "
         return f"{args[0]}.max({axis}keepdims=True)"
@@ -405,3 +423,44 @@ def source(node, args, np):
     if op == "concat":
         return f"{np}.concatenate([{', '.join(args)}], axis=1)"
     return None
+
+
+# -- the forward split as one line --------------------------------------------------------------------
+
+
+def _same_split(a, b):
+    return a.op == b.op == "split" and a.args[0] is b.args[0] and a.attr[2:] == b.attr[2:]
+
+
+def forward_lines(steps):
+    """The forward steps as lines: a step, or a list of the steps of the blocks of one split (side by
+    side in the forward order, see ``naming.topo``), shown as one line ``[i f o g] = split(A)``."""
+    blocks = {}  # (the split's argument, block width, number of blocks) -> the block indices shown
+    for s in steps:
+        if s.node.op == "split":
+            blocks.setdefault((id(s.node.args[0]),) + s.node.attr[2:], []).append(s.node.attr[0])
+    # two splits of one matrix into as many blocks (an index twice): a line per block, as written
+    twice = {key for key, js in blocks.items() if len(set(js)) < len(js)}
+    out = []
+    for s in steps:
+        prev = out[-1] if out else None
+        if s.node.op != "split" or (id(s.node.args[0]),) + s.node.attr[2:] in twice:
+            out.append(s)
+        elif isinstance(prev, list) and _same_split(prev[0].node, s.node):
+            prev.append(s)
+        else:
+            out.append([s])
+    return out
+
+
+def blocks_line(group, text, latex):
+    """(symbol, expression) in text and LaTeX of the blocks of one split: ``[i f o g]``, ``split(A)``;
+    a block no step uses is ``_``. ``text`` and ``latex`` render a node."""
+    k = group[0].node.attr[3]
+    by_block = {s.node.attr[0]: s for s in group}
+    names_t = " ".join(by_block[j].symbol if j in by_block else "_" for j in range(k))
+    names_l = " & ".join(by_block[j].symbol_latex if j in by_block else r"\_" for j in range(k))
+    a = group[0].node.args[0]
+    shown = Node("ref", (), a.shape, a) if a.name is not None else a
+    return (f"[{names_t}]", f"split({text(shown)})", rf"\begin{{bmatrix}} {names_l} \end{{bmatrix}}",
+            rf"\operatorname{{split}}\left({latex(shown)}\right)")

@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 from . import dims
 from .codegen import numpy_source
+from .columns import blocks_line, forward_lines
 from .limits import guarded
 from .naming import Naming, topo
 from .nodes import ExpressionError, Node, fmt_shape, ref
@@ -199,7 +200,7 @@ class Derivation(Naming, ReverseMode):
     @guarded("Derivation.text")
     def text(self):
         """The derivation as Unicode text for a terminal."""
-        lines = ["forward"] + ["  " + s.text for s in self.forward_steps] + ["", "backward"]
+        lines = ["forward"] + ["  " + _forward_text(s) for s in forward_lines(self.forward_steps)] + ["", "backward"]
         lines += ["  " + s.text for s in self.backward_steps]
         return "\n".join(lines)
 
@@ -215,7 +216,8 @@ class Derivation(Naming, ReverseMode):
             shape = r" \times ".join(str(d) for d in s.shape)
             return f"{s.symbol_latex} &= {s.expression_latex} && {shape}" + r" \\"
 
-        rows = [r"&\textbf{forward} \\"] + [line(s) for s in self.forward_steps]
+        rows = [r"&\textbf{forward} \\"] + [
+            line(s) if isinstance(s, Step) else _blocks_latex(s) + r" \\" for s in forward_lines(self.forward_steps)]
         rows += [r"&\textbf{backward} \\"] + [line(s) for s in self.backward_steps]
         return "\\begin{aligned}\n" + "\n".join(rows) + "\n\\end{aligned}"
 
@@ -309,6 +311,20 @@ class Derivation(Naming, ReverseMode):
 
     def __repr__(self):
         return f"<Derivation of {self.expr.strip()!r} with respect to {', '.join(self.wrt)}>"
+
+
+def _forward_text(s):
+    """A forward line: a step's, or the blocks of one split as one line ``[i f o g] = split(A)``."""
+    if isinstance(s, Step):
+        return s.text
+    sym, rhs, _, _ = blocks_line(s, text, latex)
+    return (_pad(f"{sym} = {rhs}", 28) + "  " + fmt_shape(s[0].shape) + " each").rstrip()
+
+
+def _blocks_latex(group):
+    _, _, sym, rhs = blocks_line(group, text, latex)
+    shape = r" \times ".join(str(d) for d in group[0].shape)
+    return rf"{sym} &= {rhs} && {shape} \text{{ each}}"
 
 
 def _pad(s, width):

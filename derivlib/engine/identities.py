@@ -101,23 +101,32 @@ def table():
     return rows
 
 
+#: The functions of blocks of columns: they cut a matrix into column blocks or put matrices side by side.
+_BLOCKS = ("split", "concat")
+_KINDS = ("elementwise", "rowwise", "reduction", "blocks", "index")
+
+
 def function_kinds():
     """The functions an expression may call, by kind, in the order of the rule rows.
 
-    ``"elementwise"`` (each entry from the same entry: ``tanh``), ``"rowwise"`` (over each
-    row: ``softmax``), ``"reduction"`` (over all entries or an axis: ``sum``) and ``"index"``
+    ``"elementwise"`` (each entry from the same entry: ``tanh``, ``abs``), ``"rowwise"``
+    (over each row: ``softmax``), ``"reduction"`` (over all entries or an axis: ``sum``,
+    ``max``), ``"blocks"`` (blocks of columns: ``split``, ``concat``) and ``"index"``
     (reading an index vector: ``take``, ``pick``, ``onehot``).
 
     >>> function_kinds()["rowwise"]
     ('softmax', 'log_softmax')
+    >>> function_kinds()["blocks"]
+    ('split', 'concat')
     """
-    def kind(rule):
-        if rule.op in INDEX_OPS:
+    def kind(op, rule):
+        if op in INDEX_OPS:
             return "index"
+        if op in _BLOCKS:
+            return "blocks"
         return "elementwise" if rule.entrywise else "rowwise" if rule.text else "reduction"
 
-    return {k: tuple(op for op in FUNCTIONS if kind(RULES[op]) == k)
-            for k in ("elementwise", "rowwise", "reduction", "index")}
+    return {k: tuple(op for op in FUNCTIONS if kind(op, RULES[op]) == k) for k in _KINDS}
 
 
 def function_list(kind):

@@ -33,7 +33,30 @@ def topo(root):
         order.append(node)
 
     visit(root)
-    return order
+    return _blocks_together(order)
+
+
+def _blocks_together(order):
+    """``order`` with the blocks of each split side by side in split order, where the first of them
+    was (each depends on its split's argument alone, which comes before): ``[i f o g] = split(A)``
+    is one line."""
+    groups = {}
+    for n in order:
+        if n.op == "split" and n.name is not None:
+            groups.setdefault((id(n.args[0]), n.attr[2:]), []).append(n)
+    # two splits of one matrix into as many blocks (a block index twice) are left as they are
+    groups = {k: g for k, g in groups.items() if len({b.attr[0] for b in g}) == len(g)}
+    if not groups:
+        return order
+    out, placed = [], set()
+    for n in order:
+        if id(n) in placed:
+            continue
+        group = groups.get((id(n.args[0]), n.attr[2:])) if n.op == "split" and n.name is not None else None
+        for m in sorted(group, key=lambda b: b.attr[0]) if group else [n]:
+            placed.add(id(m))
+            out.append(m)
+    return out
 
 
 def fresh(ident, taken):
@@ -68,6 +91,10 @@ class Naming:
             if n.op == "split" and n.args[0].name is None and n.args[0].op != "var":  # G_A = [G_i G_f]
                 if all(a is not n.args[0] for a, _ in wanted):
                     wanted.append((n.args[0], "A"))
+            if n.op == "max" and n.args[0].name is None and n.args[0].op not in ("var", "const", "dim"):
+                # its pullback reads the argument twice (onehot(argmax(A))): a step, computed once
+                if all(a is not n.args[0] for a, _ in wanted) and not _constant(n.args[0]):
+                    wanted.append((n.args[0], "A"))
         if self.root.name is None:
             wanted.append((self.root, "L"))
         letters = [w for _, w in wanted]
@@ -93,8 +120,10 @@ class Naming:
             if (n.op == "var" and n.attr.ident in self.wrt) or any(id(a) in self.active for a in n.args):
                 self.active.add(id(n))
         # Δ, δ₁, δ₂: only the adjoint of a pre-activation (the argument of a layer's activation, as
-        # the pages write δ₂ = ∂L/∂Θ), numbered over the network's layers whatever wrt asks for
-        pre = [n for n in self.nodes if n.name is not None and n.op != "var"
+        # the pages write δ₂ = ∂L/∂Θ), numbered over the network's layers whatever wrt asks for.
+        # A block of a split keeps G_ and its name (G_i), so its split's adjoint reads as the block
+        # row of the blocks' adjoints, G_A = [G_i G_f G_o G_g], in split order
+        pre = [n for n in self.nodes if n.name is not None and n.op not in ("var", "split")
                and any(m.op in _LAYER_ACTIVATIONS and m.args[0] is n for m in self.nodes)]
         self._adjoint_ident = {}
         for k, n in enumerate(pre, 1):

@@ -77,13 +77,9 @@ class ReverseMode:
             raise ExpressionError(f"{n.name.ident if n.name else n.attr.ident}: no path to the loss")
         merged = merge([c.expr for c in cs])
         if merged is not None:  # the adjoints of the blocks of a split, side by side: [G_i G_f G_o G_g]
-            name = n.name or n.attr
-            users = ", ".join(c.consumer.name.text if c.consumer is not None else "L" for c in
-                              sorted(cs, key=lambda c: c.consumer.attr[0] if c.consumer is not None
-                                     and c.consumer.op == "split" else -1))
-            step = self._step("paths", sym, n, merged, f"{name.text} is split into {users}: their adjoints "
-                              f"side by side", rf"{name.latex}\text{{ is split: the blocks' adjoints side by side}}",
-                              "", "")
+            uses = sorted(cs, key=lambda c: c.consumer.attr[0])  # each use is a block (a named split)
+            step = self._step("paths", sym, n, merged, *self._blocks_why(n, uses))
+            self._uses[step.name] = uses  # checked as one differential (adjoint.check_why)
         elif len(cs) == 1:
             g = cs[0].expr
             step = self._step("backward", sym, n, g, *self._why(n, cs[0]))
@@ -122,6 +118,29 @@ class ReverseMode:
             dargs[j] = d
             d = RULES[node.op].jvp(node, list(node.args), dargs)
         return dn, d, c.consumer or self.root
+
+    def _blocks_why(self, n, uses):
+        """(differential text, latex, identity text, latex) of the block row of a split's adjoint:
+        ``d[i f o g] = split(dA)``, the blocks' differentials together (``uses``: one per block,
+        in split order), and ``Σⱼ Ḡⱼ : dA[:, block j] = [Ḡ₁ … Ḡ₄] : dA``: the split rule's identity
+        for each block (each checked by ``check_rule``), added over the blocks, whose columns do
+        not overlap."""
+        diffs = [self._differential(n, c)[1] for c in uses]
+        blocks = [c.consumer for c in uses]
+        da = self._differential(n, uses[0])[0].attr
+        k = blocks[0].attr[3]
+        if len(blocks) == k:
+            rt, rl = f"split({da.text})", rf"\operatorname{{split}}\left({da.latex}\right)"
+        else:
+            rt = "[" + " ".join(text(x) for x in diffs) + "]"
+            rl = r"\begin{bmatrix} " + " & ".join(latex(x) for x in diffs) + r" \end{bmatrix}"
+        names_t = " ".join(b.name.text for b in blocks)
+        names_l = " & ".join(b.name.latex for b in blocks)
+        sub = str(k).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+        return (f"d[{names_t}] = {rt}", rf"\mathrm{{d}}\begin{{bmatrix}} {names_l} \end{{bmatrix}} = {rl}",
+                f"Σⱼ Ḡⱼ : dA[:, block j] = [Ḡ₁ … Ḡ{sub}] : dA",
+                rf"\textstyle\sum_j \bar G_j : \mathrm{{d}}A_{{[:,\, \text{{block }} j]}} = "
+                rf"\begin{{bmatrix}} \bar G_1 & \cdots & \bar G_{{{k}}} \end{{bmatrix}} : \mathrm{{d}}A")
 
     def _why(self, n, c):
         """(differential text, latex, identity text, latex) of one use of n."""
