@@ -261,7 +261,7 @@ CONVNET_SIZES = {"n": 3, "h": 5, "k": 7}
 
 def _convnet_values(seed=0):
     rng = np.random.default_rng(seed)
-    sizes = {**CONVNET_SIZES, **{d: d for d in (4, 27, 36, 108)}}
+    sizes = {**CONVNET_SIZES, **{d: d for d in (4, 16, 27, 48)}}
     values = {name: rng.normal(size=(sizes.get(r, r), sizes.get(c, c))) for name, (r, c) in CONVNET.shapes.items()}
     values["Y"] = np.eye(CONVNET_SIZES["k"])[rng.integers(CONVNET_SIZES["k"], size=CONVNET_SIZES["n"])]
     return values
@@ -272,7 +272,7 @@ def _torch_convnet(values):
     t = {k: torch.tensor(v, dtype=torch.float64, requires_grad=k != "X" and k != "Y") for k, v in values.items()}
     F = torch.nn.functional
     n = CONVNET_SIZES["n"]
-    x = t["X"].reshape(n, 6, 6, 3).permute(0, 3, 1, 2)
+    x = t["X"].reshape(n, 4, 4, 3).permute(0, 3, 1, 2)
     a = F.relu(F.conv2d(x, t["K"].T.reshape(4, 3, 3, 3), t["b"].reshape(-1), padding=1))
     m = F.max_pool2d(a, 2, stride=2).permute(0, 2, 3, 1).reshape(n, -1)  # channels last, as the engine's group
     h = F.relu(F.linear(m, t["W1"].T, t["b1"].reshape(-1)))

@@ -56,18 +56,18 @@ GALLERY = [
             {"X": ("n", "q"), "gamma": (1, "q"), "beta": (1, "q"), "G": ("n", "q")}, ("X", "gamma", "beta")),
     Example("attention", "One softmax attention head", "sum(G * (softmax(Q @ K.T / c) @ V))",
             {"Q": ("n", "d"), "K": ("m", "d"), "V": ("m", "e"), "c": (), "G": ("n", "e")}, ("Q", "K", "V")),
-    Example("conv_layer", "Convolution layer: 6×6×3 images, 4 filters 3×3, pad 1",
-            "sum(G * group(im2col(X, image=(6, 6, 3), kernel=(3, 3), pad=1) @ K + b, 36))",
-            {"X": ("n", 108), "K": (27, 4), "b": (1, 4), "G": ("n", 144)}, ("K", "b", "X")),
-    Example("max_pool", "2×2 max-pool, stride 2, of a 6×6×4 image",
-            "sum(G * group(max(ungroup(im2col(A, image=(6, 6, 4), kernel=(2, 2), stride=2), 4), axis=1), 36))",
-            {"A": ("n", 144), "G": ("n", 36)}, ("A",)),
+    Example("conv_layer", "Convolution layer: 4×4×3 images, 4 filters 3×3, pad 1",
+            "sum(G * group(im2col(X, image=(4, 4, 3), kernel=(3, 3), pad=1) @ K + b, 16))",
+            {"X": ("n", 48), "K": (27, 4), "b": (1, 4), "G": ("n", 64)}, ("K", "b", "X")),
+    Example("max_pool", "2×2 max-pool, stride 2, of 4×4×4 images",
+            "sum(G * group(max(ungroup(im2col(A, image=(4, 4, 4), kernel=(2, 2), stride=2), 4), axis=1), 16))",
+            {"A": ("n", 64), "G": ("n", 16)}, ("A",)),
     Example("three_layer_convnet", "Three-layer convnet (CS231n): conv, 2×2 max-pool, ReLU, affine, ReLU, affine, "
             "softmax cross-entropy",
-            "A = group(im2col(X, image=(6, 6, 3), kernel=(3, 3), pad=1) @ K + b, 36); "
-            "M = relu(group(max(ungroup(im2col(A, image=(6, 6, 4), kernel=(2, 2), stride=2), 4), axis=1), 36)); "
+            "A = group(im2col(X, image=(4, 4, 3), kernel=(3, 3), pad=1) @ K + b, 16); "
+            "M = relu(group(max(ungroup(im2col(A, image=(4, 4, 4), kernel=(2, 2), stride=2), 4), axis=1), 16)); "
             "H = relu(M @ W1 + b1); -sum(Y * log_softmax(H @ W2 + b2)) / n",
-            {"X": ("n", 108), "K": (27, 4), "b": (1, 4), "W1": (36, "h"), "b1": (1, "h"), "W2": ("h", "k"),
+            {"X": ("n", 48), "K": (27, 4), "b": (1, 4), "W1": (16, "h"), "b1": (1, "h"), "W2": ("h", "k"),
              "b2": (1, "k"), "Y": ("n", "k")},
             ("K", "b", "W1", "b1", "W2", "b2")),
 ]
