@@ -4,7 +4,7 @@ The built site is served on 127.0.0.1; every request to any other host is aborte
 recorded, and the test asserts there were none. Pyodide must not be fetched before the
 first click; it runs in a Web Worker served by the site, so the page keeps drawing frames
 while Python loads; a failed load is shown and can be retried, and a load that hangs is
-given up after 60 s (on the page's fake clock). The page derives the three source networks and two gallery networks (each
+given up after 60 s (on the page's fake clock). The page derives the three source networks and three gallery networks (each
 typeset by MathJax, each step checked), says which of five answers is right and how the
 four wrong ones are wrong, and shows input errors next to the input; opened as a file it
 says to serve the folder. Screenshots go to _build/screenshots/playground-*.png.
@@ -189,6 +189,7 @@ EXAMPLES = [
     pytest.param("example-dropout", ["W1", "b1", "W2", "X"], id="gallery-dropout"),
     pytest.param("example-lstm_cell", ["Wx", "Wh", "b", "X", "H", "C"], id="gallery-lstm-cell"),
     pytest.param("example-gru_cell", ["Wx", "Wh", "bx", "bh", "X", "H"], id="gallery-gru-cell"),
+    pytest.param("example-three_layer_convnet", ["K", "b", "W1", "b1", "W2", "b2"], id="gallery-convnet"),
 ]
 
 

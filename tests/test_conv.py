@@ -15,6 +15,7 @@ import torch
 from derivlib import derive
 from derivlib.engine import evaluate_pure
 from derivlib.engine.nodes import Coef, ExpressionError
+from derivlib.playground.gallery import EXAMPLES
 from verification.torch_oracle import torch_gradients
 
 RTOL = 1e-12
@@ -170,3 +171,130 @@ ERRORS = [
 def test_misuse_is_refused_saying_what_to_write(expr, words):
     with pytest.raises(ExpressionError, match=words):
         derive(expr, {"X": ("n", 108), "K": (27, 4)})
+
+
+# -- the max-pool equals torch's max_pool2d -------------------------------------------------------------
+
+
+class Pool:
+    """A k×k max-pool with stride s of a batch of n H×W×C images (channels last, one row per sample)."""
+
+    def __init__(self, H, W, C, k, stride, n=2):
+        self.H, self.W, self.C, self.k, self.stride, self.n = H, W, C, k, stride, n
+        self.positions = ((H - k) // stride + 1) * ((W - k) // stride + 1)
+
+    @property
+    def pool(self):
+        return (f"group(max(ungroup(im2col(A, image=({self.H}, {self.W}, {self.C}), kernel=({self.k}, {self.k}), "
+                f"stride={self.stride}), {self.C}), axis=1), {self.positions * self.C})")
+
+    @property
+    def expr(self):
+        return f"Y = {self.pool}; sum(G * Y)"
+
+    @property
+    def shapes(self):
+        return {"A": ("n", self.H * self.W * self.C), "G": ("n", self.positions * self.C)}
+
+    def values(self, seed=0):
+        """Distinct entries (a permutation of a grid, so no window has a tie), and a random G."""
+        rng = np.random.default_rng(seed)
+        size = self.n * self.H * self.W * self.C
+        a = rng.permutation(size).reshape(self.n, -1) / size - 0.5
+        return {"A": a, "G": rng.normal(size=(self.n, self.positions * self.C))}
+
+
+POOLS = [
+    pytest.param(Pool(6, 6, 4, 2, 2), id="6x6x4-2x2-stride2"),
+    pytest.param(Pool(6, 6, 2, 3, 3), id="6x6x2-3x3-stride3"),
+    pytest.param(Pool(5, 6, 3, 3, 1), id="5x6x3-3x3-stride1-overlapping"),
+]
+
+
+def _torch_pool(pool, values):
+    """torch's own max_pool2d on the NCHW batch, and the gradient of sum(G * Y) by its autograd."""
+    a = torch.tensor(values["A"], dtype=torch.float64, requires_grad=True)
+    y = torch.nn.functional.max_pool2d(a.reshape(pool.n, pool.H, pool.W, pool.C).permute(0, 3, 1, 2),
+                                       pool.k, stride=pool.stride)
+    y = y.permute(0, 2, 3, 1).reshape(pool.n, -1)  # channels last, one row per sample
+    (grad,) = torch.autograd.grad((torch.tensor(values["G"]) * y).sum(), [a])
+    return y.detach().numpy(), grad.numpy()
+
+
+@pytest.mark.parametrize("pool", POOLS)
+def test_the_max_pool_equals_torchs_max_pool2d(pool):
+    got = derive(pool.expr, pool.shapes, wrt=["A"]).evaluate(pool.values())["Y"]
+    assert _close(got, _torch_pool(pool, pool.values())[0])
+
+
+@pytest.mark.parametrize("pool", POOLS)
+def test_the_max_pools_gradient_equals_torchs_autograd(pool):
+    got = derive(pool.expr, pool.shapes, wrt=["A"]).gradients(pool.values())["A"]
+    assert _close(got, _torch_pool(pool, pool.values())[1])
+
+
+@pytest.mark.parametrize("pool", POOLS)
+def test_the_max_pools_generated_numpy_equals_torchs_autograd(pool):
+    ns = {}
+    exec(derive(pool.expr, pool.shapes, wrt=["A"]).numpy_source(), ns)  # noqa: S102 (the engine's own code)
+    assert _close(ns["backward"](**pool.values())["A"], _torch_pool(pool, pool.values())[1])
+
+
+@pytest.mark.parametrize("pool", POOLS)
+def test_the_pure_evaluator_equals_torchs_max_pool2d(pool):
+    values = pool.values()
+    got = evaluate_pure(pool.pool, {"A": values["A"].tolist()}, {"A": pool.shapes["A"]})
+    assert _close(np.array(got), _torch_pool(pool, values)[0])
+
+
+@pytest.mark.parametrize("pool", POOLS)
+def test_the_torch_oracle_reads_the_max_pool_as_max_pool2d(pool):
+    got = torch_gradients(pool.expr, pool.values(), {"n": pool.n}, wrt=["A"])["A"]
+    assert _close(got, _torch_pool(pool, pool.values())[1])
+
+
+# -- the CS231n three-layer convnet equals torch's layers ----------------------------------------------
+
+CONVNET = EXAMPLES["three_layer_convnet"]
+CONVNET_SIZES = {"n": 3, "h": 5, "k": 7}
+
+
+def _convnet_values(seed=0):
+    rng = np.random.default_rng(seed)
+    sizes = {**CONVNET_SIZES, **{d: d for d in (4, 16, 27, 48)}}
+    values = {name: rng.normal(size=(sizes.get(r, r), sizes.get(c, c))) for name, (r, c) in CONVNET.shapes.items()}
+    values["Y"] = np.eye(CONVNET_SIZES["k"])[rng.integers(CONVNET_SIZES["k"], size=CONVNET_SIZES["n"])]
+    return values
+
+
+def _torch_convnet(values):
+    """CS231n's order with torch's own layers: conv2d, relu, max_pool2d, linear, relu, linear, cross_entropy."""
+    t = {k: torch.tensor(v, dtype=torch.float64, requires_grad=k != "X" and k != "Y") for k, v in values.items()}
+    F = torch.nn.functional
+    n = CONVNET_SIZES["n"]
+    x = t["X"].reshape(n, 4, 4, 3).permute(0, 3, 1, 2)
+    a = F.relu(F.conv2d(x, t["K"].T.reshape(4, 3, 3, 3), t["b"].reshape(-1), padding=1))
+    m = F.max_pool2d(a, 2, stride=2).permute(0, 2, 3, 1).reshape(n, -1)  # channels last, as the engine's group
+    h = F.relu(F.linear(m, t["W1"].T, t["b1"].reshape(-1)))
+    loss = F.cross_entropy(F.linear(h, t["W2"].T, t["b2"].reshape(-1)), t["Y"].argmax(axis=1))
+    wrt = list(CONVNET.wrt)
+    return float(loss.detach()), dict(zip(wrt, (g.numpy() for g in torch.autograd.grad(loss, [t[w] for w in wrt]))))
+
+
+def test_the_convnets_loss_equals_torchs_layers():
+    d = derive(CONVNET.expr, CONVNET.shapes, wrt=list(CONVNET.wrt))
+    got = d.evaluate(_convnet_values())["L"]
+    assert _close(np.array(got), np.array(_torch_convnet(_convnet_values())[0]))
+
+
+@pytest.mark.parametrize("wrt", list(CONVNET.wrt))
+def test_the_convnets_gradient_equals_torchs_layers(wrt):
+    got = derive(CONVNET.expr, CONVNET.shapes, wrt=list(CONVNET.wrt)).gradients(_convnet_values())[wrt]
+    assert _close(got, _torch_convnet(_convnet_values())[1][wrt])
+
+
+def test_the_convnets_generated_numpy_equals_torchs_layers():
+    ns = {}
+    exec(derive(CONVNET.expr, CONVNET.shapes, wrt=list(CONVNET.wrt)).numpy_source(), ns)  # noqa: S102
+    got, want = ns["backward"](**_convnet_values()), _torch_convnet(_convnet_values())[1]
+    assert all(_close(got[w], want[w]) for w in CONVNET.wrt)

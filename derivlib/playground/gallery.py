@@ -74,6 +74,20 @@ GALLERY = [
             "sum(G * H2)",
             {"X": ("n", "d"), "H": ("n", "h"), "Wx": ("d", "3*h"), "Wh": ("h", "3*h"), "bx": (1, "3*h"),
              "bh": (1, "3*h"), "G": ("n", "h")}, ("Wx", "Wh", "bx", "bh", "X", "H")),
+    Example("conv_layer", "Convolution layer: 4×4×3 images, 4 filters 3×3, pad 1",
+            "sum(G * group(im2col(X, image=(4, 4, 3), kernel=(3, 3), pad=1) @ K + b, 16))",
+            {"X": ("n", 48), "K": (27, 4), "b": (1, 4), "G": ("n", 64)}, ("K", "b", "X")),
+    Example("max_pool", "2×2 max-pool, stride 2, of 4×4×4 images",
+            "sum(G * group(max(ungroup(im2col(A, image=(4, 4, 4), kernel=(2, 2), stride=2), 4), axis=1), 16))",
+            {"A": ("n", 64), "G": ("n", 16)}, ("A",)),
+    Example("three_layer_convnet", "Three-layer convnet (CS231n): conv, 2×2 max-pool, ReLU, affine, ReLU, affine, "
+            "softmax cross-entropy",
+            "A = group(im2col(X, image=(4, 4, 3), kernel=(3, 3), pad=1) @ K + b, 16); "
+            "M = relu(group(max(ungroup(im2col(A, image=(4, 4, 4), kernel=(2, 2), stride=2), 4), axis=1), 16)); "
+            "H = relu(M @ W1 + b1); -sum(Y * log_softmax(H @ W2 + b2)) / n",
+            {"X": ("n", 48), "K": (27, 4), "b": (1, 4), "W1": (16, "h"), "b1": (1, "h"), "W2": ("h", "k"),
+             "b2": (1, "k"), "Y": ("n", "k")},
+            ("K", "b", "W1", "b1", "W2", "b2")),
 ]
 
 EXAMPLES = {e.key: e for e in HAND + GALLERY}
