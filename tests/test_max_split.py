@@ -10,7 +10,7 @@ import torch
 
 from derivlib import derive
 from derivlib.engine import ExpressionError
-from derivlib.engine.columns import divide
+from derivlib.engine.dims import divide
 from derivlib.engine.evaluate import evaluate
 from derivlib.engine.nodes import Coef
 from verification.torch_layers import lstm_cell_gradients, lstm_cell_weights

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import ast
 
+from . import dims
+from .dims import divide
 from .nodes import Coef, ExpressionError, Node, Sym, expand, fmt_shape, mk_mul, mk_sum
 
 __all__ = ["divide", "split_assign", "merge", "zeros", "forward_lines", "blocks_line"]
@@ -38,47 +40,12 @@ def _err(src, msg):
 # -- dimensions -------------------------------------------------------------------------------
 
 
-def divide(d, k):
-    """Dimension ``d`` divided by the whole number ``k``, or None when it does not divide.
-
-    ``d`` is an int (12 // 4 = 3) or a product of a number and dimension names (an object
-    with ``num`` and ``dims``, as ``Coef``: ``4*h`` / 4 = ``h``); a plain name (``h``) does
-    not divide.
-    """
-    if isinstance(d, int):
-        return d // k if d % k == 0 else None
-    num, dims = getattr(d, "num", None), getattr(d, "dims", None)
-    if num is None or dims is None or num % k != 0:
-        return None
-    q = num // k
-    if q == 1 and len(dims) == 1 and dims[0][1] == 1:
-        return dims[0][0]  # 4*h / 4 is the name h
-    return type(d)(q, dims)
-
-
-def _times(j, w):
-    """The dimension j·w: a number when w is one, else a product (``Coef``: 2·h, 2·(2h) = 4h)."""
-    if isinstance(w, int):
-        return j * w
-    c = Coef(j) * (w if isinstance(w, Coef) else Coef.of_dim(w))
-    return c.dims[0][0] if c.num == 1 and len(c.dims) == 1 and c.dims[0][1] == 1 else c  # 1·h is h
-
-
-def _dim_size(d, sizes):
-    """The size of a dimension: a number, a name's size, or a product's (``Coef``) value."""
-    if isinstance(d, int):
-        return d
-    if isinstance(d, Coef):
-        return int(d.value(sizes))
-    return sizes[d]
-
-
 def _bound(j, w, sizes=None):
     """Column j·w: an int, or with ``sizes`` the size of a named or product w times j."""
     if isinstance(w, int):
         return j * w
     if sizes is not None:
-        return j * _dim_size(w, sizes)
+        return j * dims.size(w, sizes)
     return None
 
 
@@ -86,21 +53,12 @@ def _bound_text(j, w):
     """Column j·w as the derivation writes it: 0, 6, h, 2h (a product: 2·(2h) is 4h)."""
     if j == 0:
         return "0"
-    d = _times(j, w)
+    d = dims.times(w, j)
     return d if isinstance(d, str) else str(d) if isinstance(d, int) else repr(d)
 
 
-def _dim_source(d):
-    """A dimension as Python source over the dimension names: 6, h, 4 * h."""
-    if isinstance(d, (int, str)):
-        return str(d)
-    sign, num, den = d.parts()
-    s = " * ".join(num) or "1"
-    return ("-" if sign == "-" else "") + s + (f" // ({' * '.join(den)})" if den else "")
-
-
 def _bound_source(j, w):
-    return "0" if j == 0 else _dim_source(_times(j, w))
+    return "0" if j == 0 else dims.py(dims.times(w, j))
 
 
 # -- shapes ------------------------------------------------------------------------------------
@@ -113,7 +71,7 @@ def max_shape(args, attr, src):
 
 def split_shape(args, attr, src):
     a, b, w, m = attr
-    width = w if b - a == 1 else _times(b - a, w)
+    width = w if b - a == 1 else dims.times(w, b - a)
     return (args[0].shape[0], width)
 
 
@@ -293,12 +251,12 @@ def concat_numpy(np, attr, sizes, *parts):
 
 
 def zeros_pure(shape, sizes):
-    r, c = (_dim_size(d, sizes) for d in shape)
+    r, c = (dims.size(d, sizes) for d in shape)
     return [[0.0] * c for _ in range(r)]
 
 
 def zeros_numpy(np, shape, sizes):
-    return np.zeros(tuple(_dim_size(d, sizes) for d in shape))
+    return np.zeros(tuple(dims.size(d, sizes) for d in shape))
 
 
 # -- differentials and pullbacks ------------------------------------------------------------------
@@ -331,8 +289,8 @@ def split_vjp(g, out, args):
     if b - a == 1:  # one block of m: the block row with Ḡ in its place
         parts = [g if j == a else zeros((rows, w)) for j in range(m)]
     else:
-        parts = ([zeros((rows, _times(a, w)))] if a else []) + [g] + (
-            [zeros((rows, _times(m - b, w)))] if b < m else [])
+        parts = ([zeros((rows, dims.times(w, a)))] if a else []) + [g] + (
+            [zeros((rows, dims.times(w, m - b)))] if b < m else [])
     return (Node("concat", parts, shape),)
 
 
@@ -411,7 +369,7 @@ def source(node, args, np):
     op = node.op
     if op == "zeros":
         r, c = node.shape
-        return f"{np}.zeros(({_dim_source(r)}, {_dim_source(c)}))"
+        return f"{np}.zeros(({dims.py(r)}, {dims.py(c)}))"
     if op == "max":
         axis = "" if node.attr is None else f"axis={node.attr}, "
         return f"{args[0]}.max({axis}keepdims=True)"
