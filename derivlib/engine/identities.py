@@ -109,7 +109,7 @@ _KINDS = ("elementwise", "rowwise", "reduction", "blocks", "index")
 def function_kinds():
     """The functions an expression may call, by kind, in the order of the rule rows.
 
-    ``"elementwise"`` (each entry from the same entry: ``tanh``, ``abs``), ``"rowwise"``
+    ``"elementwise"`` (each entry from the same entry: ``exp``, ``abs``), ``"rowwise"``
     (over each row: ``softmax``), ``"reduction"`` (over all entries or an axis: ``sum``,
     ``max``), ``"blocks"`` (blocks of columns: ``split``, ``concat``) and ``"index"``
     (reading an index vector: ``take``, ``pick``, ``onehot``).
