@@ -34,7 +34,7 @@ from .nodes import Node, Sym, fmt_shape, var
 from .render import text
 from .rules import _BAR, BINARY, RULES, _case, _dsymbol, example_node
 from .sample import default_sizes, random_values
-from .stepcheck import EPS, ROUND, RTOL
+from .stepcheck import EPS, ROUND, RTOL, TIES, tied_entries
 
 __all__ = ["DifferentialError", "Differential", "DifferentialReport", "SIZES", "ADJOINT_RTOL",
            "check_rule", "check_why", "verify"]
@@ -56,12 +56,15 @@ class Differential(NamedTuple):
 
     ``adjoint_error`` is ``|⟨Ḡ, dY⟩ − ⟨pullback, dA⟩|`` over the sum of the absolute terms;
     ``derivative_error`` the largest entry of ``|dY − central difference|`` over the largest
-    ``|central difference|``.
+    ``|central difference|``; ``skipped`` says why the comparison with central differences
+    was left out (the path runs through a max whose entries tie at this point: a kink),
+    empty when it was made.
     """
 
     what: str
     adjoint_error: float
     derivative_error: float
+    skipped: str = ""
 
 
 class DifferentialReport(NamedTuple):
@@ -83,10 +86,19 @@ class DifferentialReport(NamedTuple):
     def max_derivative_error(self):
         return max((c.derivative_error for c in self.checked), default=0.0)
 
+    @property
+    def skipped(self):
+        """The differentials checked as adjoints only (no central differences at a kink)."""
+        return [c for c in self.checked if c.skipped]
+
     def __str__(self):
         sizes = ", ".join(f"{k}={v}" for k, v in self.sizes.items())
-        return (f"{len(self.checked)} displayed differentials ({sizes}, seed {self.seed}): adjoint of the "
-                f"pullback to {self.max_adjoint_error:.0e}, derivative to {self.max_derivative_error:.0e}")
+        out = (f"{len(self.checked)} displayed differentials ({sizes}, seed {self.seed}): adjoint of the "
+               f"pullback to {self.max_adjoint_error:.0e}, derivative to {self.max_derivative_error:.0e}")
+        if self.skipped:
+            out += (f"; {len(self.skipped)} checked as adjoints only, without finite differences ("
+                    f"{self.skipped[0].skipped})")
+        return out
 
 
 # -- the two comparisons ------------------------------------------------------------------------
@@ -319,6 +331,12 @@ def _check_step(d, step, env, sizes, forward, rng):
     # every negative entry), where central differences mean nothing: there the derivative is
     # the rule's, checked by check_rule, and the step's value is checked by Derivation.check
     kinked = any(node.op == "relu" for node, _ in use.path)
+    # a max whose entries tie has a kink there too (the derivative of each one-sided choice
+    # differs): the adjoint identity is still checked, the central differences are skipped
+    tied = [node for node, _ in use.path if node.op in TIES
+            and tied_entries(evaluate(node.args[0], env, sizes, None, dict(forward)), node.attr)]
+    skipped = (f"step {step.symbol}: a max on its path has entries tied for its largest at this point, a kink "
+               f"where finite differences measure neither one-sided slope") if tied else ""
     worst_adjoint, worst_derivative = 0.0, 0.0
     for _ in range(N_DRAWS):
         direction = _draw(rng, pm.shape(value))
@@ -326,12 +344,12 @@ def _check_step(d, step, env, sizes, forward, rng):
         if pm.shape(y) != pm.shape(out):
             raise _shape_error(what, "the differential's value", pm.shape(y), pm.shape(out))
         worst_adjoint = max(worst_adjoint, _adjoint_gap(what, g, y, [(contribution, direction)], sides))
-        if kinked:
+        if kinked or tied:
             continue
         hi, lo = (evaluate(moved, env, sizes, None, {**forward, id(leaf): pm.add_scaled(value, s * EPS, direction)})
                   for s in (1, -1))
         worst_derivative = max(worst_derivative, _derivative_gap(what, y, hi, lo, EPS))
-    return Differential(what, worst_adjoint, worst_derivative)
+    return Differential(what, worst_adjoint, worst_derivative, skipped)
 
 
 def _side_by_side(mats):

@@ -20,7 +20,7 @@ from .rules import RULES
 from .sample import check_seed, default_sizes
 
 __all__ = ["EPS", "ATOL", "RTOL", "ROUND", "N_DIRECTIONS", "KINKS", "ADVICE", "StepReport", "CheckReport",
-           "run", "summary", "checked_steps", "consumers", "downstream", "kink_entries"]
+           "run", "summary", "checked_steps", "consumers", "downstream", "kink_entries", "tied_entries"]
 
 #: The defaults of :mod:`derivlib.check` (a test keeps them equal).
 EPS, ATOL, RTOL = 1e-6, 0.0, 1e-5
@@ -30,11 +30,17 @@ ROUND = 2 * 2.220446049250313e-16 / EPS
 N_DIRECTIONS = 3
 #: Operations whose derivative jumps where their argument is exactly 0.
 KINKS = ("relu",)
+#: Operations with a kink where entries tie for their largest (see :func:`tied_entries`).
+TIES = ("max",)
+#: Two entries tie for a max when they differ by at most this many ulps of the max (0 ties only with 0).
+TIE_ULPS = 4
 #: Operations that act entry by entry (a kink's entries can be followed through them).
 _ELEMENTWISE = frozenset({"scale", *(op for op, r in RULES.items() if r.entrywise)})
 #: What to try, by the reason the check cannot tell.
 ADVICE = {
     "kink": "try another seed (a relu's argument sits exactly at 0 here)",
+    "tie": "try another seed or other sizes (entries tie for a max here; a relu before the max makes its "
+           "negative entries tie at 0, so a window or row of negatives ties at most points)",
     "domain": "try another seed, or write log, sqrt or a division by a variable directly (the check draws "
               "such a variable positive)",
     "rounding": "try other sizes, or values of a similar size (the finite differences are lost in rounding)",
@@ -133,8 +139,8 @@ def summary(verdict, sizes, seed, steps, rel, reason="", advice=""):
         if v == "cannot tell":
             lines.append(f"  cannot tell {symbol}: {why}; {what}")
         if excluded:
-            lines.append(f"  {symbol}: {excluded} entries at a kink (a relu's argument exactly 0) left out of "
-                         f"the directions")
+            lines.append(f"  {symbol}: {excluded} entries at a kink (a relu's argument exactly 0, or entries "
+                         f"tied for a max) left out of the directions")
     return "\n".join(lines)
 
 
@@ -168,10 +174,11 @@ def kink_entries(m, below, value_of, kinked):
 
     ``below``: the nodes that depend on ``m`` in evaluation order; ``value_of(node)``: its
     value as lists of lists; ``kinked``: the ids of the relu nodes whose argument has an
-    exact 0. An entry of ``m`` is left out when moving it moves a relu's argument that
-    sits at 0 entry by entry (through element-wise operations); when such an argument
-    mixes entries (through a product, a sum or a transpose), ``reason`` says the step
-    cannot be checked here (None otherwise).
+    exact 0, and of the max nodes whose argument has a tie (:func:`tied_entries`). An
+    entry of ``m`` is left out when moving it moves a relu's argument that sits at 0, or
+    an entry tied for a max, entry by entry (through element-wise operations); when such
+    an argument mixes entries (through a product, a sum or a transpose), ``reason`` says
+    the step cannot be checked here (None otherwise).
     """
     if not any(id(n) in kinked for n in below):
         return set(), None
@@ -183,6 +190,18 @@ def kink_entries(m, below, value_of, kinked):
         if not ins:
             continue
         r, c = pm.shape(value_of(n))
+        if n.op in TIES and id(n) in kinked:
+            kind, grid = moves[id(n.args[0])]
+            tied = tied_entries(value_of(n.args[0]), n.attr)
+            at = [(i, j) for i, j in tied if grid[i if len(grid) > 1 else 0][j if len(grid[0]) > 1 else 0]]
+            if at and kind != "entrywise":
+                return out, (f"{len(at)} entries of the argument of max in {_name(n, 'a max')} tie for its largest "
+                             f"and a change of this step moves them through a product, sum, transpose or "
+                             f"window: a tie is a kink of the max, where finite differences measure neither "
+                             f"one-sided slope")
+            out |= {(i if r0 > 1 else 0, j if c0 > 1 else 0) for i, j in at}
+            moves[id(n)] = ("mixed", [[True] * c for _ in range(r)])
+            continue
         if n.op not in _ELEMENTWISE:
             moves[id(n)] = ("mixed", [[True] * c for _ in range(r)])
             continue
@@ -193,13 +212,39 @@ def kink_entries(m, below, value_of, kinked):
             arg = value_of(n.args[0])
             at = [(i, j) for i in range(r) for j in range(c) if grid[i][j] and arg[i][j] == 0.0]
             if at and kind != "entrywise":
-                return out, (f"the argument of relu in {n.name.text if n.name else 'a relu'} is exactly 0 at "
+                return out, (f"the argument of relu in {_name(n, 'a relu')} is exactly 0 at "
                              f"{len(at)} entries that a change of this step moves through a product, sum or "
                              f"transpose: a kink, where finite differences measure neither slope")
             out |= {(i if r0 > 1 else 0, j if c0 > 1 else 0) for i, j in at}
             grid = [[grid[i][j] and arg[i][j] > 0.0 for j in range(c)] for i in range(r)]
         moves[id(n)] = (kind, grid)
     return out, None
+
+
+def _name(n, default):
+    return n.name.text if n.name else default
+
+
+def tied_entries(value, axis):
+    """The entries of ``value`` (lists of lists) that tie for the largest of their row
+    (``axis`` 1), column (0) or of all (None): ``[(i, j), ...]``, empty where each maximum is
+    alone. Entries tie when they differ by at most :data:`TIE_ULPS` ulps of the maximum."""
+    r, c = pm.shape(value)
+    if axis == 1:
+        groups = [[(i, j) for j in range(c)] for i in range(r)]
+    elif axis == 0:
+        groups = [[(i, j) for i in range(r)] for j in range(c)]
+    else:
+        groups = [[(i, j) for i in range(r) for j in range(c)]]
+    out = []
+    for g in groups:
+        top = max(value[i][j] for i, j in g)
+        if not math.isfinite(top):
+            continue
+        near = [(i, j) for i, j in g if top - value[i][j] <= TIE_ULPS * 2.220446049250313e-16 * abs(top)]
+        if len(near) > 1:
+            out.extend(near)
+    return out
 
 
 def relative(err, scale):
@@ -252,13 +297,15 @@ def run(d, backend, sizes=None, seed=0, values=None, raise_wrong=False):
                            f"or division, or too large", ADVICE["domain"])
     point = Point(d, env, sizes, seed, forward, loss)
     users, order = consumers(d), {id(n): k for k, n in enumerate(d.nodes)}
-    kinked = {id(n) for n in d.nodes if n.op in KINKS and backend.has_zero(forward[id(n.args[0])])}
     lists = {}
 
     def value_of(n):
         if id(n) not in lists:
             lists[id(n)] = backend.lists(forward[id(n)])
         return lists[id(n)]
+
+    kinked = {id(n) for n in d.nodes if n.op in KINKS and backend.has_zero(forward[id(n.args[0])])}
+    kinked |= {id(n) for n in d.nodes if n.op in TIES and tied_entries(value_of(n.args[0]), n.attr)}
 
     results = []
     for k, step in enumerate(checked_steps(d)):
@@ -283,11 +330,13 @@ def _check_step(backend, point, k, step, below, value_of, kinked):
     if backend.shape(g) != backend.shape(value):
         return backend.measure(point, k, step, value, g, below, set())  # the measurement says how
     out, why = kink_entries(m, below, value_of, kinked)
+    tie = any(id(n) in kinked and n.op in TIES for n in below)
     if why:
-        return cannot(step, why, "kink")
+        return cannot(step, why, "tie" if tie else "kink")
     r, c = backend.shape(value)
     if len(out) == r * c:
-        return cannot(step, "every entry sits at a kink (a relu's argument exactly 0)", "kink", len(out))
+        return cannot(step, "every entry sits at a kink (a relu's argument exactly 0, or entries tied for a max)",
+                      "tie" if tie else "kink", len(out))
     return backend.measure(point, k, step, value, g, below, out)
 
 
