@@ -62,6 +62,7 @@ SPREAD_CASES = [
                  id="spread-in-a-product"),
     pytest.param("sum(G * X * sum(X, axis=0))", {"X": (5, 3), "G": (5, 3)}, id="row-factor-in-a-sum"),
     pytest.param("sum(G * X / sum(X, axis=1))", {"X": (5, 3), "G": (5, 3)}, id="column-divisor-in-a-sum"),
+    pytest.param("c = X.T.T; sum(tanh(sum(c, axis=1)))", {"X": (3, 2)}, id="spread-returned-through-an-alias"),
     pytest.param("sum(G * (X + mean(X, axis=0)) / sum(X, axis=1))", {"X": (5, 3), "G": (5, 3)}, id="spread-over-spread"),
 ]
 

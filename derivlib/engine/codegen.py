@@ -87,7 +87,10 @@ def _kept_rows(steps, returned):
 
     bad = set()
     for s in steps:
-        for n in _unnamed(s.node.args[0] if s.node.op == "let" else s.node):
+        top = s.node.args[0] if s.node.op == "let" else s.node
+        if top.op == "ref" and id(top.attr) in candidate:  # another name for it: that name needs it whole
+            bad.add(lets[id(top.attr)].name)
+        for n in _unnamed(top):
             for i, a in enumerate(n.args):
                 if a.op != "ref" or id(a.attr) not in candidate:
                     continue
