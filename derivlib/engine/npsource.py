@@ -188,6 +188,13 @@ def _src(node, top=False, ns=NAMES):
         hoisted = _hoisted(node)
         if hoisted is not None:
             return _src(hoisted, False, ns)
+        inner = node.args[0]
+        if op == "sum" and node.attr in (0, 1) and inner.name is None and inner.op == "mul" \
+                and all(tuple(x.shape) == tuple(inner.shape) for x in inner.args):
+            # Σ over rows (columns) of A ∘ B, both full: one pass, no product array
+            pair = ", ".join(_array(_src(x, False, ns), x, ns)[0] for x in inner.args)
+            out, index = ("j", "[None, :]") if node.attr == 0 else ("i", "[:, None]")
+            return f'{ns["np"]}.einsum("ij,ij->{out}", {pair}){index}', PY_ATOM, False
         axis = "" if node.attr is None else f"axis={node.attr}, "
         return _spar(a, PY_ATOM) + f".{op}({axis}keepdims=True)", PY_ATOM, False
     if op in NP_FN:
