@@ -27,6 +27,7 @@ from _timing import interleaved
 TARGET = 2.0  # derivlib's generated backward / torch's forward + backward, at most
 RTOL = 1e-9  # the gradients must agree to this fraction of the largest entry of each
 SAMPLE_SECONDS = 0.02  # calls per sample: enough for about this long
+ROUNDS = 41  # interleaved rounds of a full run (the machine may be shared: the min of many is the headline)
 
 
 def _generated_backward(expr, shapes, wrt):
@@ -185,7 +186,7 @@ def one_layer(name, label, make, quick, log) -> dict:
         fn()
     per_call = (time.perf_counter() - start) / 2
     number = max(1, int(SAMPLE_SECONDS / per_call))
-    rounds = 5 if quick else 21
+    rounds = 5 if quick else ROUNDS
     times = interleaved(contenders, rounds=rounds, number=number)
     faults = {k: _page_faults_per_call(fn, number) for k, fn in contenders.items()}
     ratio = times["derivlib"]["min"] / times["torch"]["min"]
