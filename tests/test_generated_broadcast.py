@@ -65,6 +65,8 @@ SPREAD_CASES = [
     pytest.param("sum(W * sum(X * Y, axis=0))", {"X": (5, 3), "Y": (5, 3), "W": (1, 3)}, id="product-summed-over-rows"),
     pytest.param("sum(V * sum(X * Y, axis=1))", {"X": (5, 3), "Y": (5, 3), "V": (5, 1)}, id="product-summed-over-columns"),
     pytest.param("sum(W * sum(X * X, axis=0))", {"X": (5, 3), "W": (1, 3)}, id="square-summed-over-rows"),
+    pytest.param("sum(W * mean(X ** 2, axis=0))", {"X": (5, 3), "W": (1, 3)}, id="mean-square-over-rows"),
+    pytest.param("sum(V * sum((X + 1) ** 2, axis=1))", {"X": (5, 3), "V": (5, 1)}, id="sum-square-over-columns"),
     pytest.param("c = X.T.T; sum(tanh(sum(c, axis=1)))", {"X": (3, 2)}, id="spread-returned-through-an-alias"),
     pytest.param("sum(G * (X + mean(X, axis=0)) / sum(X, axis=1))", {"X": (5, 3), "G": (5, 3)}, id="spread-over-spread"),
 ]
@@ -89,6 +91,11 @@ def test_a_sum_of_a_product_over_rows_builds_no_product_array():
     source = derive(BN, BN_SHAPES).numpy_source()
     assert "(G_Y * C).sum(" not in source
     assert "(G * Y).sum(" not in source
+
+
+def test_a_mean_of_a_square_over_rows_builds_no_square_array():
+    source = derive(BN, BN_SHAPES).numpy_source()
+    assert "(C ** 2).mean(" not in source
 
 
 def test_a_quotient_of_ones_by_a_column_is_written_without_the_full_ones():

@@ -189,12 +189,22 @@ def _src(node, top=False, ns=NAMES):
         if hoisted is not None:
             return _src(hoisted, False, ns)
         inner = node.args[0]
-        if op == "sum" and node.attr in (0, 1) and inner.name is None and inner.op == "mul" \
+        pair = None
+        if node.attr in (0, 1) and inner.name is None and inner.op == "mul" \
                 and all(tuple(x.shape) == tuple(inner.shape) for x in inner.args):
-            # Σ over rows (columns) of A ∘ B, both full: one pass, no product array
-            pair = ", ".join(_array(_src(x, False, ns), x, ns)[0] for x in inner.args)
+            pair = inner.args  # Σ over rows (columns) of A ∘ B, both full
+        elif node.attr in (0, 1) and inner.name is None and inner.op == "pow" and inner.attr == 2 \
+                and tuple(inner.args[0].shape) == tuple(inner.shape):
+            pair = (inner.args[0],) * 2  # of A ** 2
+        if pair is not None:  # one pass, no product array
+            a = _array(_src(pair[0], False, ns), pair[0], ns)
+            b = a if pair[1] is pair[0] else _array(_src(pair[1], False, ns), pair[1], ns)
             out, index = ("j", "[None, :]") if node.attr == 0 else ("i", "[:, None]")
-            return f'{ns["np"]}.einsum("ij,ij->{out}", {pair}){index}', PY_ATOM, False
+            s = f'{ns["np"]}.einsum("ij,ij->{out}", {a[0]}, {b[0]}){index}'
+            if op == "sum":
+                return s, PY_ATOM, False
+            count = inner.shape[node.attr]
+            return f"{s} / {_spar((dims.py(count), PY_ATOM if not isinstance(count, Coef) else PY_MUL), PY_MUL, strict=True)}", PY_MUL, False
         axis = "" if node.attr is None else f"axis={node.attr}, "
         return _spar(a, PY_ATOM) + f".{op}({axis}keepdims=True)", PY_ATOM, False
     if op in NP_FN:
