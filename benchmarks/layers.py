@@ -27,6 +27,7 @@ from _timing import interleaved
 TARGET = 2.0  # derivlib's generated backward / torch's forward + backward, at most
 RTOL = 1e-9  # the gradients must agree to this fraction of the largest entry of each
 SAMPLE_SECONDS = 0.02  # calls per sample: enough for about this long
+ROUNDS = 41  # interleaved rounds of a full run (the machine may be shared: the min of many is the headline)
 
 
 def _generated_backward(expr, shapes, wrt):
@@ -150,6 +151,20 @@ def _relative_difference(mine, theirs) -> float:
     return float(np.abs(mine - theirs).max() / max(np.abs(theirs).max(), np.finfo(float).tiny))
 
 
+def _page_faults_per_call(fn, number) -> float | None:
+    """Minor page faults of the process per call of ``fn`` (after one warm-up call): each is a
+    page of memory the call got fresh from the system. None where ``resource`` is missing."""
+    try:
+        import resource
+    except ImportError:  # not a Unix
+        return None
+    fn()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(number * 5):
+        fn()
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / (number * 5)
+
+
 def one_layer(name, label, make, quick, log) -> dict:
     rng = np.random.default_rng(0)
     expr, shapes, wrt, values, torch_run, torch_grads = make(rng)
@@ -171,18 +186,21 @@ def one_layer(name, label, make, quick, log) -> dict:
         fn()
     per_call = (time.perf_counter() - start) / 2
     number = max(1, int(SAMPLE_SECONDS / per_call))
-    rounds = 5 if quick else 21
+    rounds = 5 if quick else ROUNDS
     times = interleaved(contenders, rounds=rounds, number=number)
+    faults = {k: _page_faults_per_call(fn, number) for k, fn in contenders.items()}
     ratio = times["derivlib"]["min"] / times["torch"]["min"]
     paired = float(np.median([a / b for a, b in zip(times["derivlib"]["wall"], times["torch"]["wall"])]))
     log(f"    {name:12s} {label:42s} derivlib {times['derivlib']['min'] * 1e3:8.3f} ms  "
-        f"torch {times['torch']['min'] * 1e3:8.3f} ms  ratio {ratio:.2f} (paired {paired:.2f})")
+        f"torch {times['torch']['min'] * 1e3:8.3f} ms  ratio {ratio:.2f} (paired {paired:.2f})  "
+        f"page faults/call {faults['derivlib']} vs {faults['torch']}")
     return {"layer": name, "label": label, "expression": expr, "wrt": wrt,
             "shapes": {k: list(v) for k, v in shapes.items()}, "rounds": rounds, "calls_per_sample": number,
             "max_relative_difference": differences,
             "seconds": {k: {s: v[s] for s in ("min", "median", "cpu_min", "cpu_median")} for k, v in times.items()},
             "cpu_over_wall": {k: v["cpu_min"] / v["min"] for k, v in times.items()},
             "derivlib_over_torch": {"min": ratio, "paired_median": paired},
+            "minor_page_faults_per_call": faults,
             "target": TARGET, "met": ratio <= TARGET, "source": source}
 
 

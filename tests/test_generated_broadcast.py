@@ -35,7 +35,7 @@ def _values(shapes):
 def test_batch_norm_source_has_no_outer_product_feeding_an_elementwise_step():
     source = derive(BN, BN_SHAPES).numpy_source()
     assert "np.ones((6, 1)) @ G_V * C" not in source
-    assert "G_V * C" in source
+    assert "G_V / 3 * C" in source
 
 
 def test_a_column_spread_over_the_columns_is_broadcast_too():
@@ -45,6 +45,66 @@ def test_a_column_spread_over_the_columns_is_broadcast_too():
 
 @pytest.mark.parametrize("expr, shapes", CASES)
 def test_the_broadcast_gradients_equal_torch(expr, shapes):
+    values = _values(shapes)
+    d = derive(expr, shapes)
+    got = _backward(d, values)
+    want = torch_gradients(expr, values, {}, d.wrt)
+    for v in d.wrt:
+        assert got[v].shape == values[v].shape, v
+        np.testing.assert_allclose(got[v], want[v], rtol=1e-12, atol=1e-12, err_msg=f"G_{v} of {expr}")
+
+
+SPREAD_CASES = [
+    pytest.param("sum(G * (X - mean(X, axis=0)))", {"X": (5, 3), "G": (5, 3)}, id="centred-rows"),
+    pytest.param("sum(G * (X - mean(X, axis=1)))", {"X": (5, 3), "G": (5, 3)}, id="centred-columns"),
+    pytest.param("sum(G * (X + mean(Y, axis=0)))", {"X": (5, 3), "Y": (4, 3), "G": (5, 3)}, id="spread-gradient"),
+    pytest.param("sum(G * tanh(X - mean(X, axis=0)) * (X - mean(X, axis=0)))", {"X": (5, 3), "G": (5, 3)},
+                 id="spread-in-a-product"),
+    pytest.param("sum(G * X * sum(X, axis=0))", {"X": (5, 3), "G": (5, 3)}, id="row-factor-in-a-sum"),
+    pytest.param("sum(G * X / sum(X, axis=1))", {"X": (5, 3), "G": (5, 3)}, id="column-divisor-in-a-sum"),
+    pytest.param("sum(W * sum(X * Y, axis=0))", {"X": (5, 3), "Y": (5, 3), "W": (1, 3)}, id="product-summed-over-rows"),
+    pytest.param("sum(V * sum(X * Y, axis=1))", {"X": (5, 3), "Y": (5, 3), "V": (5, 1)}, id="product-summed-over-columns"),
+    pytest.param("sum(W * sum(X * X, axis=0))", {"X": (5, 3), "W": (1, 3)}, id="square-summed-over-rows"),
+    pytest.param("sum(W * mean(X ** 2, axis=0))", {"X": (5, 3), "W": (1, 3)}, id="mean-square-over-rows"),
+    pytest.param("sum(V * sum((X + 1) ** 2, axis=1))", {"X": (5, 3), "V": (5, 1)}, id="sum-square-over-columns"),
+    pytest.param("c = X.T.T; sum(tanh(sum(c, axis=1)))", {"X": (3, 2)}, id="spread-returned-through-an-alias"),
+    pytest.param("sum(G * (X + mean(X, axis=0)) / sum(X, axis=1))", {"X": (5, 3), "G": (5, 3)}, id="spread-over-spread"),
+]
+
+
+def test_batch_norm_source_builds_no_outer_product_with_ones():
+    source = derive(BN, BN_SHAPES).numpy_source()
+    assert "np.ones((6, 1)) @" not in source
+
+
+def test_batch_norm_source_divides_the_column_sums_by_the_row():
+    source = derive(BN, BN_SHAPES).numpy_source()
+    assert "/ Q ** 2).sum(" not in source
+
+
+def test_batch_norm_source_scales_the_row_not_the_full_array():
+    source = derive(BN, BN_SHAPES).numpy_source()
+    assert "G_V * C / 3" not in source
+
+
+def test_a_sum_of_a_product_over_rows_builds_no_product_array():
+    source = derive(BN, BN_SHAPES).numpy_source()
+    assert "(G_Y * C).sum(" not in source
+    assert "(G * Y).sum(" not in source
+
+
+def test_a_mean_of_a_square_over_rows_builds_no_square_array():
+    source = derive(BN, BN_SHAPES).numpy_source()
+    assert "(C ** 2).mean(" not in source
+
+
+def test_a_quotient_of_ones_by_a_column_is_written_without_the_full_ones():
+    source = derive("sum(G * X / sum(X, axis=1))", {"X": (5, 3), "G": (5, 3)}).numpy_source()
+    assert "np.ones((5, 3)) /" not in source
+
+
+@pytest.mark.parametrize("expr, shapes", SPREAD_CASES)
+def test_the_spread_and_hoisted_gradients_equal_torch(expr, shapes):
     values = _values(shapes)
     d = derive(expr, shapes)
     got = _backward(d, values)

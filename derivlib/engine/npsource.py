@@ -9,9 +9,9 @@ needed. Each function's numpy call is its rule row's (:func:`derivlib.engine.rul
 from __future__ import annotations
 
 from . import columns, conv, dims
-from .nodes import Coef
 from .indexing import OPS, SCATTER
 from .indexing import np_source as index_source
+from .nodes import Coef, Node
 from .rules import DERIVED, NAMES, RULES, np_call
 
 __all__ = ["source", "NP_FN"]
@@ -62,14 +62,75 @@ def _broadcast(a, other, node):
     """The row (column) that ``a`` spreads when ``a`` is 1 r (c 1ᵀ), an unnamed outer product with
     ones, and the other operand of ``node`` (a product or quotient) already has ``node``'s shape:
     numpy broadcasts it to the same numbers without building the full array first."""
-    if a.name is not None or a.op != "matmul" or tuple(other.shape) != tuple(node.shape):
+    if a.name is not None or a.op not in ("matmul", "mul", "div") or tuple(other.shape) != tuple(node.shape):
         return a
     left, right = a.args
+    if a.op in ("mul", "div"):  # ones(n×q) ∘ B is B, ones(n×q) ⊘ B is 1 ⊘ B: numpy broadcasts them
+        if left.op == "ones" and tuple(left.shape) == tuple(a.shape):
+            return right if a.op == "mul" else Node("div", (Node("ones", (), (1, 1)), right), right.shape)
+        if right.op == "ones" and tuple(right.shape) == tuple(a.shape):
+            return left
+        return a
     if left.op == "ones" and left.shape[1] == 1 and right.shape[0] == 1:
         return right
     if right.op == "ones" and right.shape[0] == 1 and left.shape[1] == 1:
         return left
     return a
+
+
+def spread(node):
+    """The row (column) ``r`` when ``node`` is an unnamed outer product with ones, 1 r (c 1ᵀ),
+    possibly scaled or negated, as that scaling of ``r``; else None. Where every use of such a
+    value broadcasts it against a full array, the generated code keeps the row."""
+    if node.name is not None:
+        return None
+    if node.op in ("scale", "neg"):
+        inner = spread(node.args[0])
+        return None if inner is None else Node(node.op, (inner,), inner.shape, node.attr)
+    if node.op != "matmul":
+        return None
+    left, right = node.args
+    if left.op == "ones" and left.shape[1] == 1 and right.shape[0] == 1:
+        return right
+    if right.op == "ones" and right.shape[0] == 1 and left.shape[1] == 1:
+        return left
+    return None
+
+
+def _small_first(core, c):
+    """``c · (A ∘ B)`` with A (or B) a row, a column or a broadcast one, as ``(c · A) ∘ B``: the
+    number scales the small operand instead of passing over the full product; else None."""
+    if core.op != "mul" or core.name is not None or len(core.args) != 2:
+        return None
+    a, b = core.args
+    full = tuple(core.shape)
+    for i, (x, other) in enumerate(((a, b), (b, a))):
+        y = _broadcast(x, other, core)
+        if tuple(other.shape) == full and tuple(y.shape) != full:
+            scaled = Node("scale", (y,), y.shape, c)
+            return Node("mul", (scaled, other) if i == 0 else (other, scaled), full)
+    return None
+
+
+def _hoisted(node):
+    """``sum(A ∘ r, axis=0)`` (or ``⊘ r``, or ``mean``) with r a row as ``sum(A, axis=0) ∘ r``; the
+    same over axis 1 with a column: the factor taken out of the sum, one pass less; else None."""
+    if node.op not in ("sum", "mean") or node.attr not in (0, 1):
+        return None
+    arg = node.args[0]
+    if arg.name is not None or arg.op not in ("mul", "div") or len(arg.args) != 2:
+        return None
+    keep = 1 - node.attr  # the axis a factor must span: a row for a sum over rows
+    full = tuple(arg.shape)
+    if full[node.attr] == 1:
+        return None
+    factors = (arg.args[1],) if arg.op == "div" else arg.args[::-1]
+    for f in factors:
+        rest = arg.args[0] if f is arg.args[1] else arg.args[1]
+        if f.shape[node.attr] == 1 and f.shape[keep] == full[keep] and tuple(rest.shape) == full:
+            reduced = Node(node.op, (rest,), node.shape, node.attr)
+            return Node(arg.op, (reduced, f) if f is arg.args[1] else (f, reduced), node.shape)
+    return None
 
 
 def _src(node, top=False, ns=NAMES):
@@ -91,6 +152,9 @@ def _src(node, top=False, ns=NAMES):
             return "1", PY_ATOM, True
         return f"{ns['np']}.ones(({dims.py(node.shape[0])}, {dims.py(node.shape[1])}))", PY_ATOM, False
     if op == "scale":
+        small = _small_first(node.args[0], node.attr)
+        if small is not None:
+            return _src(small, False, ns)
         sign, num, den = _coef_src(node.attr)
         core = node.args[0]
         den = f" / {den}" if den and "*" not in den else f" / ({den})" if den else ""
@@ -127,6 +191,26 @@ def _src(node, top=False, ns=NAMES):
     if op == "T":
         return _spar(a, PY_ATOM) + ".T", PY_ATOM, False
     if op in ("sum", "mean"):
+        hoisted = _hoisted(node)
+        if hoisted is not None:
+            return _src(hoisted, False, ns)
+        inner = node.args[0]
+        pair = None
+        if node.attr in (0, 1) and inner.name is None and inner.op == "mul" \
+                and all(tuple(x.shape) == tuple(inner.shape) for x in inner.args):
+            pair = inner.args  # Σ over rows (columns) of A ∘ B, both full
+        elif node.attr in (0, 1) and inner.name is None and inner.op == "pow" and inner.attr == 2 \
+                and tuple(inner.args[0].shape) == tuple(inner.shape):
+            pair = (inner.args[0],) * 2  # of A ** 2
+        if pair is not None:  # one pass, no product array
+            a = _array(_src(pair[0], False, ns), pair[0], ns)
+            b = a if pair[1] is pair[0] else _array(_src(pair[1], False, ns), pair[1], ns)
+            out, index = ("j", "[None, :]") if node.attr == 0 else ("i", "[:, None]")
+            s = f'{ns["np"]}.einsum("ij,ij->{out}", {a[0]}, {b[0]}){index}'
+            if op == "sum":
+                return s, PY_ATOM, False
+            count = inner.shape[node.attr]
+            return f"{s} / {_spar((dims.py(count), PY_ATOM if not isinstance(count, Coef) else PY_MUL), PY_MUL, strict=True)}", PY_MUL, False
         axis = "" if node.attr is None else f"axis={node.attr}, "
         return _spar(a, PY_ATOM) + f".{op}({axis}keepdims=True)", PY_ATOM, False
     if op in NP_FN:
