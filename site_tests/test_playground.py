@@ -190,6 +190,9 @@ EXAMPLES = [
     pytest.param("example-lstm_cell", ["Wx", "Wh", "b", "X", "H", "C"], id="gallery-lstm-cell"),
     pytest.param("example-gru_cell", ["Wx", "Wh", "bx", "bh", "X", "H"], id="gallery-gru-cell"),
     pytest.param("example-three_layer_convnet", ["K", "b", "W1", "b1", "W2", "b2"], id="gallery-convnet"),
+    pytest.param("example-embedding", ["E", "W", "b"], id="gallery-embedding"),
+    pytest.param("example-softmax_labels", ["W", "b", "X"], id="gallery-softmax-labels"),
+    pytest.param("example-svm_labels", ["W", "b", "X"], id="gallery-svm-labels"),
 ]
 
 
