@@ -214,6 +214,12 @@ def test_an_example_derives_typesets_and_checks(session, button, grads):
     _shot(page, f"derive-{button.removeprefix('example-')}", "#derive-output")
 
 
+def test_an_example_with_labels_fills_the_shapes_box_with_its_index_line(session):
+    page, _ = session
+    page.click("#example-softmax_labels")
+    assert page.input_value("#derive-shapes").splitlines()[-1] == "y: index n, k"
+
+
 ANSWERS = [
     pytest.param(SIGMOID, SIGMOID_SHAPES, "W", f"X.T @ ({DELTA})", "right", "right", id="right"),
     pytest.param(SIGMOID, SIGMOID_SHAPES, "W", f"({DELTA}).T @ X", "wrong", "wrong shape, its transpose is right",
