@@ -42,9 +42,9 @@ def gallery(quick, log) -> list:
     repeat = 2 if quick else 5
     rows = []
     for key, e in EXAMPLES.items():
-        d = derive(e.expr, shapes=e.shapes, wrt=list(e.wrt))
+        d = derive(e.expr, shapes=e.shapes, wrt=list(e.wrt), indices=e.indices)
         d.check()  # raises if any adjoint is wrong: nothing unchecked is timed
-        t_derive = _best(lambda: derive(e.expr, shapes=e.shapes, wrt=list(e.wrt)), repeat)
+        t_derive = _best(lambda: derive(e.expr, shapes=e.shapes, wrt=list(e.wrt), indices=e.indices), repeat)
         t_check = _best(d.check, repeat)
         rows.append({"network": key, "steps": len(d.steps), "derive_seconds": t_derive, "check_seconds": t_check})
         log(f"    {key:20s} {len(d.steps):3d} steps  derive {t_derive * 1e3:7.1f} ms  check {t_check * 1e3:7.1f} ms")
@@ -57,7 +57,7 @@ def generated_code():
     from derivlib.playground.gallery import EXAMPLES
 
     e = EXAMPLES["sigmoid_layer"]
-    source = derive(e.expr, shapes=e.shapes, wrt=list(e.wrt)).numpy_source()
+    source = derive(e.expr, shapes=e.shapes, wrt=list(e.wrt), indices=e.indices).numpy_source()
     namespace = {}
     exec(compile(source, "<derivlib.engine numpy_source>", "exec"), namespace)  # noqa: S102 (our own generated code)
     return source, namespace["backward"]

@@ -190,6 +190,9 @@ EXAMPLES = [
     pytest.param("example-lstm_cell", ["Wx", "Wh", "b", "X", "H", "C"], id="gallery-lstm-cell"),
     pytest.param("example-gru_cell", ["Wx", "Wh", "bx", "bh", "X", "H"], id="gallery-gru-cell"),
     pytest.param("example-three_layer_convnet", ["K", "b", "W1", "b1", "W2", "b2"], id="gallery-convnet"),
+    pytest.param("example-embedding", ["E", "W", "b"], id="gallery-embedding"),
+    pytest.param("example-softmax_labels", ["W", "b", "X"], id="gallery-softmax-labels"),
+    pytest.param("example-svm_labels", ["W", "b", "X"], id="gallery-svm-labels"),
 ]
 
 
@@ -209,6 +212,12 @@ def test_an_example_derives_typesets_and_checks(session, button, grads):
     checked = output.locator(".pg-check-steps li")
     assert checked.count() >= len(grads) and output.locator(".pg-step-wrong").count() == 0
     _shot(page, f"derive-{button.removeprefix('example-')}", "#derive-output")
+
+
+def test_an_example_with_labels_fills_the_shapes_box_with_its_index_line(session):
+    page, _ = session
+    page.click("#example-softmax_labels")
+    assert page.input_value("#derive-shapes").splitlines()[-1] == "y: index n, k"
 
 
 ANSWERS = [

@@ -150,8 +150,8 @@ def test_a_greek_differential_is_spaced_like_a_latin_one():
 NUMBER_CASES = ["sum((1/n) * A)", "sum(A * (1/n))", "sum(c * A)", "sum(A * c)", "sum(2 * A)", "sum(-c * A)",
                 "(1/n) * sum(A)", "sum(A) * c", "mean(c * A)", "sum(Y * (X @ W) * c)", "sum(c * c * A)",
                 "sum(c.T * A)", "mean((X @ W - Y) ** 2)", "0.5 * sum(A ** 2)", "sum(A / c)"]
-NETWORKS = ([pytest.param(e.expr, e.shapes, id=e.key) for e in HAND + GALLERY]
-            + [pytest.param(x, None, id=x) for x in NUMBER_CASES])
+NETWORKS = ([pytest.param(e.expr, e.shapes, e.indices, id=e.key) for e in HAND + GALLERY]
+            + [pytest.param(x, None, {}, id=x) for x in NUMBER_CASES])
 
 
 def _numbers_beside_circ(node, seen=None):
@@ -176,25 +176,25 @@ def _numbers_beside_circ(node, seen=None):
     return found
 
 
-@pytest.mark.parametrize(("expr", "shapes"), NETWORKS)
-def test_no_number_is_written_as_a_hadamard_factor(expr, shapes):
-    d = derive(expr, shapes) if shapes else _derive(expr)
+@pytest.mark.parametrize(("expr", "shapes", "indices"), NETWORKS)
+def test_no_number_is_written_as_a_hadamard_factor(expr, shapes, indices):
+    d = derive(expr, shapes, indices=indices) if shapes else _derive(expr)
     found = [w for s in d.steps for w in _numbers_beside_circ(s.node)]
     assert not found, found
 
 
-@pytest.mark.parametrize(("expr", "shapes"), NETWORKS)
-def test_no_number_is_transposed_or_hadamard_powered(expr, shapes):
-    d = derive(expr, shapes) if shapes else _derive(expr)
+@pytest.mark.parametrize(("expr", "shapes", "indices"), NETWORKS)
+def test_no_number_is_transposed_or_hadamard_powered(expr, shapes, indices):
+    d = derive(expr, shapes, indices=indices) if shapes else _derive(expr)
     rendered = d.text() + d.latex()
     numbers = {"c", "n", "d"} & {ch for ch in re.findall(r"\b\w\b", expr)}
     for c in numbers:
         assert f"{c}ᵀ" not in rendered and f"{c}∘" not in rendered and f"{c}^T" not in rendered
 
 
-@pytest.mark.parametrize(("expr", "shapes"), NETWORKS)
-def test_latex_groups_balance(expr, shapes):
-    d = derive(expr, shapes) if shapes else _derive(expr)
+@pytest.mark.parametrize(("expr", "shapes", "indices"), NETWORKS)
+def test_latex_groups_balance(expr, shapes, indices):
+    d = derive(expr, shapes, indices=indices) if shapes else _derive(expr)
     source = d.latex()
     depth = 0
     for ch in source.replace(r"\{", "").replace(r"\}", ""):
@@ -204,9 +204,9 @@ def test_latex_groups_balance(expr, shapes):
     assert len(re.findall(r"\\left\W", source)) == len(re.findall(r"\\right\W", source))
 
 
-@pytest.mark.parametrize(("expr", "shapes"), NETWORKS)
-def test_no_doubled_parentheses(expr, shapes):
-    d = derive(expr, shapes) if shapes else _derive(expr)
+@pytest.mark.parametrize(("expr", "shapes", "indices"), NETWORKS)
+def test_no_doubled_parentheses(expr, shapes, indices):
+    d = derive(expr, shapes, indices=indices) if shapes else _derive(expr)
     for s in d.steps:
         assert not re.search(r"\(\([^()]*\)\)", s.text), s.text
         assert r"{\left(" not in s.latex, s.latex
@@ -265,7 +265,7 @@ def test_a_step_reads_as_the_formula(expr, name, want):
 
 def _gallery(key, wrt=None):
     e = next(e for e in HAND + GALLERY if e.key == key)
-    return derive(e.expr, e.shapes, list(wrt or e.wrt))
+    return derive(e.expr, e.shapes, list(wrt or e.wrt), indices=e.indices)
 
 
 def test_a_matrix_product_inside_a_hadamard_product_has_parentheses():
@@ -306,7 +306,7 @@ ACTIVATION_FUNCTIONS = ("sigmoid", "tanh", "relu", "softmax", "log_softmax")
 
 @pytest.mark.parametrize("example", HAND + GALLERY, ids=lambda e: e.key)
 def test_delta_names_only_the_adjoint_of_a_pre_activation(example):
-    d = derive(example.expr, example.shapes, list(example.wrt))
+    d = derive(example.expr, example.shapes, list(example.wrt), indices=example.indices)
     deltas = [s for s in d.backward_steps if re.fullmatch(r"(Delta|delta\d+)(_path\d+)?", s.name)]
     for s in deltas:
         assert any(n.op in ACTIVATION_FUNCTIONS and n.args[0] is s.of for n in d.nodes), s.text

@@ -314,3 +314,12 @@ def test_a_variable_named_like_the_scatter_helper_keeps_its_name():
     d = derive("sum(_scatter_add * take(E, y))", {"_scatter_add": ("n", "d"), "E": ("k", "d")}, indices=Y)
     values = {"_scatter_add": np.ones((3, 2)), "E": np.zeros((4, 2)), "y": np.array([1, 1, 2])}
     np.testing.assert_array_equal(_generated(d, values)["E"], [[0, 0], [2, 2], [1, 1], [0, 0]])
+
+
+@pytest.mark.parametrize("key", ["embedding", "softmax_labels", "svm_labels"])
+def test_a_gallery_example_with_labels_gives_the_playground_its_index_line(key):
+    from derivlib.playground.requests import EXAMPLES, run_derive
+
+    example = next(e for e in EXAMPLES if e["key"] == key)
+    assert example["shapes"].splitlines()[-1] == "y: index n, k"
+    assert run_derive(example["expr"], example["shapes"], example["wrt"])["check"]["verdict"] == "right"

@@ -39,7 +39,7 @@ NETWORKS = [pytest.param(e, id=e.key) for e in HAND + GALLERY]
 
 
 def _derive(e):
-    return derive(e.expr, shapes=e.shapes, wrt=list(e.wrt))
+    return derive(e.expr, shapes=e.shapes, wrt=list(e.wrt), indices=e.indices)
 
 
 # -- every rule, case and attribute -------------------------------------------------------------
@@ -211,7 +211,7 @@ def test_the_why_check_runs_without_numpy():
             "sys.modules['numpy'] = None\n"
             "from derivlib.engine import derive, rules_table\n"
             "from derivlib.playground.gallery import EXAMPLES\n"
-            "n = [len(derive(e.expr, shapes=e.shapes, wrt=list(e.wrt)).check_why().checked) for e in EXAMPLES.values()]\n"
+            "n = [len(derive(e.expr, shapes=e.shapes, wrt=list(e.wrt), indices=e.indices).check_why().checked) for e in EXAMPLES.values()]\n"
             "print(json.dumps({'rows': len(rules_table()), 'all checked': all(n)}))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert json.loads(out) == {"rows": len(rules_table()), "all checked": True}

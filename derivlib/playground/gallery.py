@@ -2,7 +2,8 @@
 
 The first three are the site's hand derivations (sigmoid layer, linear map then dot
 product, two-layer network with a mean cross-entropy); the rest is the gallery of
-"Derive your own". Pure data (standard library only), shared by the tests, the pages,
+"Derive your own". An example with integer labels or word ids declares them in
+``indices`` (``{"y": ("n", "k")}``, passed to ``derive(..., indices=)``). Pure data (standard library only), shared by the tests, the pages,
 the benchmark and the in-browser playground.
 """
 
@@ -19,6 +20,8 @@ class Example(NamedTuple):
     expr: str
     shapes: dict
     wrt: tuple
+    #: index vectors (class labels, word ids): ``{"y": ("n", "k")}``, as ``derive(..., indices=)``
+    indices: dict = {}
 
 
 HAND = [
@@ -88,6 +91,16 @@ GALLERY = [
             {"X": ("n", 48), "K": (27, 4), "b": (1, 4), "W1": (16, "h"), "b1": (1, "h"), "W2": ("h", "k"),
              "b2": (1, "k"), "Y": ("n", "k")},
             ("K", "b", "W1", "b1", "W2", "b2")),
+    Example("embedding", "Embedding layer, then a linear layer",
+            "H = take(E, y); sum(G * (H @ W + b))",
+            {"E": ("k", "d"), "W": ("d", "q"), "b": (1, "q"), "G": ("n", "q")}, ("E", "W", "b"),
+            {"y": ("n", "k")}),
+    Example("softmax_labels", "Softmax cross-entropy with integer labels",
+            "-mean(pick(log_softmax(X @ W + b), y))",
+            {"X": ("n", "p"), "W": ("p", "k"), "b": (1, "k")}, ("W", "b", "X"), {"y": ("n", "k")}),
+    Example("svm_labels", "Multiclass SVM loss (CS231n)",
+            "S = X @ W + b; sum(relu(S - pick(S, y) + 1) * (1 - onehot(y))) / n",
+            {"X": ("n", "p"), "W": ("p", "k"), "b": (1, "k")}, ("W", "b", "X"), {"y": ("n", "k")}),
 ]
 
 EXAMPLES = {e.key: e for e in HAND + GALLERY}

@@ -99,7 +99,8 @@ _QUESTIONS = {"sigmoid_layer": 1, "linear_dot": 2, "two_layer": 3}
 
 def _example(e) -> dict:
     question = _QUESTIONS.get(e.key)
-    shapes = "\n".join(f"{k}: {', '.join(str(d) for d in v) if v else '()'}" for k, v in e.shapes.items())
+    shapes = "\n".join([f"{k}: {', '.join(str(d) for d in v) if v else '()'}" for k, v in e.shapes.items()]
+                       + [f"{y}: index {', '.join(str(d) for d in decl)}" for y, decl in e.indices.items()])
     return {"key": e.key, "name": f"{e.title} (question {question})" if question else e.title,
             "expr": e.expr, "shapes": shapes, "wrt": ", ".join(e.wrt)}
 
