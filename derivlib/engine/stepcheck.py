@@ -228,7 +228,7 @@ def _name(n, default):
 def tied_entries(value, axis):
     """The entries of ``value`` (lists of lists) that tie for the largest of their row
     (``axis`` 1), column (0) or of all (None): ``[(i, j), ...]``, empty where each maximum is
-    alone. Entries tie when they differ by at most :data:`TIE_ULPS` ulps of the maximum."""
+    alone. Entries tie when they differ by at most ``TIE_ULPS`` ulps of the maximum."""
     r, c = pm.shape(value)
     if axis == 1:
         groups = [[(i, j) for j in range(c)] for i in range(r)]
