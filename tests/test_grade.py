@@ -108,3 +108,32 @@ def test_a_gradient_not_in_wrt_is_graded_too(d):
 def test_bad_text_raises_naming_it(d, text, error):
     with pytest.raises(error, match="text"):
         grade(d, text)
+
+
+SHAPES_BOX = "X: n, p\nW: p, q\nb: 1, q\nG: n, q"
+
+
+def test_the_playground_request_marks_the_first_wrong_line_with_the_engines_step():
+    import json
+
+    from derivlib.playground.requests import grade_request
+
+    payload = json.dumps({"expr": "sum(G * sigmoid(X @ W + b))", "shapes": SHAPES_BOX, "wrt": "W",
+                          "lines": _with(2, "dW = dZ.T @ X")})
+    result = json.loads(grade_request(payload))
+    assert result["ok"] and result["first_wrong"] == 2
+    wrong = result["lines"][2]
+    assert (wrong["kind"], wrong["diagnosis"], wrong["step"]["name"]) == (
+        "wrong shape, its transpose is right", "shape-transposed", "G_W")
+    assert wrong["step"]["latex"].startswith("G_{W} &= X^T")
+
+
+@pytest.mark.parametrize(("lines", "field"), [
+    pytest.param("", "steps", id="no-line"),
+    pytest.param(None, "internal", id="not-text"),
+])
+def test_the_playground_request_never_raises(lines, field):
+    from derivlib.playground.requests import run_grade
+
+    result = run_grade("sum(G * sigmoid(X @ W + b))", SHAPES_BOX, "W", lines)
+    assert (result["ok"], result["field"]) == (False, field) and result["message"]
