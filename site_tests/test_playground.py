@@ -6,7 +6,8 @@ first click; it runs in a Web Worker served by the site, so the page keeps drawi
 while Python loads; a failed load is shown and can be retried, and a load that hangs is
 given up after 60 s (on the page's fake clock). The page derives the three source networks and three gallery networks (each
 typeset by MathJax, each step checked), says which of five answers is right and how the
-four wrong ones are wrong, and shows input errors next to the input; opened as a file it
+four wrong ones are wrong, grades a backward pass line by line (the first wrong line
+marked with its kind and the engine's step), and shows input errors next to the input; opened as a file it
 says to serve the folder. Screenshots go to _build/screenshots/playground-*.png.
 """
 
@@ -238,6 +239,51 @@ def test_an_answer_gets_its_diagnosis(session, expr, shapes, wrt, answer, verdic
     state, got_verdict, got_kind, text = _answer(page, wrt, answer)
     assert (state, got_verdict, got_kind) == ("done", verdict, kind), text
     _shot(page, f"answer-{request.node.callspec.id}", "#answer-output")
+
+
+STEPS = ["dS = G", "dZ = dS * S * (1 - S)", "dW = X.T @ dZ", "db = sum(dZ, axis=0)", "dX = dZ @ W.T"]
+
+
+def _grade(page, lines) -> tuple:
+    page.fill("#grade-lines", "\n".join(lines))
+    page.click("#grade-check")
+    page.wait_for_selector("#grade-output[data-state]")
+    out = page.locator("#grade-output")
+    return out.get_attribute("data-state"), out.get_attribute("data-verdicts"), out.get_attribute("data-kind")
+
+
+def test_a_right_backward_pass_is_right_line_by_line(session):
+    page, _ = session
+    _fill(page, SIGMOID, SIGMOID_SHAPES, "W, b, X")
+    state, verdicts, kind = _grade(page, STEPS)
+    assert (state, verdicts, kind) == ("done", "right right right right right", None), page.inner_text("#grade-output")
+
+
+@pytest.mark.parametrize(("line", "text", "kind"), [
+    pytest.param(2, "dW = dZ.T @ X", "wrong shape, its transpose is right", id="transposed"),
+    pytest.param(1, "dZ = dS", "missing sigma'", id="missing-sigma-prime"),
+])
+def test_a_wrong_step_is_marked_with_its_kind_and_the_engines_step(session, line, text, kind, request):
+    page, _ = session
+    _fill(page, SIGMOID, SIGMOID_SHAPES, "W, b, X")
+    lines = [text if k == line else s for k, s in enumerate(STEPS)]
+    state, verdicts, got_kind = _grade(page, lines)
+    expected = " ".join("wrong" if k == line else "right" for k in range(len(STEPS)))
+    assert (state, verdicts, got_kind) == ("done", expected, kind), page.inner_text("#grade-output")
+    first = page.locator("#grade-output .pg-first-wrong")
+    assert first.count() == 1 and first.get_attribute("data-line") == str(line + 1)
+    assert f"First wrong line ({kind})" in first.inner_text()
+    assert first.locator(".pg-grade-step mjx-container").count() == 1, "the engine's step was not typeset"
+    assert first.locator("mjx-merror").count() == 0, "MathJax reported a TeX error"
+    _shot(page, f"grade-{request.node.callspec.id}", "#grade-output")
+
+
+def test_a_syntax_error_in_a_step_is_named_on_its_line(session):
+    page, _ = session
+    _fill(page, SIGMOID, SIGMOID_SHAPES, "W, b, X")
+    state, verdicts, _ = _grade(page, ["dS = G", "dZ = dS * (S"])
+    assert (state, verdicts) == ("done", "right ungraded")
+    assert "Line 2: not valid syntax" in page.inner_text("#grade-output")
 
 
 def test_a_product_that_does_not_conform_is_named_next_to_the_input(session):

@@ -247,13 +247,14 @@ def _step_names(d, shapes: dict, name: str) -> dict:
             and (asked is None or step.of is not asked)}
 
 
-def _missing_paths(d, name: str, env: dict, sizes: dict) -> list:
+def _missing_paths(d, name: str, env: dict, sizes: dict, node=None) -> list:
     """The gradient of a variable used several times with the paths through some uses left out.
 
     One alternative ``(kind, what, value)`` per proper, non-empty subset of the paths
     (the derivation's steps of kind ``"path"``), its value the sum of the paths kept.
+    ``node`` is the forward node whose gradient is asked, when it is not the variable ``name``.
     """
-    asked = d.variables.get(name)
+    asked = d.variables.get(name) if node is None else node
     paths = [s for s in d.backward_steps if s.kind == "path" and s.of is asked]
     if not 1 < len(paths) <= 4:
         return []

@@ -1,7 +1,7 @@
 """What the in-page playground (docs/playground.md) calls: text in, plain data out.
 
 The page passes what the reader typed as strings (never as Python source) to
-:func:`derive_request` and :func:`answer_request`, which take and return JSON. Every error
+:func:`derive_request`, :func:`answer_request` and :func:`grade_request`, which take and return JSON. Every error
 in the reader's input comes back as ``{"ok": False, "field": ..., "message": ...}``, the
 field naming the input to show it next to. Standard library only: this runs in Pyodide.
 
@@ -21,8 +21,10 @@ from ..engine import derive
 from ..engine.shapes import check_name, check_shape
 from .answer import check_answer
 from .gallery import GALLERY, HAND
+from .grade import grade
 
-__all__ = ["EXAMPLES", "derive_request", "answer_request", "run_derive", "run_answer", "examples_html",
+__all__ = ["EXAMPLES", "derive_request", "answer_request", "grade_request", "run_derive", "run_answer",
+           "run_grade", "examples_html",
            "parse_shapes", "parse_declarations", "parse_wrt"]
 
 MAX_DIM = 64  # an integer dimension larger than this would make the in-page check slow
@@ -222,6 +224,40 @@ def run_answer(expr: str, shapes: str, wrt: str, answer_wrt: str, answer_expr: s
             "diagnosis": verdict.diagnosis.value if verdict.diagnosis else None, "message": verdict.message}
 
 
+@_never_raises
+def run_grade(expr: str, shapes: str, wrt: str, lines: str, *, seed: int = 0) -> dict:
+    """Grade the reader's backward pass ``lines`` (``NAME = expression`` each) for ``expr``.
+
+    Returns ``{"ok": True, "lines": [...], "first_wrong"}``, each line ``{"line", "name",
+    "verdict", "kind", "diagnosis", "message", "step"}`` (``step``: the engine's version of a
+    graded line, ``{"name", "text", "latex"}``, or None) and ``first_wrong`` the index of the
+    first wrong line or None; or an input error as :func:`run_derive` does (field ``"steps"``
+    for the lines themselves).
+    """
+    try:
+        shape_map, indices = parse_declarations(shapes)
+    except ValueError as err:
+        return _error("shapes", err)
+    if indices:
+        return _error("shapes", ValueError(f"checking steps is not supported with an index vector "
+                                           f"({', '.join(indices)}) yet: derive the expression to see its "
+                                           f"gradients, each checked"))
+    try:
+        d = derive(expr, shapes=shape_map)
+    except ValueError as err:
+        return _error("expr", err)
+    try:
+        graded = grade(d, lines, seed=seed)
+    except ValueError as err:
+        return _error("steps", err)
+    out = [{"line": g.line, "name": g.name, "verdict": g.verdict, "kind": g.kind,
+            "diagnosis": g.diagnosis.value if g.diagnosis else None, "message": g.message,
+            "step": {"name": g.step.name, "text": g.step.text, "latex": g.step.latex} if g.step else None}
+           for g in graded]
+    wrong = [k for k, g in enumerate(graded) if g.verdict == "wrong"]
+    return {"ok": True, "lines": out, "first_wrong": wrong[0] if wrong else None}
+
+
 def _request(payload, keys, run) -> str:
     try:
         data = json.loads(payload)
@@ -241,6 +277,11 @@ def derive_request(payload: str) -> str:
 def answer_request(payload: str) -> str:
     """JSON in ``{"expr", "shapes", "wrt", "answer_wrt", "answer_expr"}``, JSON out."""
     return _request(payload, ("expr", "shapes", "wrt", "answer_wrt", "answer_expr"), run_answer)
+
+
+def grade_request(payload: str) -> str:
+    """JSON in ``{"expr", "shapes", "wrt", "lines"}``, JSON out: :func:`run_grade`'s dict."""
+    return _request(payload, ("expr", "shapes", "wrt", "lines"), run_grade)
 
 
 class _HTML:

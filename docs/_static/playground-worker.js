@@ -5,7 +5,7 @@
  * derivlib's pure-Python engine are fetched from this site (_static/pyodide/ and
  * _static/playground/), never from another host.
  *
- * Messages from the page: {id, type: "load"}, then {id, type: "derive" | "answer",
+ * Messages from the page: {id, type: "load"}, then {id, type: "derive" | "answer" | "grade",
  * request} with the request as a JSON string (what the reader typed is never Python source).
  * Messages to the page: {type: "progress", stage} while loading (stages 1 to 3 of the
  * page's progress bar), then {id, type: "result", result} with Python's JSON answer
@@ -33,9 +33,13 @@ async function startPython() {
   self.postMessage({ type: "progress", stage: 3 });
   pyodide.runPython(
     "import sys\nsys.path.insert(0, '/home/pyodide/site')\n" +
-      "from derivlib.playground.requests import derive_request, answer_request\n"
+      "from derivlib.playground.requests import derive_request, answer_request, grade_request\n"
   );
-  return { derive: pyodide.globals.get("derive_request"), answer: pyodide.globals.get("answer_request") };
+  return {
+    derive: pyodide.globals.get("derive_request"),
+    answer: pyodide.globals.get("answer_request"),
+    grade: pyodide.globals.get("grade_request"),
+  };
 }
 
 self.onmessage = async ({ data: { id, type, request } }) => {
@@ -44,7 +48,7 @@ self.onmessage = async ({ data: { id, type, request } }) => {
       python ??= startPython();
       await python;
       self.postMessage({ id, type: "result", result: null });
-    } else if (type === "derive" || type === "answer") {
+    } else if (type === "derive" || type === "answer" || type === "grade") {
       if (python === null) throw new Error(`"${type}" before "load"`);
       self.postMessage({ id, type: "result", result: (await python)[type](request) });
     } else {

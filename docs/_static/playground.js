@@ -85,7 +85,11 @@
     });
     await Promise.race([giveUp, ask("load")]).finally(() => clearTimeout(timer));
     status(STAGES, `Python and derivlib's engine are ready (loaded in ${seconds()} s).`);
-    return { derive: (request) => ask("derive", request), answer: (request) => ask("answer", request) };
+    return {
+      derive: (request) => ask("derive", request),
+      answer: (request) => ask("answer", request),
+      grade: (request) => ask("grade", request),
+    };
   }
 
   function ensurePython() {
@@ -217,6 +221,73 @@
     }
   }
 
+  // "Check my steps": one verdict per line; the first wrong line with its kind and the engine's step
+  async function runGrade() {
+    const started = performance.now();
+    const output = $("grade-output");
+    delete output.dataset.state;
+    delete output.dataset.verdicts;
+    delete output.dataset.kind;
+    clearErrors([...Object.values(FIELDS), "grade-lines"]);
+    const request = JSON.stringify({
+      expr: $("derive-expr").value, shapes: $("derive-shapes").value, wrt: $("derive-wrt").value,
+      lines: $("grade-lines").value,
+    });
+    try {
+      const api = await ensurePython();
+      const result = JSON.parse(await api.grade(request));
+      if (!result.ok && result.field === "internal") {
+        failure(output, result.message);
+        finish(output, "error", started);
+        return;
+      }
+      if (!result.ok) {
+        showInputError(result.field === "steps" ? "grade-lines" : FIELDS[result.field], result.message);
+        failure(output, "Nothing checked: see the message next to the input.");
+        finish(output, "error", started);
+        return;
+      }
+      const MARK = { right: "✓", wrong: "✗", ungraded: "·" };
+      const list = element("ol", "pg-grade-lines");
+      result.lines.forEach((line, k) => {
+        const item = element("li", `pg-grade-line pg-${line.verdict}`);
+        item.dataset.verdict = line.verdict;
+        item.dataset.line = line.line;
+        item.append(element("span", "pg-grade-mark", `${MARK[line.verdict]} `), element("span", null, line.message));
+        if (k === result.first_wrong) {
+          item.classList.add("pg-first-wrong");
+          item.dataset.kind = line.kind || "";
+          if (line.kind) item.prepend(element("strong", "pg-grade-kind", `First wrong line (${line.kind}). `));
+          else item.prepend(element("strong", "pg-grade-kind", "First wrong line. "));
+          if (line.step) {
+            const engine = element("details", "pg-grade-step");
+            engine.open = true;
+            engine.append(
+              element("summary", null, "The engine's version of this step, with its differential and identity:"),
+              element("div", "math notranslate nohighlight", `\\[\\begin{aligned}${line.step.latex}\\end{aligned}\\]`),
+              element("pre", null, line.step.text));
+            item.append(engine);
+          }
+        }
+        list.append(item);
+      });
+      const counts = { right: 0, wrong: 0, ungraded: 0 };
+      for (const line of result.lines) counts[line.verdict] += 1;
+      const summary = `${counts.right} right, ${counts.wrong} wrong, ${counts.ungraded} not graded.`;
+      output.replaceChildren(element("p", "pg-heading", summary), list);
+      if (window.MathJax && MathJax.typesetPromise) {
+        if (MathJax.typesetClear) MathJax.typesetClear([output]);
+        await MathJax.typesetPromise([output]);
+      }
+      output.dataset.verdicts = result.lines.map((line) => line.verdict).join(" ");
+      if (result.first_wrong !== null) output.dataset.kind = result.lines[result.first_wrong].kind || "";
+      finish(output, "done", started);
+    } catch (err) {
+      failure(output, `The playground could not run: ${err.message}`);
+      finish(output, "error", started);
+    }
+  }
+
   function examples() {
     const data = $("pg-examples-data");
     const box = $("pg-examples");
@@ -232,7 +303,7 @@
         $("derive-shapes").rows = Math.max(4, example.shapes.split("\n").length);
         $("derive-wrt").value = example.wrt;
         $("answer-wrt").value = example.wrt.split(",")[0].trim();
-        clearErrors([...Object.values(FIELDS), "answer-wrt", "answer-expr"]);
+        clearErrors([...Object.values(FIELDS), "answer-wrt", "answer-expr", "grade-lines"]);
         $("derive-expr").focus();
       });
       box.append(button);
@@ -243,6 +314,7 @@
     examples();
     $("derive-run").addEventListener("click", runDerive);
     $("answer-check").addEventListener("click", runAnswer);
+    $("grade-check").addEventListener("click", runGrade);
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
