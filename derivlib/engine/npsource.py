@@ -140,6 +140,8 @@ def _src(node, top=False, ns=NAMES):
         return node.name.ident, PY_ATOM, False  # a step: an array (see source)
     if op == "ref":
         return _src(node.attr, False, ns)
+    if op == "let":  # a gradient held as its own step: the expression it holds
+        return _src(node.args[0], top, ns)
     if op in ("var", "index"):
         return node.attr.ident, PY_ATOM, False
     if op == "const":

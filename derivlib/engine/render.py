@@ -154,6 +154,8 @@ def _walk(node, t, top=False):
         return _sym(node.name, t), ATOM
     if op == "ref":
         return _walk(node.attr, t, False)
+    if op == "let":  # a gradient held as its own step: the expression it holds
+        return _walk(node.args[0], t, top)
     if node.shape == (1, 1) and op in _FOLDED:  # (−2)² is 4
         value = _fold(node)
         if value is not None:
