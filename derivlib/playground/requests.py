@@ -148,7 +148,9 @@ def _never_raises(run):
 def run_derive(expr: str, shapes: str, wrt: str, *, seed: int = 0) -> dict:
     """Derive ``expr`` and check every step and every displayed differential; a dict for the page.
 
-    Returns ``{"ok": True, "latex", "text", "steps", "check"}`` or, for an error in the
+    Returns ``{"ok": True, "latex", "text", "numpy", "steps", "check"}`` (``numpy``: the
+    generated ``backward``; each step with its own ``latex`` and its ``numpy`` line, None
+    for a step that code leaves out) or, for an error in the
     input, ``{"ok": False, "field", "message"}`` with field one of ``"expr"``,
     ``"shapes"`` and ``"wrt"``, or ``"internal"`` for an error of the engine itself.
     The check's ``verdict`` is ``"right"``, ``"wrong"`` or ``"cannot tell"`` (then with
@@ -173,13 +175,29 @@ def run_derive(expr: str, shapes: str, wrt: str, *, seed: int = 0) -> dict:
     report = d.check_pure(seed=seed)
     if report.verdict == "right":  # every displayed differential; a wrong one is the engine's error, never shown
         d.check_why(seed=seed)
+    code = d.numpy_source()
+    lines = _numpy_lines(code)
     return {
         "ok": True,
         "latex": d.latex(),
         "text": d.text(),
-        "steps": [{"name": s.name, "shape": [str(x) for x in s.shape], "text": s.text} for s in d.steps],
+        "numpy": code,
+        "steps": [{"name": s.name, "shape": [str(x) for x in s.shape], "text": s.text,
+                   "latex": f"{s.symbol_latex} = {s.expression_latex}", "numpy": lines.get(s.name)}
+                  for s in d.steps],
         "check": _check_dict(report),
     }
+
+
+def _numpy_lines(code: str) -> dict:
+    """Step name -> its line of the generated ``backward`` (``Delta = G * S * (1 - S)``),
+    without the indent and the shape comment; a step the code leaves out has none."""
+    lines = {}
+    for raw in code.splitlines():
+        name, eq, _ = raw.strip().partition(" = ")
+        if raw.startswith("    ") and eq and name.isidentifier():
+            lines.setdefault(name, raw.strip().rsplit("  # ", 1)[0])
+    return lines
 
 
 def _check_dict(report) -> dict:

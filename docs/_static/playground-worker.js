@@ -1,7 +1,7 @@
 /* The playground's Python, in a Web Worker, so that the page scrolls and answers clicks
  * while Python loads and while it derives.
  *
- * A module worker started by playground.js on the first click. Pyodide's core and
+ * A module worker started by playground.js when the page is shown and the browser is idle. Pyodide's core and
  * derivlib's pure-Python engine are fetched from this site (_static/pyodide/ and
  * _static/playground/), never from another host.
  *
@@ -10,6 +10,8 @@
  * Messages to the page: {type: "progress", stage} while loading (stages 1 to 3 of the
  * page's progress bar), then {id, type: "result", result} with Python's JSON answer
  * (derivlib/playground/requests.py), or {id, type: "error", message}.
+ * {id, type: "hang"} (the browser test's hook for the page's time limit) runs a Python loop
+ * that never ends: the page stops this worker when its time limit passes.
  */
 const STATIC = new URL(".", import.meta.url); // .../_static/
 let python = null; // the promise of {derive, answer}, made by the first "load"
@@ -39,6 +41,7 @@ async function startPython() {
     derive: pyodide.globals.get("derive_request"),
     answer: pyodide.globals.get("answer_request"),
     grade: pyodide.globals.get("grade_request"),
+    hang: () => pyodide.runPython("while True:\n    pass\n"),
   };
 }
 
@@ -48,7 +51,7 @@ self.onmessage = async ({ data: { id, type, request } }) => {
       python ??= startPython();
       await python;
       self.postMessage({ id, type: "result", result: null });
-    } else if (type === "derive" || type === "answer" || type === "grade") {
+    } else if (type === "derive" || type === "answer" || type === "grade" || type === "hang") {
       if (python === null) throw new Error(`"${type}" before "load"`);
       self.postMessage({ id, type: "result", result: (await python)[type](request) });
     } else {

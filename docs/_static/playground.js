@@ -3,22 +3,29 @@
  * Python runs in a Web Worker (_static/playground-worker.js, which documents the
  * messages), so that the page keeps scrolling and answering clicks while Python loads
  * (a few seconds) and while it derives. Pyodide's core and derivlib's pure-Python engine
- * are served with the site (under _static/pyodide/ and _static/playground/) and loaded on
- * the first click, never before. What the reader types is passed to Python as a JSON
- * string, never as Python source; Python answers with JSON (see
- * derivlib/playground/requests.py).
+ * are served with the site (under _static/pyodide/ and _static/playground/) and start
+ * loading as soon as the page is shown and the browser is idle, so that a reader who types
+ * for a few seconds gets the first answer without waiting. What the reader types is passed
+ * to Python as a JSON string, never as Python source; Python answers with JSON (see
+ * derivlib/playground/requests.py). Every request has a time limit: past it, the worker is
+ * stopped and a new one started.
+ *
+ * The inputs are kept in the page's URL fragment (#expr=...&shapes=...), so that a link
+ * opens the same derivation; nothing is sent anywhere. Each derivation can be copied as
+ * LaTeX or as numpy, whole or one step at a time.
  */
 (function () {
   "use strict";
 
   const STATIC = new URL(".", document.currentScript.src); // .../_static/
   const STAGES = 4;
-  const GIVE_UP_MS = 60_000;
-  let python = null; // the promise of {derive, answer}, made on the first click
+  const GIVE_UP_MS = 60_000; // for Python to start
+  const REQUEST_MS = 20_000; // for one request once Python has started
+  let python = null; // the promise of {derive, answer}, made when the page is idle or on a click
   let worker = null;
-  const pending = new Map(); // message id -> {resolve, reject}
+  const pending = new Map(); // message id -> {resolve, reject, timer}
   let lastId = 0;
-  let firstClick = 0;
+  let loadStarted = 0;
 
   const $ = (id) => document.getElementById(id);
 
@@ -27,32 +34,38 @@
     box.hidden = false;
     $("pg-progress").value = stage;
     $("pg-status-text").textContent = text;
-    // seconds since the first click at each stage, for the benchmark: "0.00 1.52 ..."
+    // seconds since Python started loading at each stage, for the benchmark: "0.00 1.52 ..."
     const marks = box.dataset.stages ? box.dataset.stages.split(" ") : [];
-    marks[stage] = ((performance.now() - firstClick) / 1000).toFixed(2);
+    marks[stage] = ((performance.now() - loadStarted) / 1000).toFixed(2);
     box.dataset.stages = marks.join(" ");
+    box.dataset.ready = String(stage === STAGES);
   }
 
-  // Ask the worker; the promise settles with its answer (a JSON string) or its error.
-  function ask(type, request) {
+  // Ask the worker; the promise settles with its answer (a JSON string) or its error, or
+  // fails with `late` (an Error) when no answer came within `limit` ms.
+  function ask(type, request, limit, late) {
     return new Promise((resolve, reject) => {
       const id = ++lastId;
-      pending.set(id, { resolve, reject });
-      worker.postMessage({ id, type, request });
+      const timer = setTimeout(() => onLate(late), limit);
+      pending.set(id, { resolve, reject, timer });
+      worker.postMessage({ id, type: testHook(type), request });
     });
   }
 
-  // Stop the worker and fail what it was asked: the next click starts a new one.
+  // Stop the worker and fail what it was asked: the next request starts a new one.
   function stopWorker(error) {
     if (worker !== null) worker.terminate();
     worker = null;
     python = null;
-    for (const { reject } of pending.values()) reject(error);
+    for (const { reject, timer } of pending.values()) {
+      clearTimeout(timer);
+      reject(error);
+    }
     pending.clear();
   }
 
   async function startPython() {
-    const started = (firstClick = performance.now());
+    const started = (loadStarted = performance.now());
     const seconds = () => ((performance.now() - started) / 1000).toFixed(1);
     const stages = {
       1: () => "Starting Python…",
@@ -68,7 +81,9 @@
         return;
       }
       const waiting = pending.get(data.id);
+      if (waiting === undefined) return; // given up on
       pending.delete(data.id);
+      clearTimeout(waiting.timer);
       if (data.type === "result") waiting.resolve(data.result);
       else waiting.reject(new Error(data.message));
     };
@@ -78,18 +93,60 @@
       stopWorker(new Error(`Python's worker stopped: ${event.message || "its script could not be loaded"}`));
     };
     // a missing or broken file can leave Pyodide waiting forever: give up after a minute
-    let timer;
-    const giveUp = new Promise((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error("Python did not start within 60 s (a file of the site may be missing)")), GIVE_UP_MS);
-    });
-    await Promise.race([giveUp, ask("load")]).finally(() => clearTimeout(timer));
+    await ask("load", null, GIVE_UP_MS,
+      { message: "Python did not start within 60 s (a file of the site may be missing)", restart: false });
     status(STAGES, `Python and derivlib's engine are ready (loaded in ${seconds()} s).`);
-    return {
-      derive: (request) => ask("derive", request),
-      answer: (request) => ask("answer", request),
-      grade: (request) => ask("grade", request),
+    const late = {
+      message: `The engine did not answer within ${REQUEST_MS / 1000} s, so Python was stopped and is ` +
+        "starting again. A large network can take that long: try fewer variables to differentiate, " +
+        "or smaller numbered dimensions.",
+      restart: true,
     };
+    return {
+      derive: (request) => ask("derive", request, REQUEST_MS, late),
+      answer: (request) => ask("answer", request, REQUEST_MS, late),
+      grade: (request) => ask("grade", request, REQUEST_MS, late),
+    };
+  }
+
+  // A request past its time limit: stop Python (it may be stuck in a loop) and, for a
+  // request to a Python that had started, start a new one at once.
+  function onLate({ message, restart }) {
+    stopWorker(new Error(message));
+    if (restart) {
+      status(0, "Python was stopped after a request took too long; starting it again…");
+      ensurePython().catch(() => {});
+    }
+  }
+
+  // For the browser test only: with window.pgTestHang set, a request is sent as "hang",
+  // which the worker answers never (Python loops), so that the time limit can be seen.
+  function testHook(type) {
+    return type !== "load" && window.pgTestHang === true ? "hang" : type;
+  }
+
+  // Start loading Python once the page is shown and the browser is idle, before any click.
+  function preloadPython() {
+    if (location.protocol === "file:") return; // said on the first click (ensurePython)
+    const idle = window.requestIdleCallback
+      ? (run) => window.requestIdleCallback(run, { timeout: 2000 })
+      : (run) => setTimeout(run, 200);
+    const start = () => idle(() => {
+      if (python !== null) return;
+      ensurePython().catch((err) => {
+        $("pg-status-text").textContent = `Python could not load: ${err.message}. A click on "Derive and check" tries again.`;
+      });
+    });
+    if (document.visibilityState === "visible") {
+      start();
+      return;
+    }
+    const onShown = () => {
+      if (document.visibilityState !== "visible") return;
+      document.removeEventListener("visibilitychange", onShown);
+      start();
+    };
+    document.addEventListener("visibilitychange", onShown);
   }
 
   function ensurePython() {
@@ -99,8 +156,8 @@
         "Serve the site's folder (for example `python -m http.server` in it) and open it from there."));
     }
     if (python === null) {
-      python = startPython();
-      python.catch((err) => stopWorker(err)); // a failed load can be retried
+      const mine = (python = startPython());
+      mine.catch((err) => { if (python === mine) stopWorker(err); }); // a failed load can be retried
     }
     return python;
   }
@@ -142,6 +199,7 @@
     delete output.dataset.state;
     delete output.dataset.steps;
     clearErrors(Object.values(FIELDS));
+    writeState();
     const request = JSON.stringify({ expr: $("derive-expr").value, shapes: $("derive-shapes").value, wrt: $("derive-wrt").value });
     try {
       const api = await ensurePython();
@@ -172,7 +230,7 @@
       check.append(steps);
       const details = element("details", "pg-text");
       details.append(element("summary", null, "The derivation as plain text"), element("pre", null, result.text));
-      output.replaceChildren(element("p", "pg-heading", "The derivation, each step with its shape, its differential and the identity used (wide lines scroll sideways):"), math, check, details);
+      output.replaceChildren(element("p", "pg-heading", "The derivation, each step with its shape, its differential and the identity used (wide lines scroll sideways):"), math, copyButtons(result), check, details);
       if (window.MathJax && MathJax.typesetPromise) {
         if (MathJax.typesetClear) MathJax.typesetClear([output]);
         await MathJax.typesetPromise([output]);
@@ -191,6 +249,7 @@
     delete output.dataset.state;
     delete output.dataset.verdict;
     clearErrors([...Object.values(FIELDS), "answer-wrt", "answer-expr"]);
+    writeState();
     const request = JSON.stringify({
       expr: $("derive-expr").value, shapes: $("derive-shapes").value, wrt: $("derive-wrt").value,
       answer_wrt: $("answer-wrt").value, answer_expr: $("answer-expr").value,
@@ -233,6 +292,7 @@
       expr: $("derive-expr").value, shapes: $("derive-shapes").value, wrt: $("derive-wrt").value,
       lines: $("grade-lines").value,
     });
+    writeState();
     try {
       const api = await ensurePython();
       const result = JSON.parse(await api.grade(request));
@@ -310,11 +370,110 @@
     }
   }
 
+  // -- Share: the inputs in the URL fragment, and copy buttons --------------------------------
+
+  // fragment key -> input id; only the inputs on the page are kept
+  const SHARED = { expr: "derive-expr", shapes: "derive-shapes", wrt: "derive-wrt", answer_wrt: "answer-wrt", answer: "answer-expr", lines: "grade-lines" };
+
+  function stateFragment() {
+    const params = new URLSearchParams();
+    for (const [key, id] of Object.entries(SHARED)) if ($(id)) params.set(key, $(id).value);
+    return "#" + params.toString();
+  }
+
+  // Keep the inputs in the URL (replacing the entry: no new history step, nothing sent anywhere).
+  function writeState() {
+    history.replaceState(history.state, "", stateFragment());
+  }
+
+  // Fill the inputs from a fragment written by writeState; true when it held an expression.
+  function readState() {
+    const params = new URLSearchParams(location.hash.slice(1));
+    if (!params.has("expr")) return false;
+    for (const [key, id] of Object.entries(SHARED)) {
+      if ($(id) && params.has(key)) $(id).value = params.get(key);
+    }
+    $("derive-shapes").rows = Math.max(4, $("derive-shapes").value.split("\n").length);
+    return true;
+  }
+
+  async function copyText(text) {
+    try {
+      await navigator.clipboard.writeText(text);
+    } catch {
+      // no clipboard API (or no permission): the old way, through a selected text area
+      const area = element("textarea");
+      area.value = text;
+      document.body.append(area);
+      area.select();
+      document.execCommand("copy");
+      area.remove();
+    }
+  }
+
+  // A button that copies its data-copy text and says so for a moment.
+  function copyButton(label, text, title) {
+    const button = element("button", "pg-copy-button", label);
+    button.type = "button";
+    button.dataset.copy = text;
+    if (title) button.title = title;
+    button.addEventListener("click", async () => {
+      await copyText(button.dataset.copy);
+      button.dataset.copied = "true";
+      button.textContent = "Copied";
+      setTimeout(() => { button.textContent = label; }, 1500);
+    });
+    return button;
+  }
+
+  // The copy buttons of a derivation: all of it as LaTeX, its numpy backward, and each step.
+  function copyButtons(result) {
+    const box = element("div", "pg-copy");
+    box.append(
+      element("span", "pg-copy-label", "Copy: "),
+      copyButton("LaTeX", result.latex, "the derivation as one LaTeX aligned block"),
+      copyButton("numpy", result.numpy, "the generated numpy backward(...) function"),
+    );
+    const each = element("details", "pg-copy-steps");
+    each.append(element("summary", null, "Copy one step"));
+    const table = element("table");
+    for (const step of result.steps) {
+      const row = element("tr");
+      row.dataset.step = step.name;
+      const numpy = step.numpy === null
+        ? element("td", "pg-copy-none", "(not in the generated code)")
+        : element("td");
+      if (step.numpy !== null) numpy.append(copyButton("numpy", step.numpy, "this step's line of the generated code"));
+      const latexCell = element("td");
+      latexCell.append(copyButton("LaTeX", step.latex, "this step's equation"));
+      row.append(element("td", "pg-copy-name", step.name), latexCell, numpy);
+      table.append(row);
+    }
+    each.append(table);
+    box.append(each);
+    return box;
+  }
+
+  function shareLinkButton() {
+    const button = $("share-link");
+    if (!button) return;
+    button.addEventListener("click", async () => {
+      writeState();
+      button.dataset.copy = location.href;
+      await copyText(location.href);
+      $("share-link-status").textContent = "Link copied: it opens this page with these inputs (nothing is sent anywhere).";
+    });
+  }
+
   function init() {
     examples();
     $("derive-run").addEventListener("click", runDerive);
     $("answer-check").addEventListener("click", runAnswer);
     $("grade-check").addEventListener("click", runGrade);
+    shareLinkButton();
+    window.addEventListener("hashchange", () => { if (readState()) runDerive(); });
+    if (readState()) runDerive(); // a shared link: derive at once
+    else preloadPython();
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
