@@ -237,7 +237,7 @@ def _fragment(page) -> dict:
 
 
 INPUTS = {"expr": "#derive-expr", "shapes": "#derive-shapes", "wrt": "#derive-wrt",
-          "answer_wrt": "#answer-wrt", "answer": "#answer-expr"}
+          "answer_wrt": "#answer-wrt", "answer": "#answer-expr", "lines": "#grade-lines"}
 
 
 def test_the_link_holds_the_inputs_as_the_reader_derives(session):
