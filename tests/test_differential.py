@@ -139,6 +139,9 @@ def _default_run_calls():
     pytest.param("max", "all", id="max-all"),
     pytest.param("concat", "none", id="concat"),
     pytest.param("split", "none", id="split"),
+    pytest.param("im2col", "none", id="im2col"),
+    pytest.param("group", "none", id="group"),
+    pytest.param("ungroup", "none", id="ungroup"),
 ])
 def test_the_default_run_draws_each_column_operation_often(fn, axis):
     # at least 10 of the 300 default seeds call it (max of all entries: without axis or axis=None)
