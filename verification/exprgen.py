@@ -324,8 +324,8 @@ class _Gen:
 
     def elementwise(self, fn, a, shape):
         """``fn(a)`` with its argument kept in the domain of ``fn`` (a of ``shape``)."""
-        if fn == "sigmoid":
-            return _E(_call(fn, a), shape, 1.0, 1 / (1 + math.exp(a.mag)))
+        if fn == "sigmoid":  # above 1/(1 + e^mag): no float once e^mag overflows
+            return _E(_call(fn, a), shape, 1.0, 1 / (1 + math.exp(a.mag)) if a.mag < 700 else None)
         if fn == "tanh":
             return _E(_call(fn, a), shape, 1.0)
         if fn == "relu":
