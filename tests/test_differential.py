@@ -139,9 +139,30 @@ def _default_run_calls():
     pytest.param("max", "all", id="max-all"),
     pytest.param("concat", "none", id="concat"),
     pytest.param("split", "none", id="split"),
+    pytest.param("im2col", "none", id="im2col"),
+    pytest.param("group", "none", id="group"),
+    pytest.param("ungroup", "none", id="ungroup"),
 ])
 def test_the_default_run_draws_each_column_operation_often(fn, axis):
     # at least 10 of the 300 default seeds call it (max of all entries: without axis or axis=None)
     axes = ("none", None) if axis == "all" else (axis,)
     hits = sum(any((fn, a) in calls for a in axes) for calls in _default_run_calls())
     assert hits >= 10, f"{fn} (axis {axis}) in {hits} of the 300 default expressions"
+
+
+# -- the generator's own bounds ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mag", [3.0, 800.0], ids=["moderate", "beyond-exp-overflow"])
+def test_the_lower_bound_of_a_sigmoid_is_its_value_at_minus_the_bound(mag):
+    # sigmoid(a) >= 1/(1 + e^mag) for |a| <= mag; for mag 800 that is below the smallest float (no
+    # positive bound, None), not an OverflowError from math.exp(800) (seed 4283 of the first 5,000)
+    import ast
+    import math
+    import random
+
+    from verification.exprgen import _E, _Gen
+
+    e = _Gen(random.Random(0)).elementwise("sigmoid", _E(ast.Name("A"), ("n", 1), mag), ("n", 1))
+    want = 1 / (1 + math.exp(mag)) if mag < 700 else None
+    assert (e.mag, e.lo) == (1.0, want)

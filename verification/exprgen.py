@@ -23,6 +23,14 @@ The grammar covered (every construct of ``derivlib.engine.parse``):
   (``exp(2)``, ``sqrt(n)``, ``log_softmax(3)``), dimension names used as numbers (``/ n``);
 * index vectors (``indices``: n integers in range(k), drawn with repeats) read by
   ``take(E, y)``, ``pick(S, y)`` and ``onehot(y)``;
+* convolution windows, where an n×q block with q a whole number is asked for (and now and
+  then as the argument of the final sum, q in 4, 6, 8, 9, 12): a convolution
+  ``group(im2col(A, image=(H, W, C), kernel=(kh, kw), stride=s, pad=p) @ K + b, H'W')``
+  (q = H'W'c', K of Ckh·kw × c', b of 1×c', each generated), a max-pool
+  ``group(max(ungroup(im2col(A + V, ...), C), axis=1), H'W'C)`` (V a fresh variable, so no
+  two entries of a window tie) and a round trip ``group(f(ungroup(B, m)), m)`` with f
+  element-wise, a row softmax, a product with a matrix or with a row; images of at most
+  4×4, kernels of at most 3×3, strides 1 to 3 that divide exactly, pad 0 or 1;
 * named intermediates (``H1 = ...; ...``), each used once or reused; variables reused;
 * variable, dimension and intermediate names drawn from a pool that includes the names
   the engine and its numpy code make up (``Delta``, ``delta1``, ``X_path1``, ``G_X``,
@@ -70,6 +78,31 @@ _NUMBERS = (2, 3, 0.5, 1.5, 0.25, -1, -2, -0.5, 1)
 _ELEMENTWISE = ("sigmoid", "tanh", "relu", "exp", "log", "sqrt", "softplus", "abs")
 #: Numbered dimensions: the columns of a concat's parts and of a split's blocks.
 _WIDTHS = (1, 2, 3)
+
+
+#: The columns of a sum's argument made of convolution windows (see ``_Gen.example``).
+_WINDOW_WIDTHS = (4, 6, 8, 9, 12)
+#: (stride, pad) of the convolution windows drawn.
+_STRIDES_PADS = ((1, 0), (1, 1), (2, 0), (2, 1), (3, 0))
+
+
+def _divisors(q):
+    return [d for d in range(1, q + 1) if q % d == 0]
+
+
+def _sides():
+    """(H', stride, pad) -> [(H, kh), ...]: an image side H <= 4 and a kernel side kh <= 3 that give
+    H' output positions, the stride dividing H + 2·pad − kh exactly."""
+    out = {}
+    for s, p in _STRIDES_PADS:
+        for side in range(1, 5):
+            for k in range(1, min(3, side + 2 * p) + 1):
+                if (side + 2 * p - k) % s == 0:
+                    out.setdefault(((side + 2 * p - k) // s + 1, s, p), []).append((side, k))
+    return out
+
+
+_SIDES = _sides()
 
 
 class Example(NamedTuple):
@@ -192,7 +225,7 @@ class _Gen:
         if shape[0] != 1:  # a row per entry of an index vector
             kinds += ["index"]
         if isinstance(shape[1], int):
-            kinds += ["split"] + (["concat"] * 4 if shape[1] >= 2 else [])
+            kinds += ["split"] + (["concat"] * 4 if shape[1] >= 2 else []) + (["windows"] if shape[1] >= 2 else [])
         kind = r.choice(kinds)
         e = getattr(self, "_" + kind)(shape, depth - 1)
         if e.mag > 1e3:
@@ -287,10 +320,12 @@ class _Gen:
         return _E(ast.Attribute(a.node, "T"), shape, a.mag, a.lo)
 
     def _elementwise(self, shape, depth):
-        fn = self.r.choice(_ELEMENTWISE)
-        a = self.gen(shape, depth)
-        if fn == "sigmoid":
-            return _E(_call(fn, a), shape, 1.0, 1 / (1 + math.exp(a.mag)))
+        return self.elementwise(self.r.choice(_ELEMENTWISE), self.gen(shape, depth), shape)
+
+    def elementwise(self, fn, a, shape):
+        """``fn(a)`` with its argument kept in the domain of ``fn`` (a of ``shape``)."""
+        if fn == "sigmoid":  # above 1/(1 + e^mag): no float once e^mag overflows
+            return _E(_call(fn, a), shape, 1.0, 1 / (1 + math.exp(a.mag)) if a.mag < 700 else None)
         if fn == "tanh":
             return _E(_call(fn, a), shape, 1.0)
         if fn == "relu":
@@ -397,6 +432,93 @@ class _Gen:
         self.statements.append(f"{', '.join(names)} = split({ast.unparse(e.node)}, {k})")
         return _E(ast.Name(r.choice(names)), shape, e.mag, e.lo)
 
+    def _windows(self, shape, depth):
+        """A block of n×q (q a whole number) made of convolution windows: a convolution
+        ``group(im2col(A, ...) @ K + b, H'W')`` (q = H'W'c'), a max-pool
+        ``group(max(ungroup(im2col(A + V, ...), C), axis=1), H'W'C)`` (q = H'W'C, V a fresh
+        variable: no two entries of a window tie) or a round trip ``group(f(ungroup(B, m)), m)``."""
+        r = self.r
+        q = shape[1]
+        kinds = ["conv", "pool"] + (["trip"] if q >= 2 else [])
+        kind = r.choice(kinds)
+        if kind == "trip":
+            return self._round_trip(shape, depth)
+        channels = r.choice(_divisors(q))  # c' of a convolution, C of a max-pool
+        found = self._geometry(q // channels)
+        if found is None:
+            return self._round_trip(shape, depth) if q >= 2 else self.gen(shape, depth)
+        (H, kh), (W, kw), s, p = found
+        Ho, Wo = (H + 2 * p - kh) // s + 1, (W + 2 * p - kw) // s + 1
+        C = r.randint(1, 3) if kind == "conv" else channels
+        a = self.gen((shape[0], H * W * C), depth)
+        if kind == "pool":
+            v = self.variable(a.shape, fresh=True)
+            a = _E(_bin(a, ast.Add(), v), a.shape, a.mag + v.mag)
+        else:
+            a = self.bounded(a)
+        keywords = [ast.keyword("image", ast.Tuple([ast.Constant(x) for x in (H, W, C)])),
+                    ast.keyword("kernel", ast.Tuple([ast.Constant(kh), ast.Constant(kw)]))]
+        if s != 1 or r.random() < 0.3:
+            keywords.append(ast.keyword("stride", ast.Constant(s)))
+        if p != 0 or r.random() < 0.3:
+            keywords.append(ast.keyword("pad", ast.Constant(p)))
+        windows = ast.Call(ast.Name("im2col"), [a.node], keywords)
+        if kind == "pool":
+            rows = ast.Call(ast.Name("ungroup"), [windows, ast.Constant(C)], [])
+            inner = ast.Call(ast.Name("max"), [rows], [ast.keyword("axis", ast.Constant(1))])
+            node = ast.Call(ast.Name("group"), [inner, ast.Constant(Ho * Wo * C)], [])
+            return _E(node, shape, a.mag)
+        k = self.bounded(self.gen((C * kh * kw, channels), depth))
+        b = self.bounded(self.gen((1, channels), depth))
+        z = ast.BinOp(ast.BinOp(windows, ast.MatMult(), k.node), ast.Add(), b.node)
+        node = ast.Call(ast.Name("group"), [z, ast.Constant(Ho * Wo)], [])
+        return _E(node, shape, C * kh * kw * a.mag * k.mag + b.mag)
+
+    def _geometry(self, positions):
+        """((H, kh), (W, kw), stride, pad) with H'·W' = ``positions`` output positions, H, W <= 4
+        and a stride that divides (H + 2·pad − kh) exactly; None when no image gives them."""
+        r = self.r
+        choices = []
+        for ho in _divisors(positions):
+            wo = positions // ho
+            for s, p in _STRIDES_PADS:
+                if _SIDES.get((ho, s, p)) and _SIDES.get((wo, s, p)):
+                    choices.append((ho, wo, s, p))
+        if not choices:
+            return None
+        ho, wo, s, p = r.choice(choices)
+        return r.choice(_SIDES[ho, s, p]), r.choice(_SIDES[wo, s, p]), s, p
+
+    def _round_trip(self, shape, depth):
+        """``group(f(ungroup(B, m)), m)``: f element-wise, a row softmax, a product with a c×c2
+        matrix or a product with a 1×c row, on the m rows each row of B becomes."""
+        r = self.r
+        q = shape[1]
+        m = r.choice([d for d in _divisors(q) if d >= 2])
+        width = q // m
+        f = r.choice(("elementwise", "elementwise", "row", "matmul", "scale"))
+        if f == "matmul":
+            c = r.choice((1, 2, 3))
+            b = self.bounded(self.gen((shape[0], m * c), depth))
+        else:
+            c = width
+            b = self.gen((shape[0], m * c), depth)
+        rows = _E(ast.Call(ast.Name("ungroup"), [b.node, ast.Constant(m)], []), ("rows", c), b.mag, b.lo)
+        if f == "elementwise":
+            e = self.elementwise(r.choice(_ELEMENTWISE), rows, rows.shape)
+        elif f == "row":
+            rows = self.bounded(rows)
+            fn = r.choice(("softmax", "log_softmax"))
+            e = _E(_call(fn, rows), rows.shape, 1.0 if fn == "softmax" else 2 * rows.mag + math.log(c))
+        elif f == "matmul":
+            w = self.bounded(self.gen((c, width), depth))
+            e = _E(_bin(rows, ast.MatMult(), w), rows.shape, c * rows.mag * w.mag)
+        else:
+            w = self.bounded(self.gen((1, width), depth))
+            rows = self.bounded(rows)
+            e = _E(_bin(rows, ast.Mult(), w), rows.shape, rows.mag * w.mag)
+        return _E(ast.Call(ast.Name("group"), [e.node, ast.Constant(m)], []), shape, e.mag, e.lo)
+
     # -- one example -------------------------------------------------------------------------
     def example(self, seed):
         r = self.r
@@ -405,6 +527,9 @@ class _Gen:
             self.indices = {}
             if r.random() < 0.5:
                 root = self.gen((1, 1), r.randint(3, 6))
+            elif r.random() < 0.25:  # a layer of windows over a few positions
+                inner = self._windows((r.choice(self.dims()), r.choice(_WINDOW_WIDTHS)), r.randint(2, 4))
+                root = _E(_call(r.choice(("sum", "mean")), inner), (1, 1), inner.mag)
             else:
                 dims = self.dims()
                 inner = self.gen((r.choice(dims), r.choice(dims)), r.randint(3, 5))

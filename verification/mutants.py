@@ -31,6 +31,9 @@ ES = "derivlib/engine/nodes.py"
 FD = "derivlib/_fd.py"
 RV = "derivlib/engine/reverse.py"
 CA = "derivlib/_checkargs.py"
+IX = "derivlib/engine/indexing.py"
+CO = "derivlib/engine/columns.py"
+CV = "derivlib/engine/conv.py"
 
 CATALOGUE = [
     # -- sigmoid layer (source 000) ----------------------------------------------------
@@ -321,5 +324,77 @@ CATALOGUE = [
         "kind = _fd.untrusted(p, ana, float(tol(num[j])), F, eps)",
         "kind = None",
         "finite differences never blamed: a kink, curvature or rounding is reported as a wrong gradient",
+    ),
+    # -- the layer pack (issue 21): index vectors, max, abs, column blocks, convolution windows --
+    Mutant(
+        "ix-take-scatter-assigns", IX,
+        ("np.add.at(out, y, g)",
+         'f"    {np}.add.at(out, y, G)",',
+         "out[i] = [a + b for a, b in zip(out[i], row)]"),
+        ("out[y] = g",
+         'f"    out[y] = G",',
+         "out[i] = list(row)"),
+        "engine: take's pullback O_yᵀG written as an assignment G_E[y] = G (numpy, generated code and pure "
+        "Python alike): a word used twice in the batch counts once",
+    ),
+    Mutant(
+        "ix-pick-without-onehot", IX,
+        "return (mk_mul(onehot_of(args[1]), expand(g, args[0].shape)), None)",
+        "return (expand(g, args[0].shape), None)",
+        "engine: pick's pullback G 1ᵀ without O_y ∘: every class of a row gets the gradient, not only its label",
+    ),
+    Mutant(
+        "co-max-last-maximum", CO,
+        "if v > values[best] or",
+        "if v >= values[best] or",
+        "engine (pure Python, the playground): at a tie the gradient of max goes to the last maximum, "
+        "not the first one numpy's argmax picks",
+    ),
+    Mutant(
+        "en-abs-without-sign", EN,
+        'vjp=lambda g, out, args: (mk_mul(mk_fn("sign", args[0]), g),)),',
+        "vjp=lambda g, out, args: (g,)),",
+        "engine: the pullback of abs(A) is Ḡ, the sign(A) ∘ dropped (abs treated as the identity)",
+    ),
+    Mutant(
+        "co-split-block-row-reversed", CO,
+        "parts = [g if j == a else zeros((rows, w)) for j in range(m)]",
+        "parts = [g if j == m - 1 - a else zeros((rows, w)) for j in range(m)]",
+        "engine: a split block's adjoint put in the mirrored place of the block row, [G_g G_o G_f G_i] "
+        "instead of [G_i G_f G_o G_g]",
+    ),
+    Mutant(
+        "co-concat-pullback-swapped", CO,
+        "    return tuple(backs)",
+        "    return tuple(backs[::-1])",
+        "engine: concat(A, B)'s pullback gives A the column block of G that belongs to B and B that of A",
+    ),
+    Mutant(
+        "cv-col2im-overlaps-dropped", CV,
+        ("x[:, di:di + stride * Ho:stride, dj:dj + stride * Wo:stride] += g[..., di, dj]",
+         "x[k] += v"),
+        ("x[:, di:di + stride * Ho:stride, dj:dj + stride * Wo:stride] = g[..., di, dj]",
+         "x[k] = v"),
+        "engine: col2im assigns each window's gradient instead of adding it (numpy and pure Python alike): "
+        "where windows overlap only the last one counts",
+    ),
+    Mutant(
+        "cv-im2col-kernel-major", CV,
+        ("return windows.reshape(-1, C * kh * kw)",
+         "g = g.reshape(-1, Ho, Wo, C, kh, kw)",
+         "for c in range(C):\n                for di in range(kh):\n                    for dj in range(kw):"),
+        ("return windows.transpose(0, 1, 2, 4, 5, 3).reshape(-1, C * kh * kw)",
+         "g = g.reshape(-1, Ho, Wo, kh, kw, C).transpose(0, 1, 2, 5, 3, 4)",
+         "for di in range(kh):\n                for dj in range(kw):\n                    for c in range(C):"),
+        "engine: im2col's columns kernel-major, (di, dj, c), instead of channel-major (c, di, dj), torch "
+        "unfold's order, with col2im to match: consistent in itself, but a torch weight reshaped to "
+        "(C'·C·kh·kw) meets the wrong pixels",
+    ),
+    Mutant(
+        "cv-group-pullback-swapped", CV,
+        '_ADJOINT = {"im2col": "col2im", "group": "ungroup", "ungroup": "group"}',
+        '_ADJOINT = {"im2col": "col2im", "group": "group", "ungroup": "ungroup"}',
+        "engine: the pullback of group(Y, m) written as group(Ḡ, m) and that of ungroup as ungroup: "
+        "the operation itself where its adjoint belongs",
     ),
 ]
