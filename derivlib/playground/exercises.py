@@ -293,3 +293,43 @@ def hint(x: Exercise, text: str):
         line = ""
     return Hint(name, why, step.differential, step.differential_latex, step.identity, step.identity_latex,
                 step.text, step.latex, line)
+
+
+# -- the page -------------------------------------------------------------------------------------
+
+def _shape_text(shape) -> str:
+    return "×".join(str(d) for d in shape) if shape else "1×1"
+
+
+def page_html() -> str:
+    """The exercises as HTML sections for docs/exercises.md, each with its anchor ``ex-KEY``.
+
+    Each section shows the network (expression, shapes and its forward steps in LaTeX), the
+    gradients to write, a box for the lines, and Check and Hint buttons that
+    ``_static/exercises.js`` wires to Python in the browser.
+    """
+    from html import escape
+
+    out = []
+    for k, x in enumerate(exercises(), start=1):
+        d = _derivation(x)
+        forward = r" \\ ".join(f"{s.symbol_latex} &= {s.expression_latex}" for s in d.forward_steps)
+        shapes = ", ".join(f"<code>{escape(v)}</code>: {escape(_shape_text(s))}" for v, s in x.shapes.items())
+        asks = ", ".join(f"<code>d{escape(v)}</code>" for v in x.asks)
+        anchor = f"ex-{x.key.replace('_', '-')}"
+        out.append(
+            f'<section class="exercise" id="{anchor}" data-key="{escape(x.key)}">'
+            f'<h3>{k}. {escape(x.title)} <a class="headerlink" href="#{anchor}" title="Link to this exercise">¶</a>'
+            f'<span class="ex-solved" hidden> ✓ solved</span></h3>'
+            f'<p>The network: <code>{escape(x.expr)}</code>, with {shapes}.</p>'
+            f'<div class="math notranslate nohighlight">\\[\\begin{{aligned}}{escape(forward)}\\end{{aligned}}\\]</div>'
+            f'<p>Write {asks} (and any step before them that you need).</p>'
+            f'<div class="pg-field"><label for="{anchor}-lines">Your backward pass, one '
+            f'<code>NAME = expression</code> per line</label>'
+            f'<textarea id="{anchor}-lines" class="ex-lines" rows="5" spellcheck="false" autocomplete="off">'
+            f'</textarea><div class="pg-error ex-error" role="alert"></div></div>'
+            f'<button type="button" class="ex-check">Check</button> '
+            f'<button type="button" class="ex-hint">Hint</button>'
+            f'<div class="pg-output ex-output" aria-live="polite"></div>'
+            f'<div class="ex-hints" aria-live="polite"></div></section>')
+    return "".join(out)
