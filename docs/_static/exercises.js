@@ -192,6 +192,12 @@
       section.querySelector(".ex-check").addEventListener("click", () => check(section));
       section.querySelector(".ex-hint").addEventListener("click", () => hint(section));
     }
+    openTarget();
+    window.addEventListener("hashchange", openTarget);
+  }
+
+  // A link to an exercise's anchor (#ex-KEY) opens it: its box gets the focus.
+  function openTarget() {
     const target = location.hash && document.getElementById(location.hash.slice(1));
     if (target && target.classList.contains("exercise")) {
       target.classList.add("ex-target");
