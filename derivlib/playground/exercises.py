@@ -318,7 +318,7 @@ def page_html() -> str:
         asks = ", ".join(f"<code>d{escape(v)}</code>" for v in x.asks)
         anchor = f"ex-{x.key.replace('_', '-')}"
         out.append(
-            f'<section class="exercise" id="{anchor}" data-key="{escape(x.key)}">'
+            f'<section class="exercise playground" id="{anchor}" data-key="{escape(x.key)}">'
             f'<h3>{k}. {escape(x.title)} <a class="headerlink" href="#{anchor}" title="Link to this exercise">¶</a>'
             f'<span class="ex-solved" hidden> ✓ solved</span></h3>'
             f'<p>The network: <code>{escape(x.expr)}</code>, with {shapes}.</p>'
