@@ -32,6 +32,7 @@ PYODIDE = ROOT / "node_modules" / "pyodide"
 # binary, the standard library and the package lock file.
 PYODIDE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json")
 PAGE = "playground"
+EXERCISES_PAGE = "exercises"  # docs/exercises.md: its own script, on the same worker
 # A fixed timestamp keeps the zip identical from build to build.
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 INIT = '"""derivlib\'s pure-Python derivation engine, as unpacked in the browser."""\n'
@@ -75,6 +76,9 @@ def copy_pyodide(target: Path) -> None:
 def _page_assets(app, pagename, templatename, context, doctree):
     if pagename == PAGE:
         app.add_js_file("playground.js", loading_method="defer")
+        app.add_css_file("playground.css")
+    elif pagename == EXERCISES_PAGE:
+        app.add_js_file("exercises.js", loading_method="defer")
         app.add_css_file("playground.css")
 
 

@@ -21,6 +21,7 @@ from ..diagnosis import Diagnosis
 from ..engine import derive, evaluate_pure, parse
 from ..engine.rules import FORGETTABLE as ACTIVATIONS  # the activations whose derivative an answer may forget
 from ..engine.dims import names as dim_names
+from ..engine.dims import size as dim_size
 from ..engine.sample import positive_variables
 from ..relation import LISTS, relate
 
@@ -102,7 +103,7 @@ def random_env(shapes: dict, sizes: dict, rng: random.Random, positive=()) -> di
     """
     env = {}
     for name, shape in shapes.items():
-        rows, cols = (sizes.get(d, d) for d in shape) if shape else (1, 1)
+        rows, cols = (dim_size(d, sizes) for d in shape) if shape else (1, 1)  # 4*h: 4 times h's size
         if positive is True or name in positive:
             env[name] = [[rng.uniform(0.5, 1.5) for _ in range(cols)] for _ in range(rows)]
         else:
@@ -289,8 +290,9 @@ def _inline(expr: str) -> ast.expr:
         def visit_Name(self, node):
             return copy.deepcopy(bound[node.id]) if node.id in bound else node
 
-    for statement in tree.body[:-1]:  # the engine accepted expr: each is `name = expression`
-        bound[statement.targets[0].id] = Substitute().visit(statement.value)
+    for statement in tree.body[:-1]:  # the engine accepted expr: `name = expression` or `a, b = split(A, 2)`
+        if isinstance(statement.targets[0], ast.Name):  # blocks of a split stay names
+            bound[statement.targets[0].id] = Substitute().visit(statement.value)
     return Substitute().visit(tree.body[-1].value)
 
 
@@ -320,6 +322,8 @@ def _missing_derivatives(expr: str, shapes: dict, name: str, env: dict, sizes: d
     them, becomes ``A + C`` with the constant ``C = f(A) - A`` at this point: the values stay
     the same, and the derivative through that node becomes the identity.
     """
+    if any(isinstance(t, ast.Tuple) for s in ast.parse(expr.strip()).body[:-1] for t in s.targets):
+        return []  # the blocks of a split are not inlined: no rewritten expression to derive
     texts = list(dict.fromkeys(ast.unparse(c) for c in _activations(_inline(expr))))
     choices = [[t] for t in texts] + ([texts] if len(texts) > 1 else [])
     out = []

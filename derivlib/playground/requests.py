@@ -24,7 +24,7 @@ from .gallery import GALLERY, HAND
 from .grade import grade
 
 __all__ = ["EXAMPLES", "derive_request", "answer_request", "grade_request", "run_derive", "run_answer",
-           "run_grade", "examples_html",
+           "run_grade", "examples_html", "run_exercise", "run_hint", "exercise_request", "hint_request",
            "parse_shapes", "parse_declarations", "parse_wrt"]
 
 MAX_DIM = 64  # an integer dimension larger than this would make the in-page check slow
@@ -268,12 +268,60 @@ def run_grade(expr: str, shapes: str, wrt: str, lines: str, *, seed: int = 0) ->
         graded = grade(d, lines, seed=seed)
     except ValueError as err:
         return _error("steps", err)
+    return _graded_dict(graded)
+
+
+def _graded_dict(graded) -> dict:
     out = [{"line": g.line, "name": g.name, "verdict": g.verdict, "kind": g.kind,
             "diagnosis": g.diagnosis.value if g.diagnosis else None, "message": g.message,
             "step": {"name": g.step.name, "text": g.step.text, "latex": g.step.latex} if g.step else None}
            for g in graded]
     wrong = [k for k, g in enumerate(graded) if g.verdict == "wrong"]
     return {"ok": True, "lines": out, "first_wrong": wrong[0] if wrong else None}
+
+
+@_never_raises
+def run_exercise(key: str, lines: str, *, seed: int = 0) -> dict:
+    """Grade the reader's ``lines`` for the exercise ``key`` (docs/exercises.md).
+
+    Returns :func:`run_grade`'s dict with ``"solved"`` (every asked gradient has a right
+    line) and ``"missing"`` (the asked gradients, ``"dW"``, without one), or an input error
+    (field ``"key"`` or ``"steps"``).
+    """
+    from .exercises import _derivation, find, solved
+
+    try:
+        x = find(key)
+    except ValueError as err:
+        return _error("key", err)
+    try:
+        graded = grade(_derivation(x), lines, seed=seed)
+    except ValueError as err:
+        return _error("steps", err)
+    missing = solved(x, graded)
+    return {**_graded_dict(graded), "solved": not missing, "missing": missing}
+
+
+@_never_raises
+def run_hint(key: str, lines: str) -> dict:
+    """The next step of the exercise ``key`` the reader's ``lines`` lack, its three hints.
+
+    Returns ``{"ok": True, "done": False, "name", "why", "differential", "differential_latex",
+    "identity", "identity_latex", "text", "latex", "line"}`` (``line``: the step as a line
+    to type, "" when the syntax cannot write it), ``{"ok": True, "done": True}`` when every
+    asked gradient is right, or an input error (field ``"key"`` or ``"steps"``).
+    """
+    from .exercises import find, hint
+
+    try:
+        x = find(key)
+    except ValueError as err:
+        return _error("key", err)
+    try:
+        h = hint(x, lines)
+    except ValueError as err:
+        return _error("steps", err)
+    return {"ok": True, "done": True} if h is None else {"ok": True, "done": False, **h._asdict()}
 
 
 def _request(payload, keys, run) -> str:
@@ -300,6 +348,16 @@ def answer_request(payload: str) -> str:
 def grade_request(payload: str) -> str:
     """JSON in ``{"expr", "shapes", "wrt", "lines"}``, JSON out: :func:`run_grade`'s dict."""
     return _request(payload, ("expr", "shapes", "wrt", "lines"), run_grade)
+
+
+def exercise_request(payload: str) -> str:
+    """JSON in ``{"key", "lines"}``, JSON out: :func:`run_exercise`'s dict."""
+    return _request(payload, ("key", "lines"), run_exercise)
+
+
+def hint_request(payload: str) -> str:
+    """JSON in ``{"key", "lines"}``, JSON out: :func:`run_hint`'s dict."""
+    return _request(payload, ("key", "lines"), run_hint)
 
 
 class _HTML:

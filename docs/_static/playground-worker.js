@@ -5,7 +5,8 @@
  * derivlib's pure-Python engine are fetched from this site (_static/pyodide/ and
  * _static/playground/), never from another host.
  *
- * Messages from the page: {id, type: "load"}, then {id, type: "derive" | "answer" | "grade",
+ * Messages from the page: {id, type: "load"}, then {id, type: "derive" | "answer" | "grade"
+ * (or, from the exercises page, "exercise" | "hint"),
  * request} with the request as a JSON string (what the reader typed is never Python source).
  * Messages to the page: {type: "progress", stage} while loading (stages 1 to 3 of the
  * page's progress bar), then {id, type: "result", result} with Python's JSON answer
@@ -42,7 +43,15 @@ async function startPython() {
     answer: pyodide.globals.get("answer_request"),
     grade: pyodide.globals.get("grade_request"),
     hang: () => pyodide.runPython("while True:\n    pass\n"),
+    ...exerciseRequests(pyodide),
   };
+}
+
+// The exercises page's requests (_static/exercises.js): "exercise" grades a key's lines, "hint" gives the next step.
+const EXERCISE_TYPES = ["exercise", "hint"];
+function exerciseRequests(pyodide) {
+  pyodide.runPython("from derivlib.playground.requests import exercise_request, hint_request\n");
+  return { exercise: pyodide.globals.get("exercise_request"), hint: pyodide.globals.get("hint_request") };
 }
 
 self.onmessage = async ({ data: { id, type, request } }) => {
@@ -51,7 +60,8 @@ self.onmessage = async ({ data: { id, type, request } }) => {
       python ??= startPython();
       await python;
       self.postMessage({ id, type: "result", result: null });
-    } else if (type === "derive" || type === "answer" || type === "grade" || type === "hang") {
+    } else if (type === "derive" || type === "answer" || type === "grade" || type === "hang" ||
+               EXERCISE_TYPES.includes(type)) {
       if (python === null) throw new Error(`"${type}" before "load"`);
       self.postMessage({ id, type: "result", result: (await python)[type](request) });
     } else {
