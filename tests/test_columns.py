@@ -187,3 +187,39 @@ def test_two_splits_of_one_matrix_keep_every_block_on_the_page():
 def test_two_splits_of_one_matrix_check():
     d = derive("a, b = split(X, 2); c, e = split(X, 2); sum(a * e) + sum(b * c)", {"X": ("n", 4)})
     assert d.check().ok and d.check_pure().ok and d.check_why().ok
+
+
+# -- concat of named widths: h + h + 2h = 4h ---------------------------------------------------------
+
+NAMED = {"A": ("n", "h"), "B": ("n", "h"), "C": ("n", "2*h"), "G": ("n", "4*h")}
+NAMED_EXPR = "sum(G * tanh(concat(A, B, C)))"
+
+
+def test_a_concat_of_multiples_of_one_name_has_their_sum_as_width():
+    d = derive(NAMED_EXPR, NAMED)
+    assert d.forward_steps[0].expression == "[A B C]" and d.forward_steps[0].shape == ("n", Coef(4, (("h", 1),)))
+
+
+def test_a_concat_of_named_widths_slices_its_adjoint_by_the_name():
+    d = derive(NAMED_EXPR, NAMED)
+    assert [s.expression for s in d.backward_steps if s.name in ("G_A", "G_B", "G_C")] == [
+        "Δ[:, 0:h]", "Δ[:, h:2h]", "Δ[:, 2h:4h]"]
+
+
+def test_a_concat_of_named_widths_checks_right_on_both_backends_and_its_why_lines():
+    d = derive(NAMED_EXPR, NAMED)
+    assert d.check().verdict == "right" and d.check_pure().verdict == "right" and d.check_why().ok
+
+
+def test_a_concat_of_named_widths_equals_torch_cat():
+    torch = pytest.importorskip("torch")
+    d = derive(NAMED_EXPR, NAMED)
+    rng = np.random.default_rng(5)
+    values = {k: rng.normal(size=(3, w)) for k, w in {"A": 2, "B": 2, "C": 4, "G": 8}.items()}
+    namespace = {}
+    exec(d.numpy_source(), namespace)
+    t = {k: torch.tensor(v, requires_grad=True) for k, v in values.items()}
+    (t["G"] * torch.tanh(torch.cat([t["A"], t["B"], t["C"]], 1))).sum().backward()
+    for got in (d.gradients(values), namespace["backward"](**values)):
+        for v in "ABC":
+            np.testing.assert_allclose(got[v], t[v].grad.numpy(), rtol=1e-12, atol=1e-14, err_msg=v)

@@ -83,11 +83,24 @@ def concat_shape(args, attr, src):
                       f"{_what(args[0])} has {rows}, {_what(a)} has {a.shape[0]}")
     if len(args) == 1:
         return args[0].shape
-    widths = [a.shape[1] for a in args]
-    if all(isinstance(w, int) for w in widths):
-        return (rows, sum(widths))
-    _err(src, f"concat of {', '.join(_what(a) for a in args)}: the columns add up to a dimension only "
-              f"when each is a number (3, 4, ...): declare the column counts as numbers")
+    unit = _unit([a.shape[1] for a in args])
+    if unit is not None:
+        w, counts = unit
+        return (rows, dims.times(w, sum(counts)))
+    _err(src, f"concat of {', '.join(_what(a) for a in args)}: the columns add up to a dimension only when "
+              f"they are all numbers (3, 4) or all multiples of one name (h, h, 2*h): declare them so")
+
+
+def _unit(widths):
+    """``(w, counts)`` with each width ``counts[i]·w``: w = 1 for numbers, else the one name (or product
+    of names) every width is a whole multiple of (h, h, 2h: w = h, counts 1, 1, 2); None otherwise."""
+    forms = [(w, ()) if isinstance(w, int) else (1, ((w, 1),)) if isinstance(w, str) else (w.num, w.dims)
+             for w in widths]
+    names = {f[1] for f in forms}
+    if len(names) != 1:
+        return None
+    (common,) = names
+    return dims.dim(Coef(1, common)), [int(f[0]) for f in forms]
 
 
 def _what(node):
@@ -303,11 +316,11 @@ def concat_jvp(out, args, d):
 def concat_vjp(g, out, args):
     if len(args) == 1:
         return (g,)
-    total, start, backs = out.shape[1], 0, []
-    for a in args:
-        stop = start + a.shape[1]
-        backs.append(Node("split", (g,), a.shape, (start, stop, 1, total)))
-        start = stop
+    w, counts = _unit([a.shape[1] for a in args])
+    total, start, backs = sum(counts), 0, []
+    for a, c in zip(args, counts):  # columns start·w to (start + c)·w of Ḡ
+        backs.append(Node("split", (g,), a.shape, (start, start + c, w, total)))
+        start += c
     return tuple(backs)
 
 

@@ -496,6 +496,8 @@ def _example_attr(op, attr):
     if op == "split":
         a, b, w, m = attr or (1, 2, 2, 3)
         return (a, b, w if isinstance(w, int) else 2, m)
+    if attr and not all(isinstance(w, int) for w in attr):  # h, h, 2h: 2, 2, 4
+        return tuple(2 * c for c in cols._unit(attr)[1])
     return attr or (2, 3)
 
 
