@@ -141,16 +141,18 @@ class LoopProgram:
             raise ExpressionError(f"write the loop as 'for t in range(T):'; got 'for {ast.unparse(loop.target)} in "
                                   f"{ast.unparse(loop.iter)}'")
         it = loop.iter
-        lengths = sorted({v[0] for v in self.sequences.values() if isinstance(v[0], str)})
+        lengths = sorted({str(v[0]) for v in self.sequences.values()})
+        arg = it.args[0] if isinstance(it, ast.Call) and len(it.args) == 1 else None
+        length = (arg.id if isinstance(arg, ast.Name) else arg.value
+                  if isinstance(arg, ast.Constant) and type(arg.value) is int else None)
         if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range"
-                and len(it.args) == 1 and not it.keywords and isinstance(it.args[0], ast.Name)
-                and it.args[0].id in lengths):
+                and not it.keywords and length is not None and str(length) in lengths):
             raise ExpressionError(f"the loop runs over a declared sequence length, 'for {loop.target.id} in "
                                   f"range(T)' with T the first entry of a sequence's shape (X: ('T', 'n', 'd')); "
                                   f"got range {ast.unparse(it)!r}"
                                   + (f" (the sequence lengths: {', '.join(lengths)})" if lengths
                                      else " (no sequence is declared: give one a shape of three entries)"))
-        self.index, self.length = loop.target.id, it.args[0].id
+        self.index, self.length = loop.target.id, length
         taken = set(self.plain) | set(self.sequences) | set(self.states) | {self.accumulator}
         if self.index in taken:
             raise ExpressionError(f"the loop variable {self.index!r} is already a name of the program")
@@ -185,7 +187,7 @@ class LoopProgram:
                 if t.id in self.plain or t.id in self.sequences or t.id == self.index:
                     raise ExpressionError(f"{ast.unparse(s)!r}: {t.id!r} is a declared variable or the loop variable")
                 bound.add(t.id)
-            lines.append(f"{ast.unparse(target)} = {ast.unparse(value)}")
+            lines.append(f"{', '.join(t.id for t in targets)} = {ast.unparse(value)}")
         missing = [s for s in self.states if s not in bound]
         if missing:
             raise ExpressionError(f"{', '.join(missing)} is bound before the loop but not rebound inside it: a "
@@ -434,6 +436,11 @@ class LoopDerivation:
         for s, init in p.states.items():
             shapes[p.prev[s]] = p.plain[init]
             shapes[p.arriving[s]] = p.plain[init]
+        for s, init in p.states.items():  # the state keeps its shape: checked before it meets its adjoint
+            shape = parse("\n".join(p.body + [s]), shapes).shape
+            if tuple(shape) != tuple(p.plain[init]):
+                raise ExpressionError(f"the state {s} changes shape: {init} is {fmt_shape(p.plain[init])} but the "
+                                      f"loop body makes {s} {fmt_shape(shape)}")
         carry = " + ".join(f"sum({p.arriving[s]} * {s})" for s in p.states)
         loss = " + ".join(f"({t})" for t in p.terms)
         final = f"({loss}) + ({carry})" if loss else carry
@@ -445,11 +452,6 @@ class LoopDerivation:
         used_prev = [p.prev[s] for s in p.states if p.prev[s] in _names(program)]
         wrt = [v for v in self.wrt if v in p.reads] + used_prev
         self.body = _Spelled(program, shapes, wrt, kinds, p.index)
-        for s, init in p.states.items():
-            shape = next(n.shape for n in self.body.nodes if n.name is not None and n.name.ident == s)
-            if tuple(shape) != tuple(p.plain[init]):
-                raise ExpressionError(f"the state {s} changes shape: {init} is {fmt_shape(p.plain[init])} but the "
-                                      f"loop body makes {s} {fmt_shape(shape)}")
         self.has_loss = bool(loss)
 
     def _derive_readout(self):
