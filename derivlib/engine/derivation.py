@@ -115,10 +115,6 @@ def derive(expr, shapes, wrt=None, indices=None):
     >>> [f"{s.symbol} = {s.expression}" for s in d.backward_steps]
     ['G_S = G', 'Δ = G ∘ S ∘ (1 − S)', 'G_W = XᵀΔ', 'G_b = 1ᵀΔ', 'G_X = ΔWᵀ']
     """
-    from .loops import derive_loop, has_loop
-
-    if has_loop(expr):  # a for loop: derived once, as a recurrence (derivlib.engine.loops)
-        return derive_loop(expr, shapes, wrt, indices)
     shapes = check_shapes(shapes)
     indices = check_indices(indices, shapes)
     root = parse(expr, shapes, indices=indices)

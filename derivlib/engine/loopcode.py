@@ -246,7 +246,7 @@ def _length(env, ld):
 
 def loss(ld, values):
     """The loss, a float, from the program unrolled at the values' length."""
-    from .derivation import derive
+    from .derivation import derive  # an ordinary expression: the program unrolled
 
     env = _arrays(ld, values)
     expr, shapes = unroll(ld, _length(env, ld))
@@ -318,7 +318,7 @@ def check(ld, sizes=None, seed=0):
     import numpy as np
 
     from ..check import FiniteDifferenceError, GradCheckError, gradcheck
-    from .derivation import derive
+    from .derivation import derive  # an ordinary expression: the program unrolled
 
     sizes = _sizes(ld, sizes)
     env = random_values(ld, sizes, seed)
