@@ -261,3 +261,52 @@ def test_loop_outside_the_language_is_refused(program, message):
 
 def test_latex_sums_the_shared_weights_over_t(rnn_every_step):
     assert r"\sum_{t} H_{t-1}" in rnn_every_step.latex()
+
+
+GRU = """
+H = H0
+L = 0
+for t in range(T):
+    A = X[t] @ Wx + bx
+    B = H @ Wh + bh
+    ar, az, an = split(A, 3)
+    br, bz, bn = split(B, 3)
+    r = sigmoid(ar + br)
+    z = sigmoid(az + bz)
+    N = tanh(an + r * bn)
+    H = (1 - z) * N + z * H
+    L = L + sum(G[t] * H)
+L
+"""
+GRU_SHAPES = {"X": ("T", "n", "d"), "G": ("T", "n", "h"), "H0": ("n", "h"), "Wx": ("d", "3*h"),
+              "Wh": ("h", "3*h"), "bx": (1, "3*h"), "bh": (1, "3*h")}
+
+
+@pytest.fixture(scope="module")
+def gru_torch():
+    torch.manual_seed(5)
+    rng = _rng(5)
+    net = torch.nn.GRU(D_IN, H_).double()
+    values = {"X": rng.standard_normal((T_, N, D_IN)), "G": rng.standard_normal((T_, N, H_)),
+              "H0": rng.standard_normal((N, H_)),
+              "Wx": net.weight_ih_l0.detach().numpy().T.copy(), "Wh": net.weight_hh_l0.detach().numpy().T.copy(),
+              "bx": net.bias_ih_l0.detach().numpy()[None, :], "bh": net.bias_hh_l0.detach().numpy()[None, :]}
+    X = torch.tensor(values["X"], requires_grad=True)
+    H0 = torch.tensor(values["H0"][None], requires_grad=True)
+    out, _ = net(X, H0)
+    (torch.tensor(values["G"]) * out).sum().backward()
+    grads = {"X": X.grad.numpy(), "H0": H0.grad.numpy()[0], "Wx": net.weight_ih_l0.grad.numpy().T,
+             "Wh": net.weight_hh_l0.grad.numpy().T, "bx": net.bias_ih_l0.grad.numpy()[None, :],
+             "bh": net.bias_hh_l0.grad.numpy()[None, :]}
+    return values, grads
+
+
+@pytest.mark.parametrize("name", ["X", "H0", "Wx", "Wh", "bx", "bh"])
+def test_gru_over_time_gradient_equals_torch_gru(gru_torch, name):
+    values, expected = gru_torch
+    np.testing.assert_allclose(derive(GRU, GRU_SHAPES).gradients(values)[name], expected[name],
+                               rtol=1e-10, atol=1e-12)
+
+
+def test_gru_check_unrolled_finds_every_gradient_right():
+    assert set(derive(GRU, GRU_SHAPES).check().verdicts.values()) == {"right"}
