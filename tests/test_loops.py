@@ -310,3 +310,9 @@ def test_gru_over_time_gradient_equals_torch_gru(gru_torch, name):
 
 def test_gru_check_unrolled_finds_every_gradient_right():
     assert set(derive(GRU, GRU_SHAPES).check().verdicts.values()) == {"right"}
+
+
+@pytest.mark.parametrize("line", ["G_Hₜ⁽¹⁾ = G_Aₜ₊₁ Whᵀ", "Δₜ⁽¹⁾ = Δₜ₊₁ ∘ S₂,ₜ₊₁", "G_C₀ = Δ₁ ∘ S₂,₁",
+                                  "G_Wh = Σₜ Hₜ₋₁ᵀ G_Aₜ"])
+def test_lstm_text_passes_both_states_adjoints_back(lstm, line):
+    assert line in lstm.text()

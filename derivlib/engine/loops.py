@@ -299,6 +299,7 @@ class _Spelled(Derivation):
 
     def __init__(self, expr, shapes, wrt, kinds, index, default="step", length="T"):
         self._kinds, self._index_letter, self._default, self._length = dict(kinds), index, default, length
+        self.arriving_spelling = {}  # the arriving adjoint's identifier -> (text, latex)
         self._registry = []  # (sym, spelling function)
         root = parse(expr, shapes)
         seen = set()
@@ -349,8 +350,8 @@ class _Spelled(Derivation):
         primes = len(ident) - len(ident.rstrip("_")) if ident.rstrip("_") else 0
         base = ident.rstrip("_") or ident
         kind = self._kinds.get(base, (self._default, base))
-        if kind[0] == "arriving":
-            return lambda letter, shift: (text0, latex0)
+        if kind[0] == "arriving":  # spelled as the adjoint it stands for, once that is known
+            return lambda letter, shift: self.arriving_spelling.get(base, (text0, latex0))
         name = kind[1]
         m = re.fullmatch(r"(.*?)_?(\d+)", name)
         core, digits = (m.group(1), m.group(2)) if m and m.group(1) else (name, "")
@@ -489,13 +490,14 @@ class LoopDerivation:
             step = self._carry_step(s)
             sym = next(n.attr for n in self.body.nodes if n.op == "var" and n.attr.ident == p.arriving[s])
             if step is None:
-                sym.text, sym.latex = "0", "0"
+                self.body.arriving_spelling[sym.ident] = ("0", "0")
                 continue
             node = step.node.args[0]
             t = self._render(node, (self.index, 1), render_text)
             tex = self._render(node, (self.index, 1), render_latex)
             simple = node.op in ("ref", "var")
-            sym.text, sym.latex = (t, tex) if simple else (f"({t})", rf"\left({tex}\right)")
+            self.body.arriving_spelling[sym.ident] = (t, tex) if simple else (f"({t})", rf"\left({tex}\right)")
+        self.body._apply()
 
     def _lines(self, fmt):
         """The derivation as (section header, [(lhs, rhs, shape, why)]) in ``fmt`` (text or latex)."""
