@@ -316,3 +316,34 @@ def test_gru_check_unrolled_finds_every_gradient_right():
                                   "G_Wh = Σₜ Hₜ₋₁ᵀ G_Aₜ"])
 def test_lstm_text_passes_both_states_adjoints_back(lstm, line):
     assert line in lstm.text()
+
+
+_CLI_SHAPES = ["--shape", "X=T,n,d", "--shape", "H0=n,h", "--shape", "Wx=d,h", "--shape", "Wh=h,h",
+               "--shape", "G=n,h"]
+_CLI_PROGRAM = "H = H0\nfor t in range(T):\n    H = tanh(X[t] @ Wx + H @ Wh)\nsum(G * H)\n"
+
+
+def test_cli_reads_a_loop_program_from_a_file(tmp_path, capsys):
+    from derivlib.__main__ import main
+
+    path = tmp_path / "rnn.py"
+    path.write_text(_CLI_PROGRAM, encoding="utf-8")
+    assert main(["derive", "--file", str(path), *_CLI_SHAPES]) == 0
+    assert "G_Wh = Σₜ Hₜ₋₁ᵀ Δₜ" in capsys.readouterr().out
+
+
+def test_cli_reads_a_loop_program_from_stdin(monkeypatch, capsys):
+    import io
+
+    from derivlib.__main__ import main
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(_CLI_PROGRAM))
+    assert main(["derive", "-", *_CLI_SHAPES, "--numpy"]) == 0
+    assert "for t in reversed(range(T)):" in capsys.readouterr().out
+
+
+def test_cli_refuses_both_an_expression_and_a_file(tmp_path):
+    from derivlib.__main__ import main
+
+    with pytest.raises(SystemExit):
+        main(["derive", "sum(G)", "--file", str(tmp_path / "x.py"), "--shape", "G=n,h"])

@@ -303,6 +303,15 @@ class LoopCheckReport(NamedTuple):
     def ok(self):
         return all(v == "right" for v in self.verdicts.values())
 
+    @property
+    def verdict(self):
+        """``"right"`` when every gradient is, ``"wrong"`` when one is, else ``"cannot tell"``."""
+        found = set(self.verdicts.values())
+        return "wrong" if "wrong" in found else "right" if found == {"right"} else "cannot tell"
+
+    def __str__(self):
+        return self.text()
+
     def text(self):
         sizes = ", ".join(f"{k}={v}" for k, v in self.sizes.items())
         rows = [f"  G_{v}: {verdict}" + (f" (max rel. error {self.errors[v]:.1e})" if self.errors[v] is not None

@@ -88,6 +88,8 @@ class LoopProgram:
         if not isinstance(shapes, dict):
             raise TypeError(f"shapes must be a dict mapping each variable to its shape; got {type(shapes).__name__}")
         self.expr = expr
+        shapes = {k: tuple(d.strip() for d in v.split(",")) if isinstance(v, str) and v.count(",") == 2 else v
+                  for k, v in shapes.items()}
         seq = {k: v for k, v in shapes.items() if isinstance(v, (tuple, list)) and len(v) == 3}
         plain = check_shapes({k: v for k, v in shapes.items() if k not in seq})
         checked = check_shapes({k: tuple(v[1:]) for k, v in seq.items()})
