@@ -347,3 +347,81 @@ def test_cli_refuses_both_an_expression_and_a_file(tmp_path):
 
     with pytest.raises(SystemExit):
         main(["derive", "sum(G)", "--file", str(tmp_path / "x.py"), "--shape", "G=n,h"])
+
+
+# -- the gallery's loops: pure Python (the playground's path) and numpy agree ---------------------------
+from derivlib.playground.gallery import LOOPS  # noqa: E402
+
+LOOP_PARAMS = [pytest.param(e, id=e.key) for e in LOOPS]
+
+
+def _derive_example(e):
+    return derive(e.expr, e.shapes, wrt=list(e.wrt))
+
+
+@pytest.mark.parametrize("example", LOOP_PARAMS)
+def test_gallery_loop_checks_right_in_pure_python(example):
+    assert _derive_example(example).check_pure().verdict == "right"
+
+
+@pytest.mark.parametrize("example", LOOP_PARAMS)
+def test_gallery_loop_checks_right_with_numpy(example):
+    assert _derive_example(example).check().verdict == "right"
+
+
+@pytest.mark.parametrize("example", LOOP_PARAMS)
+def test_gallery_loop_pure_gradients_equal_the_generated_code(example):
+    d = _derive_example(example)
+    values = d.random_inputs(seed=7)
+    pure = d.gradients_pure({k: v.tolist() for k, v in values.items()})
+    for name, g in d.gradients(values).items():
+        np.testing.assert_allclose(np.array(pure[name]), g, rtol=1e-12, atol=1e-14, err_msg=name)
+
+
+@pytest.mark.parametrize("example", LOOP_PARAMS)
+def test_gallery_loop_text_is_the_same_for_3_and_30_steps_but_the_number(example):
+    length = "D" if "range(D)" in example.expr else "T"
+
+    def text(k):
+        shapes = {v: (k, *s[1:]) if len(s) == 3 else s for v, s in example.shapes.items()}
+        return derive(example.expr.replace(f"range({length})", f"range({k})"), shapes, wrt=list(example.wrt)).text()
+
+    def number_as_n(text, k):  # the length as a number (… 3) and as the last state's subscript (H₃)
+        sub = str(k).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+        text = re.sub(rf"(?<!\d){k}(?!\d)", "N", text)
+        text = re.sub(rf"(?<![₀-₉]){sub}(?![,₀-₉])", "ₙ", text)
+        return re.sub(" +", " ", text)  # a column padded one space less after H₃₀ than after H₃
+
+    assert number_as_n(text(30), 30) == number_as_n(text(3), 3)
+
+
+def test_check_pure_finds_a_wrong_recurrence(monkeypatch):
+    import derivlib.engine.looppure as lp
+
+    right = lp.gradients_pure
+
+    def wrong(ld, values):  # G_Wh doubled: the check must say wrong
+        g = right(ld, values)
+        return {**g, "Wh": [[2 * x for x in row] for row in g["Wh"]]}
+
+    monkeypatch.setattr(lp, "gradients_pure", wrong)
+    report = _derive_example(LOOPS[0]).check_pure()
+    assert (report.verdicts["Wh"], report.verdict) == ("wrong", "wrong")
+
+
+def test_gallery_loops_run_without_numpy():
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, json\n"
+        "from derivlib.engine import derive\n"
+        "from derivlib.playground.gallery import LOOPS\n"
+        "ok = [derive(e.expr, e.shapes, wrt=list(e.wrt)).check_pure().verdict for e in LOOPS]\n"
+        "[(derive(e.expr, e.shapes).text(), derive(e.expr, e.shapes).latex(), derive(e.expr, e.shapes).numpy_source())"
+        " for e in LOOPS]\n"
+        "print(json.dumps({'ok': ok, 'numpy': 'numpy' in sys.modules}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert json.loads(out) == {"ok": ["right"] * len(LOOPS), "numpy": False}

@@ -365,7 +365,7 @@ class _Spelled(Derivation):
                 text, tex = Sym(name).text, Sym(name).latex
             else:
                 if kind[0] == "final":
-                    it, il = self._length, self._length
+                    it = il = str(self._length)
                 else:
                     it, il = _index_text(letter, shift + offset)
                 sub_t = digits.translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
@@ -661,6 +661,25 @@ class LoopDerivation:
         from .loopcode import check
 
         return check(self, sizes=sizes, seed=seed)
+
+    def gradients_pure(self, values):
+        """Gradients in pure Python (lists of lists; a sequence's a list of T of them): the recurrence run."""
+        from .looppure import gradients_pure
+
+        return gradients_pure(self, values)
+
+    def loss_pure(self, values):
+        """The loss in pure Python, from the program unrolled at the values' length."""
+        from .looppure import loss_pure
+
+        return loss_pure(self, values)
+
+    def check_pure(self, sizes=None, seed=0):
+        """The check in pure Python (no numpy): each gradient of the recurrence against a central
+        difference of the unrolled loss; a report, nothing raised."""
+        from .looppure import check_pure
+
+        return check_pure(self, sizes=sizes, seed=seed)
 
     def __repr__(self):
         return f"<LoopDerivation over {self.index} in range({self.length}) with respect to {', '.join(self.wrt)}>"
