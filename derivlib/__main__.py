@@ -27,15 +27,16 @@ def _pair(text):
     return name.strip(), value.strip()
 
 
-def _shapes(pairs):
-    """The ``--shape`` pairs as the engine's shapes, each read by the engine's shape rule."""
+def _shapes(pairs, sequences=False):
+    """The ``--shape`` pairs as the engine's shapes, each read by the engine's shape rule; with
+    ``sequences`` (a program with a loop), three dimensions make a sequence (T, n, d)."""
     from .engine.shapes import check_name, check_shape
 
     shapes = {}
     for name, dims in pairs:
         where = f"--shape {name}"
         parts = [d.strip() for d in dims.split(",")]
-        if len(parts) == 3:  # a sequence (T, n, d): read by the loop program (derivlib.engine.loops)
+        if sequences and len(parts) == 3:  # a sequence (T, n, d): read by the loop program (derivlib.engine.loops)
             length = check_shape(f"{parts[0]}, 1", where)[0]
             shapes[check_name(name, where, shapes)] = (length, *check_shape(", ".join(parts[1:]), where))
             continue
@@ -115,7 +116,10 @@ def _main(argv):
             parser.error(f"--size {name}={int(value)}: at most {MAX_SIZE:,} per dimension in the check")
         sizes[name] = int(value)
     try:
-        d = derive(args.expr, shapes=_shapes(args.shape), wrt=args.wrt, indices=_indices(args.index))
+        from .engine.loops import has_loop
+
+        shapes = _shapes(args.shape, sequences=has_loop(args.expr))
+        d = derive(args.expr, shapes=shapes, wrt=args.wrt, indices=_indices(args.index))
         _check_entries(d, sizes)
     except (ValueError, TypeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
