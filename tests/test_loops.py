@@ -425,3 +425,10 @@ def test_gallery_loops_run_without_numpy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert json.loads(out) == {"ok": ["right"] * len(LOOPS), "numpy": False}
+
+
+@pytest.mark.parametrize("words", ["LoopDerivation", "three entries", "for t in range(T):"])
+def test_derive_documents_loop_programs(words):
+    import derivlib
+
+    assert words in derivlib.derive.__doc__
