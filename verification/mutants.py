@@ -322,4 +322,22 @@ CATALOGUE = [
         "kind = None",
         "finite differences never blamed: a kink, curvature or rounding is reported as a wrong gradient",
     ),
+    Mutant(
+        "loop-no-sum-over-t", "derivlib/engine/loopcode.py",
+        'op = "+=" if v in p.plain else "="',
+        'op = "="',
+        "a shared weight's gradient is the last step's term (t = 0), not the sum over t of every step's",
+    ),
+    Mutant(
+        "loop-arriving-dropped", "derivlib/engine/looppure.py",
+        "arriving = {s: g.get(p.prev[s], zero[s]) for s in p.states}",
+        "arriving = dict(zero)",
+        "no adjoint flows back through time: each step sees only its own loss (truncated to one step)",
+    ),
+    Mutant(
+        "loop-arriving-same-step", "derivlib/engine/loops.py",
+        "t = self._render(node, (self.index, 1), render_text)",
+        "t = self._render(node, (self.index, 0), render_text)",
+        "the text writes the adjoint from step t+1 with index t (G_Hₜ = δₜWhᵀ + ..., not δₜ₊₁Whᵀ)",
+    ),
 ]
