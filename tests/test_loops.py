@@ -432,3 +432,11 @@ def test_derive_documents_loop_programs(words):
     import derivlib
 
     assert words in derivlib.derive.__doc__
+
+
+def test_latex_writes_the_adjoint_from_the_next_layer_without_parentheses_on_its_own(deep):
+    assert r"G_{H_{l}} &= \Delta_{l+1} W_{l+1}^T &&" in deep.latex()
+
+
+def test_latex_without_why_leaves_out_the_read_outs_differentials(deep):
+    assert r"\mathrm{d}" not in deep.latex(why=False)

@@ -258,6 +258,7 @@ class LoopDerivation:
     def _arriving_texts(self):
         """Spell each arriving adjoint Ḡ as its previous-state adjoint one step later (δₜ₊₁Whᵀ)."""
         p = self.program
+        self.arriving_bare = {}
         for s in p.states:
             step = self._carry_step(s)
             sym = next(n.attr for n in self.body.nodes if n.op == "var" and n.attr.ident == p.arriving[s])
@@ -268,6 +269,7 @@ class LoopDerivation:
             t = self._render(node, (self.index, 1), render_text)
             tex = self._render(node, (self.index, 1), render_latex)
             simple = node.op in ("ref", "var")
+            self.arriving_bare[sym.ident] = (t, tex)  # a whole right-hand side: no parentheses
             self.body.arriving_spelling[sym.ident] = (t, tex) if simple else (f"({t})", rf"\left({tex}\right)")
         self.body._apply()
 
@@ -307,7 +309,7 @@ class LoopDerivation:
                 last = (f"the read-out's G_{state}_{p.length}" if seed else "0")
                 why = (f"from step {i}+1 ({last} at {i} = {p.length})" if text
                        else rf"\text{{from step }} {i}+1 \text{{ ({last} at }} {i} = {p.length})")
-                rhs = e.attr.text[1:-1] if text and e.attr.text.startswith("(") else render(e)
+                rhs = self.arriving_bare.get(e.attr.ident, (render(e), render(e)))[0 if text else 1]
             else:
                 rhs = render(e)
             backward.append((sym(s.node.name), rhs, s.shape, why))
@@ -389,8 +391,10 @@ class LoopDerivation:
                 rows.append(row(*r))
         if self.readout is not None:
             rows.append(r"&\textbf{read-out} \\")
-            rows += [s.latex + r" \\" for s in self.readout.forward_steps]
-            rows += [s.latex + r" \\" for s in self.readout.backward_steps]
+            rows += [row(s.symbol_latex, s.expression_latex, s.shape, "") for s in self.readout.forward_steps]
+            rows += [row(s.symbol_latex, s.expression_latex, s.shape,
+                         r";\quad ".join(x for x in (s.differential_latex, s.identity_latex) if x))
+                     for s in self.readout.backward_steps]
         rows.append(rf"&\textbf{{backward}},\ {i} = {T}, \dots, 1 \\")
         rows += [row(*r) for r in backward]
         rows.append(r"&\textbf{gradients} \\")
