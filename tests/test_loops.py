@@ -440,3 +440,17 @@ def test_latex_writes_the_adjoint_from_the_next_layer_without_parentheses_on_its
 
 def test_latex_without_why_leaves_out_the_read_outs_differentials(deep):
     assert r"\mathrm{d}" not in deep.latex(why=False)
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"Wx": np.zeros((5, 4))}, "5 in Wx"),
+    ({"X": np.zeros((2, 3))}, "X must be a 3-D array"),
+    ({"G": np.zeros((3, 2, 4))}, "G must be a 2-D array"),
+], ids=["rows-disagree", "sequence-as-matrix", "matrix-as-sequence"])
+def test_gradients_refuse_values_of_the_wrong_shape(change, words):
+    d = derive("H = H0\nfor t in range(T):\n    H = tanh(X[t] @ Wx + H @ Wh)\nsum(G * H)",
+               {"X": ("T", "n", "d"), "H0": ("n", "h"), "Wx": ("d", "h"), "Wh": ("h", "h"), "G": ("n", "h")})
+    values = {"X": np.zeros((3, 2, 3)), "H0": np.zeros((2, 4)), "Wx": np.zeros((3, 4)), "Wh": np.zeros((4, 4)),
+              "G": np.zeros((2, 4)), **change}
+    with pytest.raises(ValueError, match=words):
+        d.gradients(values)

@@ -183,9 +183,10 @@ def _arrays(ld, values):
         if not np.isfinite(a).all():
             raise ValueError(f"{v} contains NaN or inf")
         out[v] = a
-    lengths = {out[x].shape[0] for x in ld.program.sequences if x in out}
-    if len(lengths) > 1:
-        raise ValueError(f"values: the sequences have different lengths {sorted(lengths)}")
+    from .evaluate import bind_sizes
+
+    declared = {v: ld.program.sequences.get(v) or ld.program.plain[v] for v in out}
+    bind_sizes(declared, {v: a.shape for v, a in out.items()})  # a ValueError naming the disagreement
     return out
 
 
