@@ -322,6 +322,13 @@ CATALOGUE = [
         "kind = None",
         "finite differences never blamed: a kink, curvature or rounding is reported as a wrong gradient",
     ),
+]
+
+#: Wrong formulas planted into the loops (``derivlib.engine.loops``, ``loopcode``, ``looppure``),
+#: killed by the unit tests (``tools/mutate.py --unit-only --only NAME`` runs them). They join
+#: ``CATALOGUE`` once a page derives loops, so that the docs half can kill them too, with
+#: ``docs/_generated/mutation.md`` made again by ``make mutate``.
+LOOPS = [
     Mutant(
         "loop-no-sum-over-t", "derivlib/engine/loopcode.py",
         'op = "+=" if v in p.plain else "="',
