@@ -1,5 +1,9 @@
 """Command line: ``python -m derivlib derive EXPR --shape X=n,p ... [--index y=n,k] [--wrt W,b] [--latex | --numpy]``.
 
+``EXPR`` may be a program of several lines, a ``for t in range(T):`` loop among them (a
+sequence's shape has three entries, ``--shape X=T,n,d``); ``--file PATH`` reads it from a
+file and ``-`` from standard input.
+
 Prints the derivation (forward and backward steps, each with its shape, differential and
 identity) and the verdict of checking every step against finite differences: right, wrong
 (naming the step and how) or cannot tell here (a kink, rounding, or a random point outside
@@ -23,13 +27,19 @@ def _pair(text):
     return name.strip(), value.strip()
 
 
-def _shapes(pairs):
-    """The ``--shape`` pairs as the engine's shapes, each read by the engine's shape rule."""
+def _shapes(pairs, sequences=False):
+    """The ``--shape`` pairs as the engine's shapes, each read by the engine's shape rule; with
+    ``sequences`` (a program with a loop), three dimensions make a sequence (T, n, d)."""
     from .engine.shapes import check_name, check_shape
 
     shapes = {}
     for name, dims in pairs:
         where = f"--shape {name}"
+        parts = [d.strip() for d in dims.split(",")]
+        if sequences and len(parts) == 3:  # a sequence (T, n, d): read by the loop program (derivlib.engine.loops)
+            length = check_shape(f"{parts[0]}, 1", where)[0]
+            shapes[check_name(name, where, shapes)] = (length, *check_shape(", ".join(parts[1:]), where))
+            continue
         shapes[check_name(name, where, shapes)] = check_shape(dims, where)
     return shapes
 
@@ -66,7 +76,10 @@ def _main(argv):
     parser = argparse.ArgumentParser(prog="python -m derivlib", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("derive", help="derive the gradients of a scalar expression, step by step")
-    p.add_argument("expr", help='e.g. "sum(G * sigmoid(X @ W + b))"')
+    p.add_argument("expr", nargs="?", default=None,
+                   help='e.g. "sum(G * sigmoid(X @ W + b))", a program of several lines, or - to read it from '
+                        'standard input')
+    p.add_argument("--file", default=None, metavar="PATH", help="read the expression or program from a file")
     p.add_argument("--shape", action="append", type=_pair, default=[], metavar="NAME=DIMS",
                    help="a variable's shape, e.g. X=n,p (repeat for each variable)")
     p.add_argument("--index", action="append", type=_pair, default=[], metavar="NAME=N,K",
@@ -84,6 +97,17 @@ def _main(argv):
 
     from .engine import derive
 
+    if (args.expr is None) == (args.file is None):
+        parser.error("give the expression (or - for standard input) or --file PATH, one of them")
+    if args.file is not None:
+        try:
+            with open(args.file, encoding="utf-8") as fh:
+                args.expr = fh.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            print(f"error: --file {args.file}: {exc.strerror if isinstance(exc, OSError) else exc}", file=sys.stderr)
+            return 2
+    elif args.expr == "-":
+        args.expr = sys.stdin.read()
     sizes = {}
     for name, value in args.size:
         if not (value.isascii() and value.isdigit()):
@@ -92,7 +116,10 @@ def _main(argv):
             parser.error(f"--size {name}={int(value)}: at most {MAX_SIZE:,} per dimension in the check")
         sizes[name] = int(value)
     try:
-        d = derive(args.expr, shapes=_shapes(args.shape), wrt=args.wrt, indices=_indices(args.index))
+        from .engine.loops import has_loop
+
+        shapes = _shapes(args.shape, sequences=has_loop(args.expr))
+        d = derive(args.expr, shapes=shapes, wrt=args.wrt, indices=_indices(args.index))
         _check_entries(d, sizes)
     except (ValueError, TypeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -118,6 +145,8 @@ def _main(argv):
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(report)
+    if not hasattr(d, "check_why"):  # a loop: checked unrolled, every gradient against finite differences
+        return {"right": 0, "wrong": 1}.get(report.verdict, 3)
     if report.verdict != "right":
         return {"wrong": 1}.get(report.verdict, 3)
     try:  # the displayed differentials, at the point where every step was found right
@@ -133,6 +162,8 @@ def _check_entries(d, sizes):
     from .engine import dims
     from .engine.pure import default_sizes
 
+    if not isinstance(d.variables, dict):  # a loop derivation: its check unrolls at small sizes
+        return
     bound = default_sizes(d, sizes or None)
     for name, node in d.variables.items():
         r, c = (dims.size(x, bound) for x in node.shape)

@@ -43,6 +43,7 @@ import time
 from pathlib import Path
 
 from verification.mutants import CATALOGUE
+from verification.mutants import LOOPS as LOOP_MUTANTS
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATED = ROOT / "docs" / "_generated"
@@ -268,16 +269,17 @@ def main(argv=None) -> int:
 
     catalogue = CATALOGUE
     validate(catalogue)
+    validate(LOOP_MUTANTS)
     if args.list:
-        for m in catalogue:
+        for m in catalogue + LOOP_MUTANTS:
             print(f"{m.name:28} {m.path:26} {m.description}")
         return 0
     if args.only:
         wanted = args.only.split(",")
-        unknown = set(wanted) - {m.name for m in catalogue}
+        unknown = set(wanted) - {m.name for m in catalogue + LOOP_MUTANTS}
         if unknown:
             raise SystemExit(f"unknown mutants: {sorted(unknown)}")
-        catalogue = [m for m in catalogue if m.name in wanted]
+        catalogue = [m for m in catalogue + LOOP_MUTANTS if m.name in wanted]
     unit, docs = not args.docs_only, not args.unit_only
     if args.logs:
         args.logs.mkdir(parents=True, exist_ok=True)

@@ -398,3 +398,28 @@ CATALOGUE = [
         "the operation itself where its adjoint belongs",
     ),
 ]
+
+#: Wrong formulas planted into the loops (``derivlib.engine.loops``, ``loopcode``, ``looppure``),
+#: killed by the unit tests (``tools/mutate.py --unit-only --only NAME`` runs them). They join
+#: ``CATALOGUE`` once a page derives loops, so that the docs half can kill them too, with
+#: ``docs/_generated/mutation.md`` made again by ``make mutate``.
+LOOPS = [
+    Mutant(
+        "loop-no-sum-over-t", "derivlib/engine/loopcode.py",
+        'op = "+=" if v in p.plain else "="',
+        'op = "="',
+        "a shared weight's gradient is the last step's term (t = 0), not the sum over t of every step's",
+    ),
+    Mutant(
+        "loop-arriving-dropped", "derivlib/engine/looppure.py",
+        "arriving = {s: g.get(p.prev[s], zero[s]) for s in p.states}",
+        "arriving = dict(zero)",
+        "no adjoint flows back through time: each step sees only its own loss (truncated to one step)",
+    ),
+    Mutant(
+        "loop-arriving-same-step", "derivlib/engine/loops.py",
+        "t = self._render(node, (self.index, 1), render_text)",
+        "t = self._render(node, (self.index, 0), render_text)",
+        "the text writes the adjoint from step t+1 with index t (G_Hₜ = δₜWhᵀ + ..., not δₜ₊₁Whᵀ)",
+    ),
+]

@@ -26,7 +26,8 @@ library; :meth:`Derivation.gradients` and :meth:`Derivation.check` import numpy 
 called.
 """
 
-from .derivation import Derivation, Step, derive
+from .derivation import Derivation, Step
+from .program import derive
 from .nodes import ExpressionError, Node
 from .parse import parse
 from .pure import PureCheckReport, evaluate_pure

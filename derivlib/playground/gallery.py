@@ -5,13 +5,18 @@ product, two-layer network with a mean cross-entropy); the rest is the gallery o
 "Derive your own". An example with integer labels or word ids declares them in
 ``indices`` (``{"y": ("n", "k")}``, passed to ``derive(..., indices=)``). Pure data (standard library only), shared by the tests, the pages,
 the benchmark and the in-browser playground.
+
+``LOOPS`` are programs with a ``for`` loop (sequences declared with three entries), which
+``derive`` gives as a :class:`derivlib.engine.loops.LoopDerivation`: a recurrence, checked
+unrolled (``check``, or ``check_pure`` in pure Python). They are not in ``EXAMPLES``,
+whose entries are ordinary derivations.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = ["Example", "HAND", "GALLERY", "EXAMPLES"]
+__all__ = ["Example", "HAND", "GALLERY", "EXAMPLES", "LOOPS"]
 
 
 class Example(NamedTuple):
@@ -104,3 +109,25 @@ GALLERY = [
 ]
 
 EXAMPLES = {e.key: e for e in HAND + GALLERY}
+
+LOOPS = [
+    Example("rnn_every_step", "Vanilla RNN, softmax cross-entropy at every step",
+            "H = H0\nL = 0\nfor t in range(T):\n    H = tanh(X[t] @ Wx + H @ Wh + b)\n"
+            "    L = L - sum(Y[t] * log_softmax(H @ V + c)) / n\nL",
+            {"X": ("T", "n", "d"), "Y": ("T", "n", "k"), "H0": ("n", "h"), "Wx": ("d", "h"), "Wh": ("h", "h"),
+             "b": (1, "h"), "V": ("h", "k"), "c": (1, "k")}, ("X", "H0", "Wx", "Wh", "b", "V", "c")),
+    Example("rnn_last_step", "Vanilla RNN read out at the last step",
+            "H = H0\nfor t in range(T):\n    H = tanh(X[t] @ Wx + H @ Wh + b)\n"
+            "-sum(Y * log_softmax(H @ V + c)) / n",
+            {"X": ("T", "n", "d"), "Y": ("n", "k"), "H0": ("n", "h"), "Wx": ("d", "h"), "Wh": ("h", "h"),
+             "b": (1, "h"), "V": ("h", "k"), "c": (1, "k")}, ("X", "H0", "Wx", "Wh", "b", "V", "c")),
+    Example("lstm_over_time", "LSTM over time",
+            "H = H0\nC = C0\nL = 0\nfor t in range(T):\n    A = X[t] @ Wx + H @ Wh + b\n"
+            "    i, f, o, g = split(A, 4)\n    C = sigmoid(f) * C + sigmoid(i) * tanh(g)\n"
+            "    H = sigmoid(o) * tanh(C)\n    L = L + sum(G[t] * H)\nL",
+            {"X": ("T", "n", "d"), "G": ("T", "n", "h"), "H0": ("n", "h"), "C0": ("n", "h"),
+             "Wx": ("d", "4*h"), "Wh": ("h", "4*h"), "b": (1, "4*h")}, ("X", "H0", "C0", "Wx", "Wh", "b")),
+    Example("sigmoid_stack", "A stack of D sigmoid layers",
+            "H = X\nfor l in range(D):\n    H = sigmoid(H @ W[l] + b[l])\nsum(G * H)",
+            {"X": ("n", "h"), "W": ("D", "h", "h"), "b": ("D", 1, "h"), "G": ("n", "h")}, ("X", "W", "b")),
+]
