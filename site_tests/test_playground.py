@@ -358,6 +358,18 @@ def test_an_answer_gets_its_diagnosis(session, expr, shapes, wrt, answer, verdic
     _shot(page, f"answer-{request.node.callspec.id}", "#answer-output")
 
 
+@pytest.mark.parametrize(("answer", "verdict", "kind"), [
+    pytest.param("X.T @ (Yhat - onehot(y)) / n", "right", "right", id="right"),
+    pytest.param("X.T @ (Yhat - onehot(y))", "wrong", "off by 1/n", id="off-by-1-over-n"),
+])
+def test_an_answer_with_labels_gets_its_diagnosis(session, answer, verdict, kind, request):
+    page, _ = session
+    page.click("#example-softmax_labels")
+    state, got_verdict, got_kind, text = _answer(page, "W", answer)
+    assert (state, got_verdict, got_kind) == ("done", verdict, kind), text
+    _shot(page, f"answer-labels-{request.node.callspec.id}", "#answer-output")
+
+
 STEPS = ["dS = G", "dZ = dS * S * (1 - S)", "dW = X.T @ dZ", "db = sum(dZ, axis=0)", "dX = dZ @ W.T"]
 
 

@@ -48,8 +48,36 @@ def test_the_seed_networks_come_first():
     assert KEYS[:3] == ["sigmoid_layer", "linear_dot", "two_layer"]
 
 
-def test_a_network_with_an_index_vector_is_not_an_exercise():
-    assert "softmax_labels" not in KEYS  # grading does not take index vectors yet
+@pytest.mark.parametrize(("key", "asks"), [
+    pytest.param("softmax_labels", ("W", "b", "X"), id="softmax-labels"),
+    pytest.param("embedding", ("E", "W", "b"), id="embedding"),
+    pytest.param("svm_labels", ("W", "b", "X"), id="svm-labels"),
+])
+def test_a_network_with_an_index_vector_is_an_exercise(key, asks):
+    assert find(key).asks == asks
+
+
+def test_the_embeddings_answer_writes_the_scatter_as_a_product_with_onehot():
+    x = find("embedding")
+    assert "dE = onehot(y).T @ dH" in answer(_derivation(x), x.asks)
+
+
+def test_the_embeddings_hint_after_dH_is_dE():
+    h = hint(find("embedding"), "dH = G @ W.T")
+    assert (h.name, h.line) == ("dE", "dE = onehot(y).T @ dH")
+
+
+def test_the_exercise_request_grades_labels():
+    result = run_exercise("softmax_labels", "dLambda = -onehot(y) / n\ndZ = dLambda - Yhat * sum(dLambda, axis=1)\n"
+                                            "dW = X.T @ dZ\ndb = sum(dZ, axis=0)\ndX = dZ @ W.T")
+    assert (result["solved"], result["first_wrong"]) == (True, None), result
+
+
+def test_the_page_declares_the_index_vector():
+    from derivlib.playground.exercises import page_html
+
+    section = page_html().split('data-key="svm_labels"')[1].split("</section>")[0]
+    assert "<code>y</code>: index vector, n integers in range(k)" in section
 
 
 def test_a_convolutions_input_gradient_is_not_asked():  # it needs col2im, which the syntax lacks

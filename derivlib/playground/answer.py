@@ -95,11 +95,12 @@ def _primes():
         n += 1
 
 
-def random_env(shapes: dict, sizes: dict, rng: random.Random, positive=()) -> dict:
+def random_env(shapes: dict, sizes: dict, rng: random.Random, positive=(), indices=None) -> dict:
     """A random matrix (list of lists) for each variable, a 1×1 one for a number (shape ``()``).
 
     Entries are normal, or uniform in (0.5, 1.5) for the names in ``positive`` (or for every
-    name when ``positive`` is True).
+    name when ``positive`` is True). Each index vector of ``indices`` (name -> ``(n, k)``)
+    gets n integers drawn uniformly from range(k), as the engine's check draws them.
     """
     env = {}
     for name, shape in shapes.items():
@@ -108,7 +109,28 @@ def random_env(shapes: dict, sizes: dict, rng: random.Random, positive=()) -> di
             env[name] = [[rng.uniform(0.5, 1.5) for _ in range(cols)] for _ in range(rows)]
         else:
             env[name] = [[rng.gauss(0.0, 1.0) for _ in range(cols)] for _ in range(rows)]
+    for name, (n, k) in (indices or {}).items():
+        env[name] = [rng.randrange(dim_size(k, sizes)) for _ in range(dim_size(n, sizes))]
     return env
+
+
+def _evaluate(node, env: dict, sizes: dict):
+    """:func:`derivlib.engine.evaluate_pure` of ``node`` given only the values of the names it reads.
+
+    ``env`` may hold index vectors (lists of ints) beside the matrices; a node that does not
+    read one would take it for a malformed matrix.
+    """
+    seen, reads, todo = set(), set(), [node]
+    while todo:
+        n = todo.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        if n.op in ("var", "index"):
+            reads.add(n.attr.ident)
+        todo.extend(n.args)
+        todo.extend(x for x in (n.attr if n.op == "ref" else None, n.aux) if x is not None)
+    return evaluate_pure(node, {k: v for k, v in env.items() if k in reads}, sizes=sizes)
 
 
 def _shape(m) -> tuple:
@@ -259,7 +281,7 @@ def _missing_paths(d, name: str, env: dict, sizes: dict, node=None) -> list:
     paths = [s for s in d.backward_steps if s.kind == "path" and s.of is asked]
     if not 1 < len(paths) <= 4:
         return []
-    values = [evaluate_pure(p.node, env, sizes=sizes) for p in paths]
+    values = [_evaluate(p.node, env, sizes=sizes) for p in paths]
     out = []
     for mask in range(1, 2 ** len(paths) - 1):
         kept = [k for k in range(len(paths)) if mask >> k & 1]
@@ -315,7 +337,7 @@ class _StraightThrough(ast.NodeTransformer):
         return node
 
 
-def _missing_derivatives(expr: str, shapes: dict, name: str, env: dict, sizes: dict) -> list:
+def _missing_derivatives(expr: str, shapes: dict, name: str, env: dict, sizes: dict, indices=None) -> list:
     """The gradient with an activation's derivative left out (``sigmoid(A)`` passes dA through).
 
     Each activation ``f(A)`` in turn (every use of the same ``f(A)`` together), then all of
@@ -336,32 +358,36 @@ def _missing_derivatives(expr: str, shapes: dict, name: str, env: dict, sizes: d
             call = ast.parse(text, mode="eval").body
             inner = ast.unparse(call.args[0])
             consts[text] = const
-            extra_shapes[const] = parse(inner, shapes).shape
-            extra_env[const] = evaluate_pure(parse(f"{text} - ({inner})", shapes), env, sizes=sizes)
+            extra_shapes[const] = parse(inner, shapes, indices=indices).shape
+            extra_env[const] = _evaluate(parse(f"{text} - ({inner})", shapes, indices=indices), env, sizes=sizes)
         rewritten = ast.unparse(_StraightThrough(consts).visit(_inline(expr)))
-        grad = derive(rewritten, shapes={**shapes, **extra_shapes}, wrt=[name]).gradient_expressions[name]
+        grad = derive(rewritten, shapes={**shapes, **extra_shapes}, wrt=[name],
+                      indices=indices).gradient_expressions[name]
         what = " and ".join(f"{t.partition('(')[0]}′ at {t}" for t in choice)
         out.append(("missing sigma'", f"without the derivative {what}: an element-wise activation multiplies "
                     "its incoming gradient by its derivative, element by element",
-                    evaluate_pure(grad, {**env, **extra_env}, sizes=sizes)))
+                    _evaluate(grad, {**env, **extra_env}, sizes=sizes)))
     return out
 
 
 def check_answer(d, expr: str, shapes: dict, name: str, candidate: str, *, seed: int = 0) -> Verdict:
     """Is ``candidate`` the gradient of ``expr`` with respect to ``name``? A :class:`Verdict`.
 
-    ``d`` is ``derive(expr, shapes=shapes, wrt=[name, ...])``. The candidate may use the
-    variables, the derivation's step names, forward (``S``) and backward (``Delta``,
-    ``G_H``) but not the gradient asked for, the step function ``[Z > 0]`` and the
-    dimensions' names as numbers.
+    ``d`` is ``derive(expr, shapes=shapes, wrt=[name, ...], indices=...)``. The candidate may
+    use the variables, the derivation's step names, forward (``S``) and backward (``Delta``,
+    ``G_H``) but not the gradient asked for, the step function ``[Z > 0]``, the
+    dimensions' names as numbers and the index vectors of ``d.indices`` through
+    ``onehot(y)``, ``pick(S, y)`` and ``take(E, y)``; the random point draws each index
+    vector's integers.
     Raises ``ValueError`` (naming what is wrong) when the candidate does not parse or its
     products do not conform.
     """
     if not isinstance(candidate, str) or not candidate.strip():
         raise ValueError("write your gradient as an expression, such as X.T @ G")
-    verdict = _check_at(d, expr, shapes, name, candidate, dimension_sizes(shapes), seed)
+    declared = {**shapes, **d.indices}  # an index vector's n and k are dimensions too
+    verdict = _check_at(d, expr, shapes, name, candidate, dimension_sizes(declared), seed)
     if verdict.kind == "off by 1/n":  # a factor equal to a size: is it that size at other sizes too?
-        return _check_at(d, expr, shapes, name, candidate, dimension_sizes(shapes, first=5), seed + 1)
+        return _check_at(d, expr, shapes, name, candidate, dimension_sizes(declared, first=5), seed + 1)
     return verdict
 
 
@@ -375,24 +401,27 @@ def _check_at(d, expr: str, shapes: dict, name: str, candidate: str, sizes: dict
                          "it with the variables and the other steps")
     named = {**shapes, **{k: v.shape for k, v in forward.items()}}
     numbers = {}
+    indices = d.indices
     try:
-        node = parse(candidate, named, step=True)
+        node = parse(candidate, named, step=True, indices=indices)
     except ValueError:
         # a dimension's name is also a number (X.T @ D / n): then the shapes are numbers
         numbers = {dim: [[float(size)]] for dim, size in sizes.items() if dim in used and dim not in named}
         if not numbers:
             raise
         sized = {k: tuple(sizes.get(x, x) for x in v) for k, v in named.items()}
-        node = parse(candidate, {**sized, **{k: (1, 1) for k in numbers}}, step=True)
+        node = parse(candidate, {**sized, **{k: (1, 1) for k in numbers}}, step=True,
+                     indices={k: tuple(sizes.get(x, x) for x in v) for k, v in indices.items()})
     rng = random.Random(seed)
     # positive where the engine says so (log, sqrt, division by a variable); then, if the
     # point is still outside the expression's domain, every variable positive
     for positive in (positive_variables(d), True):
-        env = random_env(shapes, sizes, rng, positive)
+        env = random_env(shapes, sizes, rng, positive, indices)
         try:
-            truth = evaluate_pure(d.gradient_expressions[name], env, sizes=sizes)
-            values = {k: evaluate_pure(v, env, sizes=sizes) for k, v in forward.items()}
-            alternatives = _missing_paths(d, name, env, sizes) + _missing_derivatives(expr, shapes, name, env, sizes)
+            truth = _evaluate(d.gradient_expressions[name], env, sizes=sizes)
+            values = {k: _evaluate(v, env, sizes=sizes) for k, v in forward.items()}
+            alternatives = (_missing_paths(d, name, env, sizes)
+                            + _missing_derivatives(expr, shapes, name, env, sizes, indices))
         except (ValueError, OverflowError, ZeroDivisionError):
             continue
         if all(math.isfinite(x) for x in _flat(truth)):
@@ -400,7 +429,7 @@ def _check_at(d, expr: str, shapes: dict, name: str, candidate: str, sizes: dict
     else:
         raise ValueError("the expression cannot be evaluated at random points (a log or a division by zero)")
     try:
-        value = evaluate_pure(node, {**env, **values, **numbers}, sizes=_used(sizes, numbers))
+        value = _evaluate(node, {**env, **values, **numbers}, sizes=_used(sizes, numbers))
     except (ValueError, OverflowError, ZeroDivisionError) as err:
         return _wrong("not finite", f"Wrong: your gradient cannot be evaluated at a random point ({err}).")
     verdict = diagnose(value, truth, name, sizes=sizes, alternatives=alternatives)
@@ -410,9 +439,9 @@ def _check_at(d, expr: str, shapes: dict, name: str, candidate: str, sizes: dict
     for target in _targets(expr, shapes):
         probs = {**env, target: [[x / sum(row) for x in row] for row in random_env(shapes, sizes, rng, True)[target]]}
         try:
-            at = {**probs, **{k: evaluate_pure(v, probs, sizes=sizes) for k, v in forward.items()}, **numbers}
-            there = diagnose(evaluate_pure(node, at, sizes=_used(sizes, numbers)),
-                             evaluate_pure(d.gradient_expressions[name], probs, sizes=sizes), name, sizes=sizes)
+            at = {**probs, **{k: _evaluate(v, probs, sizes=sizes) for k, v in forward.items()}, **numbers}
+            there = diagnose(_evaluate(node, at, sizes=_used(sizes, numbers)),
+                             _evaluate(d.gradient_expressions[name], probs, sizes=sizes), name, sizes=sizes)
         except (ValueError, OverflowError, ZeroDivisionError):
             continue
         assumes = (f"For any {target}, ∂L/∂{name} has the row sums of {target} where yours assumes 1: "

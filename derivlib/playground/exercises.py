@@ -17,6 +17,7 @@ from fractions import Fraction
 from typing import NamedTuple
 
 from ..engine import derive, dims
+from ..engine.indexing import SCATTER
 from ..engine.naming import topo
 from .gallery import GALLERY, HAND, Example
 from .grade import grade
@@ -35,17 +36,19 @@ FIRST = ("sigmoid_layer", "linear_dot", "two_layer", "tanh_layer", "linear_regre
 
 
 class Exercise(NamedTuple):
-    """One exercise: the gallery's network and the gradients it asks for (``("W", "b")``)."""
+    """One exercise: the gallery's network and the gradients it asks for (``("W", "b")``);
+    ``indices``: its index vectors (``{"y": ("n", "k")}``, labels read by take, pick, onehot)."""
 
     key: str
     title: str
     expr: str
     shapes: dict
     asks: tuple
+    indices: dict = {}
 
 
 class Untypeable(ValueError):
-    """A step the engine's syntax cannot write (``col2im``, ``argmax``, an index vector's scatter)."""
+    """A step the engine's syntax cannot write (``col2im``, ``argmax``)."""
 
 
 # -- a step as a line the learner could type ------------------------------------------------------
@@ -79,7 +82,7 @@ def _walk(node, names: dict, top=False, spread=False) -> tuple:
         return _walk(node.attr, names, spread=spread)
     if op == "let":
         return _walk(node.args[0], names, spread=spread)
-    if op == "var":
+    if op in ("var", "index"):
         return node.attr.ident, ATOM
     if op == "const":
         return _number(Fraction(node.attr))
@@ -129,6 +132,12 @@ def _walk(node, names: dict, top=False, spread=False) -> tuple:
         return f"[{args[0][0]} > 0]", ATOM
     if op in FUNCTIONS:
         return f"{op}({args[0][0]})", ATOM
+    if op == "onehot":
+        return f"onehot({args[0][0]})", ATOM
+    if op in ("take", "pick"):
+        return f"{op}({args[0][0]}, {args[1][0]})", ATOM
+    if op == SCATTER:  # O_yᵀG, a scatter-add: the same as onehot(y).T @ G
+        return f"onehot({args[0][0]}).T @ " + _par(args[1], MUL, strict=True), MUL
     if op in ("group", "ungroup"):
         return f"{op}({args[0][0]}, {node.attr})", ATOM
     if op == "concat":
@@ -205,12 +214,10 @@ def _typeable(d, v: str) -> bool:
 
 
 def _exercise(e: Example):
-    """The exercise of a gallery network, or None (an index vector, or no gradient typeable)."""
-    if e.indices:
-        return None  # grading does not take index vectors yet
-    d = derive(e.expr, shapes=e.shapes)
+    """The exercise of a gallery network, or None (no gradient typeable)."""
+    d = derive(e.expr, shapes=e.shapes, indices=e.indices)
     asks = tuple(v for v in e.wrt if _typeable(d, v))
-    return Exercise(e.key, e.title, e.expr, e.shapes, asks) if asks else None
+    return Exercise(e.key, e.title, e.expr, e.shapes, asks, dict(e.indices)) if asks else None
 
 
 def _exercises() -> list:
@@ -240,7 +247,7 @@ def find(key: str) -> Exercise:
 def _derivation(x: Exercise):
     key = ("d", x.key)
     if key not in _CACHE:
-        _CACHE[key] = derive(x.expr, shapes=x.shapes)
+        _CACHE[key] = derive(x.expr, shapes=x.shapes, indices=x.indices)
     return _CACHE[key]
 
 
@@ -314,7 +321,9 @@ def page_html() -> str:
     for k, x in enumerate(exercises(), start=1):
         d = _derivation(x)
         forward = r" \\ ".join(f"{s.symbol_latex} &= {s.expression_latex}" for s in d.forward_steps)
-        shapes = ", ".join(f"<code>{escape(v)}</code>: {escape(_shape_text(s))}" for v, s in x.shapes.items())
+        shapes = ", ".join([f"<code>{escape(v)}</code>: {escape(_shape_text(s))}" for v, s in x.shapes.items()]
+                           + [f"<code>{escape(y)}</code>: index vector, {escape(str(n))} integers in "
+                              f"range({escape(str(k))})" for y, (n, k) in x.indices.items()])
         asks = ", ".join(f"<code>d{escape(v)}</code>" for v in x.asks)
         anchor = f"ex-{x.key.replace('_', '-')}"
         out.append(

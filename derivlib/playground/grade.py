@@ -19,10 +19,10 @@ import random
 from typing import NamedTuple
 
 from ..diagnosis import Diagnosis
-from ..engine import Step, derive, evaluate_pure, parse
+from ..engine import Step, derive, parse
 from ..engine.rules import FORGETTABLE as ACTIVATIONS
 from ..engine.sample import positive_variables
-from .answer import _missing_derivatives, _missing_paths, diagnose, dimension_sizes, random_env
+from .answer import _evaluate, _missing_derivatives, _missing_paths, diagnose, dimension_sizes, random_env
 
 __all__ = ["GradedLine", "grade"]
 
@@ -124,9 +124,9 @@ def _ungraded_name(name: str, full, forward: dict) -> str:
 def _point(full, sizes: dict, rng: random.Random) -> dict:
     """Random values of the variables where every gradient is finite (positive where needed)."""
     for positive in (positive_variables(full), True):
-        env = random_env(full.shapes, sizes, rng, positive)
+        env = random_env(full.shapes, sizes, rng, positive, full.indices)
         try:
-            values = {v: evaluate_pure(full._adjoint_step[v].node, env, sizes=sizes) for v in full.variables}
+            values = {v: _evaluate(full._adjoint_step[v].node, env, sizes=sizes) for v in full.variables}
         except (ValueError, OverflowError, ZeroDivisionError):
             continue
         if all(math.isfinite(x) for m in values.values() for row in m for x in row):
@@ -147,30 +147,34 @@ def _activation_skipped(full, target: _Target, env: dict, sizes: dict) -> list:
     what = (f"without the derivative {user.op}′ at {user.name.text} = {user.op}({target.of}): that is "
             f"d{user.name.ident} itself; an element-wise activation multiplies its incoming gradient by its "
             "derivative, element by element")
-    return [("missing sigma'", what, evaluate_pure(step.node, env, sizes=sizes))]
+    return [("missing sigma'", what, _evaluate(step.node, env, sizes=sizes))]
 
 
-def _unknown(source: str, named: dict, sizes: dict) -> str:
-    """The first name ``source`` reads that is neither in ``named`` nor a dimension ("" if none)."""
+def _unknown(source: str, named: dict, sizes: dict, indices=None) -> str:
+    """The first name ``source`` reads that is neither in ``named``, an index vector nor a dimension ("" if none)."""
     tree = ast.parse(source, mode="eval")
     calls = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
     for n in ast.walk(tree):
-        if isinstance(n, ast.Name) and id(n) not in calls and n.id not in named and n.id not in sizes:
+        if (isinstance(n, ast.Name) and id(n) not in calls and n.id not in named and n.id not in sizes
+                and n.id not in (indices or {})):
             return n.id
     return ""
 
 
-def _parse_line(source: str, named: dict, sizes: dict):
-    """The node of a line and the 1×1 values of the dimensions it uses as numbers (``/ n``)."""
+def _parse_line(source: str, named: dict, sizes: dict, indices=None):
+    """The node of a line and the 1×1 values of the dimensions it uses as numbers (``/ n``);
+    ``indices``: the index vectors (name -> ``(n, k)``) the line may read through take, pick, onehot."""
+    indices = indices or {}
     try:
-        return parse(source, named, step=True), {}
+        return parse(source, named, step=True, indices=indices), {}
     except ValueError:
         used = {n.id for n in ast.walk(ast.parse(source, mode="eval")) if isinstance(n, ast.Name)}
         numbers = {dim: [[float(size)]] for dim, size in sizes.items() if dim in used and dim not in named}
         if not numbers:
             raise
         sized = {k: tuple(sizes.get(x, x) for x in v) for k, v in named.items()}
-        return parse(source, {**sized, **{k: (1, 1) for k in numbers}}, step=True), numbers
+        return parse(source, {**sized, **{k: (1, 1) for k in numbers}}, step=True,
+                     indices={k: tuple(sizes.get(x, x) for x in v) for k, v in indices.items()}), numbers
 
 
 def _grade_at(d, lines: list, sizes: dict, seed: int) -> list:
@@ -179,9 +183,9 @@ def _grade_at(d, lines: list, sizes: dict, seed: int) -> list:
     forward = {s.name: s.node for s in full.forward_steps}
     targets = _targets(full)
     env = _point(full, sizes, random.Random(seed))
-    known = {**env, **{k: evaluate_pure(v, env, sizes=sizes) for k, v in forward.items() if v is not full.root}}
+    known = {**env, **{k: _evaluate(v, env, sizes=sizes) for k, v in forward.items() if v is not full.root}}
     named = {**full.shapes, **{k: v.shape for k, v in forward.items() if v is not full.root}}
-    reserved = set(named) | set(forward)
+    reserved = set(named) | set(forward) | set(full.indices)
     out = []
     for ln in lines:
         def result(verdict, message, kind=None, diagnosis=None, step=None):
@@ -193,10 +197,11 @@ def _grade_at(d, lines: list, sizes: dict, seed: int) -> list:
         target = targets.get(ln.name)
         if ln.name in reserved:
             result("ungraded", f"{ln.name} is a name of the derivation ("
-                   + ("a variable" if ln.name in full.shapes else "a forward step")
+                   + ("a variable" if ln.name in full.shapes else
+                      "an index vector" if ln.name in full.indices else "a forward step")
                    + "): give your line another name, such as d" + ln.name + " for its gradient.")
             continue
-        unknown = _unknown(ln.source, named, sizes)
+        unknown = _unknown(ln.source, named, sizes, full.indices)
         if unknown:
             why = (f"{unknown} is not defined: no earlier line assigns it. A line may read the variables, the "
                    f"forward steps ({', '.join(k for k in forward if forward[k] is not full.root)}) and the "
@@ -206,8 +211,8 @@ def _grade_at(d, lines: list, sizes: dict, seed: int) -> list:
             known.pop(ln.name, None)
             continue
         try:
-            node, numbers = _parse_line(ln.source, named, sizes)
-            value = evaluate_pure(node, {**known, **numbers}, sizes={k: v for k, v in sizes.items() if k not in numbers})
+            node, numbers = _parse_line(ln.source, named, sizes, full.indices)
+            value = _evaluate(node, {**known, **numbers}, sizes={k: v for k, v in sizes.items() if k not in numbers})
         except ValueError as err:
             message = str(err)
             if target is None:
@@ -223,10 +228,10 @@ def _grade_at(d, lines: list, sizes: dict, seed: int) -> list:
             named[ln.name], known[ln.name] = node.shape, value
             result("ungraded", _ungraded_name(ln.name, full, forward))
             continue
-        truth = evaluate_pure(target.step.node, env, sizes=sizes)
+        truth = _evaluate(target.step.node, env, sizes=sizes)
         alternatives = _missing_paths(full, target.of, env, sizes, node=target.node)
         if target.node.op == "var":
-            alternatives += _missing_derivatives(full.expr, full.shapes, target.of, env, sizes)
+            alternatives += _missing_derivatives(full.expr, full.shapes, target.of, env, sizes, full.indices)
         else:
             alternatives += _activation_skipped(full, target, env, sizes)
         verdict = diagnose(value, truth, target.of, sizes=sizes, alternatives=alternatives)
@@ -277,8 +282,7 @@ def grade(d, text: str, sizes: dict | None = None, seed: int = 0) -> list:
     TypeError
         ``text`` is not a string.
     ValueError
-        ``text`` has no line, more than :data:`MAX_LINES`, or ``d`` has index vectors
-        (not graded yet).
+        ``text`` has no line, or more than :data:`MAX_LINES`.
 
     Examples
     --------
@@ -289,15 +293,14 @@ def grade(d, text: str, sizes: dict | None = None, seed: int = 0) -> list:
     """
     if not isinstance(text, str):
         raise TypeError(f"text must be a string of lines `NAME = expression`; got {type(text).__name__}")
-    if d.indices:
-        raise ValueError(f"grading is not supported with an index vector ({', '.join(d.indices)}) yet")
     lines = _split(text)
     if sizes is not None:
         _check_sizes(sizes, d)
         return _grade_at(d, lines, sizes, seed)
-    graded = _grade_at(d, lines, dimension_sizes(d.shapes), seed)
+    declared = {**d.shapes, **d.indices}  # an index vector's n and k are dimensions too
+    graded = _grade_at(d, lines, dimension_sizes(declared), seed)
     if any(g.kind == "off by 1/n" for g in graded):  # a factor equal to a size: that size at other sizes too?
-        again = _grade_at(d, lines, dimension_sizes(d.shapes, first=5), seed + 1)
+        again = _grade_at(d, lines, dimension_sizes(declared, first=5), seed + 1)
         graded = [b if a.kind == "off by 1/n" else a for a, b in zip(graded, again)]
     return graded
 

@@ -222,16 +222,16 @@ def run_answer(expr: str, shapes: str, wrt: str, answer_wrt: str, answer_expr: s
         shape_map, indices = parse_declarations(shapes)
     except ValueError as err:
         return _error("shapes", err)
-    if indices:
-        return _error("shapes", ValueError(f"checking an answer is not supported with an index vector "
-                                           f"({', '.join(indices)}) yet: derive the expression to see its "
-                                           f"gradients, each checked"))
     name = answer_wrt.strip()
+    if name in indices:
+        return _error("answer-wrt", ValueError(f"{name!r} is an index vector (integers, read by take, pick and "
+                                               f"onehot): no gradient is taken with respect to it; the variables "
+                                               f"are {', '.join(shape_map)}"))
     if name not in shape_map:
         known = ", ".join(shape_map)
         return _error("answer-wrt", ValueError(f"{name!r} is not a variable of the expression; the variables are {known}"))
     try:
-        d = derive(expr, shapes=shape_map, wrt=[name])
+        d = derive(expr, shapes=shape_map, wrt=[name], indices=indices)
     except ValueError as err:
         return _error("expr", err)
     try:
@@ -256,12 +256,8 @@ def run_grade(expr: str, shapes: str, wrt: str, lines: str, *, seed: int = 0) ->
         shape_map, indices = parse_declarations(shapes)
     except ValueError as err:
         return _error("shapes", err)
-    if indices:
-        return _error("shapes", ValueError(f"checking steps is not supported with an index vector "
-                                           f"({', '.join(indices)}) yet: derive the expression to see its "
-                                           f"gradients, each checked"))
     try:
-        d = derive(expr, shapes=shape_map)
+        d = derive(expr, shapes=shape_map, indices=indices)
     except ValueError as err:
         return _error("expr", err)
     try:
