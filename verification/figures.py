@@ -17,7 +17,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 from matplotlib.patches import Rectangle
 
-__all__ = ["draw_grid", "show_values", "transpose_figure"]
+__all__ = ["draw_grid", "show_values", "transpose_figure", "norms_over_time_figure"]
 
 HIGHLIGHT = "#d62728"
 
@@ -148,5 +148,32 @@ def transpose_figure(n=6, p=4, q=3, k=1, l=2):
         ax.set_ylim(n + gap + max(p, n) + 4.4, -1.5)
         ax.set_aspect("equal")
         ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def norms_over_time_figure(curves, title):
+    """Norms against the time step on a log scale, one line per entry of ``curves``.
+
+    ``curves`` maps a label to ``(norms, style)``: ``norms[t]`` is plotted at step ``t``
+    (``t = 0 … T``) and ``style`` is a matplotlib format such as ``"o-"``. Returns the figure.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> fig = norms_over_time_figure({"halving": ([4.0, 2.0, 1.0], "o-")}, "a test")
+    >>> [line.get_label() for line in fig.axes[0].get_lines()]
+    ['halving']
+    >>> plt.close(fig)
+    """
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    for label, (norms, style) in curves.items():
+        ax.semilogy(range(len(norms)), norms, style, label=label, markersize=4)
+    ax.set_xlabel("time step t")
+    ax.set_ylabel("norm of $G_{H_t}$ (log scale)")
+    ax.set_title(title, fontsize=12)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=10)
     fig.tight_layout()
     return fig
