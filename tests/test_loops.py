@@ -454,3 +454,30 @@ def test_gradients_refuse_values_of_the_wrong_shape(change, words):
               "G": np.zeros((2, 4)), **change}
     with pytest.raises(ValueError, match=words):
         d.gradients(values)
+
+
+# -- truncated backpropagation through time (the BPTT page's claim) ------------------------------
+
+
+def test_truncated_bptt_is_the_derivation_over_the_last_k_steps_from_the_detached_state(rnn_last_step):
+    # torch truncates by detaching the state k steps before the end; the engine's derivation
+    # run over the last k steps from that state gives the same weight gradients
+    torch = pytest.importorskip("torch")
+    rng, T, k, n, d, h, c = _rng(7), 8, 3, 2, 3, 4, 5
+    v = {"X": rng.normal(size=(T, n, d)), "H0": rng.normal(size=(n, h)), "Wx": rng.normal(size=(d, h)),
+         "Wh": rng.normal(size=(h, h)) / 2, "b": rng.normal(size=(1, h)), "V": rng.normal(size=(h, c)),
+         "c": rng.normal(size=(1, c)), "Y": np.eye(c)[[1, 4]]}
+    w = {name: torch.tensor(v[name], requires_grad=True) for name in ("Wx", "Wh", "b", "V", "c")}
+    state = torch.tensor(v["H0"])
+    for t in range(T):
+        if t == T - k:
+            state = state.detach()
+        state = torch.tanh(torch.tensor(v["X"][t]) @ w["Wx"] + state @ w["Wh"] + w["b"])
+    loss = -(torch.tensor(v["Y"]) * torch.log_softmax(state @ w["V"] + w["c"], dim=1)).sum() / n
+    loss.backward()
+    H = v["H0"]
+    for t in range(T - k):
+        H = np.tanh(v["X"][t] @ v["Wx"] + H @ v["Wh"] + v["b"])
+    got = rnn_last_step.gradients({**v, "X": v["X"][T - k:], "H0": H})
+    for name in ("Wx", "Wh", "b", "V", "c"):
+        np.testing.assert_allclose(got[name], w[name].grad.numpy(), rtol=1e-10, atol=1e-13, err_msg=name)
