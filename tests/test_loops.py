@@ -454,3 +454,46 @@ def test_gradients_refuse_values_of_the_wrong_shape(change, words):
               "G": np.zeros((2, 4)), **change}
     with pytest.raises(ValueError, match=words):
         d.gradients(values)
+
+
+# -- regressions found by the random loop programs (tests/test_differential_loops.py) ---------------
+def _torch_loop(program, values):
+    from verification.torch_oracle import torch_loop_gradients
+
+    sizes = {}
+    d = derive(program, {k: s for k, s in _REGRESSION_SHAPES[program].items()})
+    for v, a in values.items():
+        shape = d.program.sequences.get(v) or d.program.plain[v]
+        sizes.update({str(n): k for n, k in zip(shape, np.shape(a)) if isinstance(n, str)})
+    return torch_loop_gradients(program, values, sizes, d.wrt)
+
+
+# the initial state is called R, and the body's relu, not a variable of the body, was named R too:
+# numpy_source() then started the adjoint as zeros_like(R), R the list of the relu's values
+# (seed 0 of the first random loop programs, the same with Z1 against a |G_S| step)
+INIT_NAMED_LIKE_A_STEP = """
+H = R
+L = 0
+for t in range(T):
+    H = tanh(relu(X[t] @ W) @ V + H)
+    L = L + sum(H)
+L
+"""
+_REGRESSION_SHAPES = {INIT_NAMED_LIKE_A_STEP: {"X": ("T", "n", "d"), "R": ("n", "h"), "W": ("d", "d"),
+                                               "V": ("d", "h")}}
+
+
+def _regression_values(program, seed=0):
+    return derive(program, _REGRESSION_SHAPES[program]).random_inputs(seed=seed)
+
+
+@pytest.mark.parametrize("name", ["X", "R", "W", "V"])
+def test_initial_state_named_like_a_step_of_the_body_gradient_equals_torch(name):
+    values = _regression_values(INIT_NAMED_LIKE_A_STEP)
+    got = derive(INIT_NAMED_LIKE_A_STEP, _REGRESSION_SHAPES[INIT_NAMED_LIKE_A_STEP]).gradients(values)
+    np.testing.assert_allclose(got[name], _torch_loop(INIT_NAMED_LIKE_A_STEP, values)[name], rtol=1e-10, atol=1e-12)
+
+
+def test_a_step_of_the_body_is_not_named_after_a_variable_of_the_program():
+    text = derive(INIT_NAMED_LIKE_A_STEP, _REGRESSION_SHAPES[INIT_NAMED_LIKE_A_STEP]).text()
+    assert "R = relu" not in text
