@@ -479,8 +479,18 @@ for t in range(T):
     L = L + sum(H)
 L
 """
-_REGRESSION_SHAPES = {INIT_NAMED_LIKE_A_STEP: {"X": ("T", "n", "d"), "R": ("n", "h"), "W": ("d", "d"),
-                                               "V": ("d", "h")}}
+# a weight called G_X next to a sequence X: numpy_source() started the sum of X's gradients as
+# G_X = zeros_like(X), and then read that as the weight (seed 40 of the random loop programs)
+WEIGHT_NAMED_LIKE_A_GRADIENT = """
+H = H0
+for t in range(T):
+    H = tanh(X[t] @ G_X + H)
+sum(H)
+"""
+_REGRESSION_SHAPES = {
+    INIT_NAMED_LIKE_A_STEP: {"X": ("T", "n", "d"), "R": ("n", "h"), "W": ("d", "d"), "V": ("d", "h")},
+    WEIGHT_NAMED_LIKE_A_GRADIENT: {"X": ("T", "n", "d"), "H0": ("n", "h"), "G_X": ("d", "h")},
+}
 
 
 def _regression_values(program, seed=0):
@@ -497,3 +507,11 @@ def test_initial_state_named_like_a_step_of_the_body_gradient_equals_torch(name)
 def test_a_step_of_the_body_is_not_named_after_a_variable_of_the_program():
     text = derive(INIT_NAMED_LIKE_A_STEP, _REGRESSION_SHAPES[INIT_NAMED_LIKE_A_STEP]).text()
     assert "R = relu" not in text
+
+
+@pytest.mark.parametrize("name", ["X", "H0", "G_X"])
+def test_weight_named_like_a_gradient_gradient_equals_torch(name):
+    values = _regression_values(WEIGHT_NAMED_LIKE_A_GRADIENT)
+    got = derive(WEIGHT_NAMED_LIKE_A_GRADIENT, _REGRESSION_SHAPES[WEIGHT_NAMED_LIKE_A_GRADIENT]).gradients(values)
+    np.testing.assert_allclose(got[name], _torch_loop(WEIGHT_NAMED_LIKE_A_GRADIENT, values)[name], rtol=1e-10,
+                               atol=1e-12)

@@ -164,6 +164,7 @@ class _Builder:
         # the read-out after the loop: states and shared weights, no sequence, no intermediate
         readout = None
         if not terms or r.random() < 0.4:
+            g.reserved |= {n for n, _ in g.named}  # the body's intermediates: not a new variable's name
             g.named = []
             kept = {x: g.vars.pop(x) for x in sequences}
             for _ in range(20):
