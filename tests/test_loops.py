@@ -487,7 +487,17 @@ for t in range(T):
     H = tanh(X[t] @ G_X + H)
 sum(H)
 """
+# the read-out's adjoint of U + V starts the sums of both U's and V's gradients; U's sum went on
+# with += in the backward loop, in place, and so changed V's gradient too (seed 5)
+READOUT_ADJOINT_SHARED = """
+H = H0
+for t in range(T):
+    H = tanh(X[t] @ W + H + U)
+sum(H) + sum(max(U + V, axis=1))
+"""
 _REGRESSION_SHAPES = {
+    READOUT_ADJOINT_SHARED: {"X": ("T", "n", "d"), "H0": ("n", "h"), "W": ("d", "h"), "U": ("n", "h"),
+                             "V": ("n", "h")},
     INIT_NAMED_LIKE_A_STEP: {"X": ("T", "n", "d"), "R": ("n", "h"), "W": ("d", "d"), "V": ("d", "h")},
     WEIGHT_NAMED_LIKE_A_GRADIENT: {"X": ("T", "n", "d"), "H0": ("n", "h"), "G_X": ("d", "h")},
 }
@@ -515,3 +525,10 @@ def test_weight_named_like_a_gradient_gradient_equals_torch(name):
     got = derive(WEIGHT_NAMED_LIKE_A_GRADIENT, _REGRESSION_SHAPES[WEIGHT_NAMED_LIKE_A_GRADIENT]).gradients(values)
     np.testing.assert_allclose(got[name], _torch_loop(WEIGHT_NAMED_LIKE_A_GRADIENT, values)[name], rtol=1e-10,
                                atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["X", "H0", "W", "U", "V"])
+def test_two_gradients_started_by_one_adjoint_of_the_read_out_equal_torch(name):
+    values = _regression_values(READOUT_ADJOINT_SHARED)
+    got = derive(READOUT_ADJOINT_SHARED, _REGRESSION_SHAPES[READOUT_ADJOINT_SHARED]).gradients(values)
+    np.testing.assert_allclose(got[name], _torch_loop(READOUT_ADJOINT_SHARED, values)[name], rtol=1e-10, atol=1e-12)

@@ -110,8 +110,9 @@ def numpy_source(ld):
     lines.append(f"    # backward, {i} = {T}−1 … 0: {', '.join(carry.values())} is the adjoint arriving from step {i}+1")
     for s, init in p.states.items():
         lines.append(f"    {carry[s]} = {start.get(s, f'{np}.zeros_like({init})')}")
-    for v, st in grad_steps.items():
-        lines.append(f"    {gname[v]} = {start.get(v, f'{np}.zeros_like({v})')}" if v in p.plain else
+    for v, st in grad_steps.items():  # a copy of a read-out's step: the sum grows in place (+=)
+        first = f"{start[v]}.copy()" if start.get(v, "").isidentifier() else start.get(v)
+        lines.append(f"    {gname[v]} = {first or f'{np}.zeros_like({v})'}" if v in p.plain else
                      f"    {gname[v]} = {np}.zeros_like({v})")
     lines.append(f"    for {i} in reversed(range({T})):")
     grad_names = {st.name: v for v, st in grad_steps.items()}
