@@ -495,7 +495,16 @@ for t in range(T):
     H = tanh(X[t] @ W + H + U)
 sum(H) + sum(max(U + V, axis=1))
 """
+# a dimension used as a number in the read-out, declared only by variables of the loop body:
+# derive() said "unknown name 'k'" (seed 16)
+READOUT_READS_A_DIMENSION = """
+H = H0
+for t in range(T):
+    H = tanh(X[t] @ W + H)
+k + sum(H)
+"""
 _REGRESSION_SHAPES = {
+    READOUT_READS_A_DIMENSION: {"X": ("T", "n", "k"), "H0": ("n", "h"), "W": ("k", "h")},
     READOUT_ADJOINT_SHARED: {"X": ("T", "n", "d"), "H0": ("n", "h"), "W": ("d", "h"), "U": ("n", "h"),
                              "V": ("n", "h")},
     INIT_NAMED_LIKE_A_STEP: {"X": ("T", "n", "d"), "R": ("n", "h"), "W": ("d", "d"), "V": ("d", "h")},
@@ -532,3 +541,20 @@ def test_two_gradients_started_by_one_adjoint_of_the_read_out_equal_torch(name):
     values = _regression_values(READOUT_ADJOINT_SHARED)
     got = derive(READOUT_ADJOINT_SHARED, _REGRESSION_SHAPES[READOUT_ADJOINT_SHARED]).gradients(values)
     np.testing.assert_allclose(got[name], _torch_loop(READOUT_ADJOINT_SHARED, values)[name], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["X", "H0", "W"])
+def test_a_dimension_read_only_in_the_read_out_gradient_equals_torch(name):
+    values = _regression_values(READOUT_READS_A_DIMENSION)
+    got = derive(READOUT_READS_A_DIMENSION, _REGRESSION_SHAPES[READOUT_READS_A_DIMENSION]).gradients(values)
+    np.testing.assert_allclose(got[name], _torch_loop(READOUT_READS_A_DIMENSION, values)[name], rtol=1e-10,
+                               atol=1e-12)
+
+
+def test_a_dimension_read_only_in_the_read_out_loss_equals_torch():
+    from verification.torch_oracle import torch_loss
+
+    values = _regression_values(READOUT_READS_A_DIMENSION)
+    d = derive(READOUT_READS_A_DIMENSION, _REGRESSION_SHAPES[READOUT_READS_A_DIMENSION])
+    sizes = {"T": 3, "n": values["H0"].shape[0], "k": values["W"].shape[0], "h": values["W"].shape[1]}
+    assert d.loss(values) == pytest.approx(torch_loss(READOUT_READS_A_DIMENSION, values, sizes), rel=1e-12)

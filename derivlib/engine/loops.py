@@ -241,9 +241,12 @@ class LoopDerivation:
         used = _names(p.readout)
         shapes = {v: p.plain[v] for v in p.plain if v in used}
         shapes.update({s: p.plain[p.states[s]] for s in p.states if s in used})
+        # the other variables too, unread: they declare the dimensions the read-out uses as numbers (k + ...)
+        shapes.update({v: p.plain[v] for v in p.plain if v not in shapes})
+        shapes.update({x: p.sequences[x][1:] for x in p.sequences if x not in shapes})
         kinds = {v: ("shared", v) for v in p.plain}
         kinds.update({s: ("final", s) for s in p.states})
-        wrt = [s for s in p.states if s in used] + [v for v in self.wrt if v in shapes]
+        wrt = [s for s in p.states if s in used] + [v for v in self.wrt if v in used]
         self.readout = _Spelled(p.readout, shapes, wrt, kinds, p.index, default="plain", length=p.length,
                                 reserved=self._reserved())
         if self.readout.root.shape != (1, 1):
