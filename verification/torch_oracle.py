@@ -188,6 +188,8 @@ def torch_gradients(expr, values, sizes, wrt=None, classes=None):
     env, loss = _run(expr, values, sizes, set(wrt), classes)
     if loss.shape != (1, 1):
         raise ValueError(f"{expr!r} is {tuple(loss.shape)}, not a scalar")
+    if not loss.requires_grad:  # the loss reads none of wrt (a state the loss never reads): every gradient is 0
+        return {w: np.zeros(np.shape(values[w])) for w in wrt}
     grads = torch.autograd.grad(loss.sum(), [env[w] for w in wrt], allow_unused=True)
     return {w: (np.zeros(np.shape(values[w])) if g is None else g.numpy()) for w, g in zip(wrt, grads)}
 
