@@ -481,3 +481,107 @@ def test_truncated_bptt_is_the_derivation_over_the_last_k_steps_from_the_detache
     got = rnn_last_step.gradients({**v, "X": v["X"][T - k:], "H0": H})
     for name in ("Wx", "Wh", "b", "V", "c"):
         np.testing.assert_allclose(got[name], w[name].grad.numpy(), rtol=1e-10, atol=1e-13, err_msg=name)
+
+
+# -- regressions found by the random loop programs (tests/test_differential_loops.py) ---------------
+def _torch_loop(program, values):
+    from verification.torch_oracle import torch_loop_gradients
+
+    sizes = {}
+    d = derive(program, {k: s for k, s in _REGRESSION_SHAPES[program].items()})
+    for v, a in values.items():
+        shape = d.program.sequences.get(v) or d.program.plain[v]
+        sizes.update({str(n): k for n, k in zip(shape, np.shape(a)) if isinstance(n, str)})
+    return torch_loop_gradients(program, values, sizes, d.wrt)
+
+
+# the initial state is called R, and the body's relu, not a variable of the body, was named R too:
+# numpy_source() then started the adjoint as zeros_like(R), R the list of the relu's values
+# (seed 0 of the first random loop programs, the same with Z1 against a |G_S| step)
+INIT_NAMED_LIKE_A_STEP = """
+H = R
+L = 0
+for t in range(T):
+    H = tanh(relu(X[t] @ W) @ V + H)
+    L = L + sum(H)
+L
+"""
+# a weight called G_X next to a sequence X: numpy_source() started the sum of X's gradients as
+# G_X = zeros_like(X), and then read that as the weight (seed 40 of the random loop programs)
+WEIGHT_NAMED_LIKE_A_GRADIENT = """
+H = H0
+for t in range(T):
+    H = tanh(X[t] @ G_X + H)
+sum(H)
+"""
+# the read-out's adjoint of U + V starts the sums of both U's and V's gradients; U's sum went on
+# with += in the backward loop, in place, and so changed V's gradient too (seed 5)
+READOUT_ADJOINT_SHARED = """
+H = H0
+for t in range(T):
+    H = tanh(X[t] @ W + H + U)
+sum(H) + sum(max(U + V, axis=1))
+"""
+# a dimension used as a number in the read-out, declared only by variables of the loop body:
+# derive() said "unknown name 'k'" (seed 16)
+READOUT_READS_A_DIMENSION = """
+H = H0
+for t in range(T):
+    H = tanh(X[t] @ W + H)
+k + sum(H)
+"""
+_REGRESSION_SHAPES = {
+    READOUT_READS_A_DIMENSION: {"X": ("T", "n", "k"), "H0": ("n", "h"), "W": ("k", "h")},
+    READOUT_ADJOINT_SHARED: {"X": ("T", "n", "d"), "H0": ("n", "h"), "W": ("d", "h"), "U": ("n", "h"),
+                             "V": ("n", "h")},
+    INIT_NAMED_LIKE_A_STEP: {"X": ("T", "n", "d"), "R": ("n", "h"), "W": ("d", "d"), "V": ("d", "h")},
+    WEIGHT_NAMED_LIKE_A_GRADIENT: {"X": ("T", "n", "d"), "H0": ("n", "h"), "G_X": ("d", "h")},
+}
+
+
+def _regression_values(program, seed=0):
+    return derive(program, _REGRESSION_SHAPES[program]).random_inputs(seed=seed)
+
+
+@pytest.mark.parametrize("name", ["X", "R", "W", "V"])
+def test_initial_state_named_like_a_step_of_the_body_gradient_equals_torch(name):
+    values = _regression_values(INIT_NAMED_LIKE_A_STEP)
+    got = derive(INIT_NAMED_LIKE_A_STEP, _REGRESSION_SHAPES[INIT_NAMED_LIKE_A_STEP]).gradients(values)
+    np.testing.assert_allclose(got[name], _torch_loop(INIT_NAMED_LIKE_A_STEP, values)[name], rtol=1e-10, atol=1e-12)
+
+
+def test_a_step_of_the_body_is_not_named_after_a_variable_of_the_program():
+    text = derive(INIT_NAMED_LIKE_A_STEP, _REGRESSION_SHAPES[INIT_NAMED_LIKE_A_STEP]).text()
+    assert "R = relu" not in text
+
+
+@pytest.mark.parametrize("name", ["X", "H0", "G_X"])
+def test_weight_named_like_a_gradient_gradient_equals_torch(name):
+    values = _regression_values(WEIGHT_NAMED_LIKE_A_GRADIENT)
+    got = derive(WEIGHT_NAMED_LIKE_A_GRADIENT, _REGRESSION_SHAPES[WEIGHT_NAMED_LIKE_A_GRADIENT]).gradients(values)
+    np.testing.assert_allclose(got[name], _torch_loop(WEIGHT_NAMED_LIKE_A_GRADIENT, values)[name], rtol=1e-10,
+                               atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["X", "H0", "W", "U", "V"])
+def test_two_gradients_started_by_one_adjoint_of_the_read_out_equal_torch(name):
+    values = _regression_values(READOUT_ADJOINT_SHARED)
+    got = derive(READOUT_ADJOINT_SHARED, _REGRESSION_SHAPES[READOUT_ADJOINT_SHARED]).gradients(values)
+    np.testing.assert_allclose(got[name], _torch_loop(READOUT_ADJOINT_SHARED, values)[name], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["X", "H0", "W"])
+def test_a_dimension_read_only_in_the_read_out_gradient_equals_torch(name):
+    values = _regression_values(READOUT_READS_A_DIMENSION)
+    got = derive(READOUT_READS_A_DIMENSION, _REGRESSION_SHAPES[READOUT_READS_A_DIMENSION]).gradients(values)
+    np.testing.assert_allclose(got[name], _torch_loop(READOUT_READS_A_DIMENSION, values)[name], rtol=1e-10,
+                               atol=1e-12)
+
+
+def test_a_dimension_read_only_in_the_read_out_loss_equals_torch():
+    from verification.torch_oracle import torch_loss
+
+    values = _regression_values(READOUT_READS_A_DIMENSION)
+    d = derive(READOUT_READS_A_DIMENSION, _REGRESSION_SHAPES[READOUT_READS_A_DIMENSION])
+    sizes = {"T": 3, "n": values["H0"].shape[0], "k": values["W"].shape[0], "h": values["W"].shape[1]}
+    assert d.loss(values) == pytest.approx(torch_loss(READOUT_READS_A_DIMENSION, values, sizes), rel=1e-12)

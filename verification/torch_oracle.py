@@ -26,7 +26,7 @@ import ast
 import numpy as np
 import torch
 
-__all__ = ["torch_gradients", "torch_loss"]
+__all__ = ["torch_gradients", "torch_loss", "torch_loop_gradients"]
 
 _FUNCTIONS = {
     "sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu, "exp": torch.exp, "log": torch.log,
@@ -83,6 +83,7 @@ def _index_call(fn, args, classes):
 class _Eval:
     def __init__(self, env, sizes, classes=None):
         self.env, self.sizes, self.classes = env, sizes, classes or {}
+        self.steps = {}  # a loop variable -> its value
 
     def __call__(self, e):
         if isinstance(e, ast.Name):
@@ -98,6 +99,8 @@ class _Eval:
             return self(e.left) ** _exponent(e.right)
         if isinstance(e, ast.BinOp):
             return _BINARY[type(e.op)](self(e.left), self(e.right))
+        if isinstance(e, ast.Subscript):  # X[t] in a loop: the entry of the 3-D tensor at the loop's step
+            return self(e.value)[self.steps[e.slice.id]]
         if isinstance(e, ast.Attribute) and e.attr == "T":
             return self(e.value).T
         if isinstance(e, ast.Call) and e.func.id in ("take", "pick", "onehot"):
@@ -136,18 +139,38 @@ def _tensor(k, v, wrt):
     return torch.tensor(np.asarray(v, dtype=np.float64), dtype=torch.float64, requires_grad=k in wrt)
 
 
+def _assign(ev, stmt):
+    target = stmt.targets[0]
+    if isinstance(target, ast.Tuple):  # i, f, o, g = split(A, 4): torch.split into equal blocks
+        a, k = ev(stmt.value.args[0]), stmt.value.args[1].value
+        for t, block in zip(target.elts, torch.split(a, a.shape[1] // k, dim=1)):
+            ev.env[t.id] = block
+    else:
+        ev.env[target.id] = ev(stmt.value)
+
+
+def _statement(ev, stmt):
+    """Run one statement; a ``for i in range(N):`` loop (N a number or a dimension name) step by step."""
+    if isinstance(stmt, ast.For):
+        arg = stmt.iter.args[0]
+        length = arg.value if isinstance(arg, ast.Constant) else ev.sizes[arg.id]
+        for step in range(length):
+            ev.steps[stmt.target.id] = step
+            for s in stmt.body:
+                _statement(ev, s)
+        return
+    if isinstance(stmt.value, ast.Constant) and stmt.value.value == 0:  # an accumulator: L = 0
+        ev.env[stmt.targets[0].id] = _number(0)
+        return
+    _assign(ev, stmt)
+
+
 def _run(expr, values, sizes, wrt, classes=None):
     env = {k: _tensor(k, v, wrt) for k, v in values.items()}
-    tree = ast.parse(expr)
+    tree = ast.parse(expr.strip("\n"))
     ev = _Eval(dict(env), sizes, classes)
     for stmt in tree.body[:-1]:
-        target = stmt.targets[0]
-        if isinstance(target, ast.Tuple):  # i, f, o, g = split(A, 4): torch.split into equal blocks
-            a, k = ev(stmt.value.args[0]), stmt.value.args[1].value
-            for t, block in zip(target.elts, torch.split(a, a.shape[1] // k, dim=1)):
-                ev.env[t.id] = block
-        else:
-            ev.env[target.id] = ev(stmt.value)
+        _statement(ev, stmt)
     return env, ev(tree.body[-1].value)
 
 
@@ -165,5 +188,14 @@ def torch_gradients(expr, values, sizes, wrt=None, classes=None):
     env, loss = _run(expr, values, sizes, set(wrt), classes)
     if loss.shape != (1, 1):
         raise ValueError(f"{expr!r} is {tuple(loss.shape)}, not a scalar")
+    if not loss.requires_grad:  # the loss reads none of wrt (a state the loss never reads): every gradient is 0
+        return {w: np.zeros(np.shape(values[w])) for w in wrt}
     grads = torch.autograd.grad(loss.sum(), [env[w] for w in wrt], allow_unused=True)
     return {w: (np.zeros(np.shape(values[w])) if g is None else g.numpy()) for w, g in zip(wrt, grads)}
+
+
+def torch_loop_gradients(program, values, sizes, wrt=None):
+    """Gradients of a loop program's scalar loss, the loop run step by step in torch (unrolled by
+    autograd's tape): ``values`` maps a sequence to a 3-D array (its entries ``X[t]``), any other
+    variable to a 2-D array; ``sizes`` gives every dimension, the loop's length included."""
+    return torch_gradients(program, values, sizes, wrt)

@@ -50,6 +50,9 @@ def numpy_source(ld):
     ns = {k: fresh(k, taken) for k in (*NAMES, "_")}
     np = ns["np"]
     carry = {s: fresh(f"G_{s}_next", taken) for s in p.states}
+    gname = {}  # variable -> the name of its gradient's sum (G_X; G_X_ when a variable is called G_X)
+    for v in ld.wrt:
+        gname[v] = fresh(f"G_{v}", taken | set(carry.values()) | set(gname.values()))
     lines = ["import numpy" if np == "numpy" else f"import numpy as {np}", "", ""]
     steps = list(b.steps) + (list(r.steps) if r is not None else [])
     used = {n.op for s in steps for n in topo(s.node)}
@@ -107,9 +110,10 @@ def numpy_source(ld):
     lines.append(f"    # backward, {i} = {T}−1 … 0: {', '.join(carry.values())} is the adjoint arriving from step {i}+1")
     for s, init in p.states.items():
         lines.append(f"    {carry[s]} = {start.get(s, f'{np}.zeros_like({init})')}")
-    for v, st in grad_steps.items():
-        lines.append(f"    G_{v} = {start.get(v, f'{np}.zeros_like({v})')}" if v in p.plain else
-                     f"    G_{v} = {np}.zeros_like({v})")
+    for v, st in grad_steps.items():  # a copy of a read-out's step: the sum grows in place (+=)
+        first = f"{start[v]}.copy()" if start.get(v, "").isidentifier() else start.get(v)
+        lines.append(f"    {gname[v]} = {first or f'{np}.zeros_like({v})'}" if v in p.plain else
+                     f"    {gname[v]} = {np}.zeros_like({v})")
     lines.append(f"    for {i} in reversed(range({T})):")
     grad_names = {st.name: v for v, st in grad_steps.items()}
     carry_names = {st.name: s for s in p.states for st in [carry_steps.get(p.prev[s])] if st is not None}
@@ -120,7 +124,7 @@ def numpy_source(ld):
         if s.name in grad_names:
             v = grad_names[s.name]
             op = "+=" if v in p.plain else "="
-            target = f"G_{v}" if v in p.plain else f"G_{v}[{i}]"
+            target = gname[v] if v in p.plain else f"{gname[v]}[{i}]"
             lines.append(f"        {target} {op} {rhs}  # {shape}")
         else:
             lines.append(f"        {s.name} = {rhs}  # {shape}")
@@ -134,7 +138,7 @@ def numpy_source(ld):
         if state is not None and v not in grad_steps:
             out[v] = carry[state]
         elif v in grad_steps:
-            out[v] = f"G_{v}"
+            out[v] = gname[v]
         else:  # read by the read-out only
             out[v] = start[v]
     lines.append("    return {" + ", ".join(f"{v!r}: {g}" for v, g in out.items()) + "}")

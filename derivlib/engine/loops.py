@@ -69,8 +69,9 @@ class _Spelled(Derivation):
     intermediate) is one value per step.
     """
 
-    def __init__(self, expr, shapes, wrt, kinds, index, default="step", length="T"):
+    def __init__(self, expr, shapes, wrt, kinds, index, default="step", length="T", reserved=()):
         self._kinds, self._index_letter, self._default, self._length = dict(kinds), index, default, length
+        self._reserved = set(reserved)  # the program's names: no step of this part is named as one
         self.arriving_spelling = {}  # the arriving adjoint's identifier -> (text, latex)
         self._registry = []  # (sym, spelling function)
         root = parse(expr, shapes)
@@ -91,7 +92,12 @@ class _Spelled(Derivation):
         super().__init__(expr, shapes, root, wrt)
 
     def _name_intermediates(self):
-        super()._name_intermediates()
+        shapes = self.shapes  # the program's other names taken too (a step R would hide an initial state R)
+        self.shapes = {**{k: () for k in self._reserved if k not in shapes}, **shapes}
+        try:
+            super()._name_intermediates()
+        finally:
+            self.shapes = shapes
         if self.root.name is not None and self._default == "step":  # the step's loss: ℓₜ
             self._kinds[self.root.name.ident] = ("step", "ell")
         for n in self.nodes:
@@ -224,7 +230,7 @@ class LoopDerivation:
         kinds.update({p.arriving[s]: ("arriving", s) for s in p.states})
         used_prev = [p.prev[s] for s in p.states if p.prev[s] in _names(program)]
         wrt = [v for v in self.wrt if v in p.reads] + used_prev
-        self.body = _Spelled(program, shapes, wrt, kinds, p.index)
+        self.body = _Spelled(program, shapes, wrt, kinds, p.index, reserved=self._reserved())
         self.has_loss = bool(loss)
 
     def _derive_readout(self):
@@ -235,13 +241,21 @@ class LoopDerivation:
         used = _names(p.readout)
         shapes = {v: p.plain[v] for v in p.plain if v in used}
         shapes.update({s: p.plain[p.states[s]] for s in p.states if s in used})
+        # the other variables too, unread: they declare the dimensions the read-out uses as numbers (k + ...)
+        shapes.update({v: p.plain[v] for v in p.plain if v not in shapes})
+        shapes.update({x: p.sequences[x][1:] for x in p.sequences if x not in shapes})
         kinds = {v: ("shared", v) for v in p.plain}
         kinds.update({s: ("final", s) for s in p.states})
-        wrt = [s for s in p.states if s in used] + [v for v in self.wrt if v in shapes]
-        self.readout = _Spelled(p.readout, shapes, wrt, kinds, p.index, default="plain", length=p.length)
+        wrt = [s for s in p.states if s in used] + [v for v in self.wrt if v in used]
+        self.readout = _Spelled(p.readout, shapes, wrt, kinds, p.index, default="plain", length=p.length,
+                                reserved=self._reserved())
         if self.readout.root.shape != (1, 1):
             raise ExpressionError(f"the final expression {p.readout!r} is {fmt_shape(self.readout.root.shape)}, "
                                   f"not a scalar")
+
+    def _reserved(self):
+        """Every name of the program (variables, states, the accumulator, intermediates, loop variable)."""
+        return set(self.shapes) | _names(self.expr.strip("\n"))
 
     # -- the parts of the recurrence ---------------------------------------------------------------
     def _carry_step(self, s):
