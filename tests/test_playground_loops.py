@@ -54,6 +54,28 @@ def test_a_loops_check_has_a_verdict_per_gradient(example):
     assert all(s["verdict"] == "right" and s["ok"] for s in check["steps"]), check
 
 
+def test_a_loops_check_says_its_error_as_a_share_of_the_tolerance_not_a_relative_error():
+    d = derive(LOOPS[0].expr, LOOPS[0].shapes, list(LOOPS[0].wrt))
+    ratio = d.check_pure().errors["Wh"]  # |directional derivative − central difference| / tolerance
+    step = next(s for s in run_derive(*_typed(LOOPS[0]))["check"]["steps"] if s["symbol"] == "G_Wh")
+    assert (step["rel_error"], step["measure"]) == ("", f"{ratio:.0e} of the tolerance")
+
+
+def test_a_wrong_loop_gradient_is_shown_wrong_not_raised(monkeypatch):
+    import derivlib.engine.looppure as lp
+
+    right = lp.gradients_pure
+
+    def wrong(ld, values):  # G_Wh doubled
+        g = right(ld, values)
+        return {**g, "Wh": [[2 * x for x in row] for row in g["Wh"]]}
+
+    monkeypatch.setattr(lp, "gradients_pure", wrong)
+    check = run_derive(*_typed(LOOPS[0]))["check"]
+    assert (check["verdict"], check["passed"]) == ("wrong", False)
+    assert [s["symbol"] for s in check["steps"] if not s["ok"]] == ["G_Wh"]
+
+
 @pytest.mark.parametrize("example", LOOP_PARAMS)
 def test_a_loops_text_latex_and_code_are_the_derivations(example):
     result = run_derive(*_typed(example))

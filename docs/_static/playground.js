@@ -224,7 +224,7 @@
       const steps = element("ul", "pg-check-steps");
       for (const step of result.check.steps) {
         const said = step.verdict === "cannot tell" ? `? cannot tell here: ${step.reason}`
-          : `${step.ok ? "✓" : "✗ wrong,"} rel. error ${step.rel_error}`;
+          : `${step.ok ? "✓" : "✗ wrong,"} ${step.measure ? `error ${step.measure}` : `rel. error ${step.rel_error}`}`;
         const item = element("li", step.ok ? "pg-step-ok" : "pg-step-wrong", `${step.symbol}: ${said}`);
         steps.append(item);
       }
