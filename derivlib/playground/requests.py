@@ -80,8 +80,8 @@ def parse_declarations(text: str, sequences: bool = False) -> tuple:
             where = f"line {number} (an index vector: `{name.strip()}: index n, k`)"
             indices[check_name(name.strip(), where, {**shapes, **indices})] = check_shape(rest, where, largest=MAX_DIM)
             continue
-        if len(dims.split(",")) == 3:
-            shapes[check_name(name.strip(), where, {**shapes, **indices})] = _sequence(dims, where, sequences)
+        if sequences and len(dims.split(",")) == 3:  # a sequence (T, n, d), read as X[t] in the loop
+            shapes[check_name(name.strip(), where, {**shapes, **indices})] = _sequence(dims, where)
             continue
         shapes[check_name(name.strip(), where, {**shapes, **indices})] = check_shape(dims, where, largest=MAX_DIM)
     if not shapes:
@@ -89,12 +89,8 @@ def parse_declarations(text: str, sequences: bool = False) -> tuple:
     return shapes, indices
 
 
-def _sequence(dims: str, where: str, allowed: bool) -> tuple:
-    """``T, n, d`` as a sequence's shape ``(T, n, d)``, in a program with a loop only."""
-    if not allowed:
-        raise ValueError(f"{where} ({dims.strip()!r}): three entries declare a sequence, read as X[t] in a "
-                         f"`for t in range(T):` loop, and this expression has no loop; a matrix has two dimensions "
-                         f"(`name: rows, columns`)")
+def _sequence(dims: str, where: str) -> tuple:
+    """``T, n, d`` as a sequence's shape ``(T, n, d)`` (in a program with a loop)."""
     length, rest = dims.split(",", 1)
     return (check_shape(f"{length}, 1", where, largest=MAX_DIM)[0], *check_shape(rest, where, largest=MAX_DIM))
 
@@ -182,6 +178,10 @@ def run_derive(expr: str, shapes: str, wrt: str, *, seed: int = 0) -> dict:
             _syntax(expr)
         except ValueError as syntax:
             return _error("expr", syntax)
+        three = re.search(r"must have two dimensions .*; got '([^']*)'$", str(err))
+        if three and three.group(1).count(",") == 2:
+            err = ValueError(f"{err}: three entries declare a sequence, read as X[t] in a `for t in range(T):` "
+                             f"loop, and this expression has no loop")
         return _error("shapes", err)
     try:
         names = parse_wrt(wrt, {**shape_map, **indices})
