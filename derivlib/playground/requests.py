@@ -167,7 +167,9 @@ def run_derive(expr: str, shapes: str, wrt: str, *, seed: int = 0) -> dict:
     input, ``{"ok": False, "field", "message"}`` with field one of ``"expr"``,
     ``"shapes"`` and ``"wrt"``, or ``"internal"`` for an error of the engine itself.
     The check's ``verdict`` is ``"right"``, ``"wrong"`` or ``"cannot tell"`` (then with
-    the reason and what to try).
+    the reason and what to try). A program with a ``for`` loop (sequences declared
+    ``X: T, n, d``) gives ``"loop": True``, the recurrence's lines as the steps (no
+    ``numpy`` line of their own) and the check's verdict per gradient (:func:`_loop_dict`).
     """
     expr = _lines(expr)
     loop = has_loop(expr)
