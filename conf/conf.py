@@ -54,6 +54,9 @@ nb_ipywidgets_js = {}  # no widgets: never add the widget loader scripts from a 
 # -- Math: served with the site --------------------------------------------------------
 
 mathjax_path = "mathjax/tex-chtml.js"  # relative to _static: the copy made at build time
+# A derivation is typeset as one aligned block; an LSTM over time is over 5 kB of TeX, past
+# MathJax's default buffer (5120 characters, a guard against recursive macros).
+mathjax3_config = {"tex": {"maxBuffer": 64 * 1024}}
 
 # -- HTML --------------------------------------------------------------------------------
 

@@ -7,8 +7,8 @@ benchmarks/playground.py, not asserted here); a failed load is shown and can be 
 load that hangs is given up after 60 s and a request that hangs after 20 s, then Python
 restarts (both on the page's fake clock). The inputs fit the first screen at 1280×800. A
 derivation's link, reopened, gives the same derivation, and its copy buttons copy LaTeX and
-numpy. The page derives the three source networks and three gallery networks (each
-typeset by MathJax, each step checked), says which of five answers is right and how the
+numpy. The page derives the three source networks, gallery networks and the gallery's
+loops (each typeset by MathJax, each step or gradient checked), says which of five answers is right and how the
 four wrong ones are wrong, grades a backward pass line by line (the first wrong line
 marked with its kind and the engine's step), and shows input errors next to the input; opened as a file it
 says to serve the folder. Screenshots go to _build/screenshots/playground-*.png.
@@ -330,6 +330,43 @@ def test_an_example_derives_typesets_and_checks(session, button, grads):
     checked = output.locator(".pg-check-steps li")
     assert checked.count() >= len(grads) and output.locator(".pg-step-wrong").count() == 0
     _shot(page, f"derive-{button.removeprefix('example-')}", "#derive-output")
+
+
+LOOP_EXAMPLES = [
+    pytest.param("example-rnn_every_step", ["X", "H0", "Wx", "Wh", "b", "V", "c"], "t", id="loop-rnn-every-step"),
+    pytest.param("example-rnn_last_step", ["X", "H0", "Wx", "Wh", "b", "V", "c"], "t", id="loop-rnn-last-step"),
+    pytest.param("example-lstm_over_time", ["X", "H0", "C0", "Wx", "Wh", "b"], "t", id="loop-lstm-over-time"),
+    pytest.param("example-sigmoid_stack", ["X", "W", "b"], "l", id="loop-sigmoid-stack"),
+]
+
+
+@pytest.mark.parametrize(("button", "grads", "index"), LOOP_EXAMPLES)
+def test_a_gallery_loop_derives_as_a_recurrence_with_its_verdict(session, button, grads, index):
+    page, _ = session
+    page.click(f"#{button}")
+    assert "\n" in page.input_value("#derive-expr")  # the program's lines reach the engine
+    assert _derive(page) == "done", page.inner_text("#derive-output")
+    output = page.locator("#derive-output")
+    assert output.locator("mjx-container").count() > 0, "the derivation was not typeset"
+    errors = [e.get_attribute("data-mjx-error") for e in output.locator("mjx-merror").all()]
+    assert not errors, f"MathJax reported a TeX error: {errors}"  # a long derivation: past MathJax's buffer
+    text = output.locator("details pre").text_content()
+    assert text.startswith(f"forward, {index} = 1 … ") and f"backward, {index} = " in text, text
+    check = output.locator(".pg-check.pg-passed")
+    assert check.count() == 1 and check.get_attribute("data-verdict") == "right"
+    assert "every gradient is right" in check.inner_text()
+    said = [li.inner_text() for li in output.locator(".pg-check-steps li").all()]
+    assert [s.split(":")[0] for s in said] == [f"G_{name}" for name in grads], said
+    assert output.locator(".pg-step-wrong").count() == 0
+    _shot(page, f"derive-{button.removeprefix('example-')}", "#derive-output")
+
+
+def test_checking_an_answer_on_a_loop_says_it_takes_a_network_without_loops(session):
+    page, _ = session
+    page.click("#example-rnn_every_step")
+    state, verdict, _, text = _answer(page, "Wx", "X.T @ G")
+    assert (state, verdict) == ("error", None), text
+    assert "without a loop" in page.inner_text("#answer-expr-error")
 
 
 def test_an_example_with_labels_fills_the_shapes_box_with_its_index_line(session):

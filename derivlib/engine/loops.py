@@ -288,7 +288,18 @@ class LoopDerivation:
         self.body._apply()
 
     def _lines(self, fmt):
-        """The derivation as (section header, [(lhs, rhs, shape, why)]) in ``fmt`` (text or latex)."""
+        """The derivation as (section header, [(lhs, rhs, shape, why)]) in ``fmt`` (text or latex).
+
+        The adjoint arriving from step t+1 is spelled as the next step's expression while the
+        lines are written, then as its own symbol again: the body's steps keep the spelling of
+        their differentials, which ``check_why`` compares with what it checks."""
+        try:
+            return self._spelled_lines(fmt)
+        finally:
+            self.body.arriving_spelling.clear()
+            self.body._apply()
+
+    def _spelled_lines(self, fmt):
         p, b = self.program, self.body
         text = fmt == "text"
         render = render_text if text else render_latex
@@ -468,6 +479,14 @@ class LoopDerivation:
         from .looppure import check_pure
 
         return check_pure(self, sizes=sizes, seed=seed)
+
+    def check_why(self, sizes=None, seed=0):
+        """Check every displayed "why": the body's and the read-out's differentials as other
+        derivations' are; the lines from step t+1 and the sums over t, exact, explained in the
+        report (see :mod:`.loopwhy`). Raises ``DifferentialError`` naming a wrong line."""
+        from .loopwhy import check_why
+
+        return check_why(self, sizes=sizes, seed=seed)
 
     def __repr__(self):
         return f"<LoopDerivation over {self.index} in range({self.length}) with respect to {', '.join(self.wrt)}>"

@@ -18,9 +18,11 @@ import json
 import re
 
 from ..engine import derive
+from ..engine.loops import has_loop
+from ..engine.parse import _syntax
 from ..engine.shapes import check_name, check_shape
 from .answer import check_answer
-from .gallery import GALLERY, HAND
+from .gallery import GALLERY, HAND, LOOPS
 from .grade import grade
 
 __all__ = ["EXAMPLES", "derive_request", "answer_request", "grade_request", "run_derive", "run_answer",
@@ -46,12 +48,14 @@ def parse_shapes(text: str) -> dict:
     return shapes
 
 
-def parse_declarations(text: str) -> tuple:
+def parse_declarations(text: str, sequences: bool = False) -> tuple:
     """Read ``name: dim, dim`` and ``y: index n, k`` lines into ``(shapes, indices)``.
 
     ``name: dim, dim`` gives a variable's shape, dims names or integers; ``name: ()``
     declares a number (a scalar), as ``(1, 1)``; ``y: index n, k`` declares an index
-    vector, ``n`` integers in ``range(k)`` (``indices={"y": ("n", "k")}``). Each line is read by the
+    vector, ``n`` integers in ``range(k)`` (``indices={"y": ("n", "k")}``). With
+    ``sequences`` (a program with a ``for`` loop), ``X: T, n, d`` declares a sequence of
+    T matrices n×d (``("T", "n", "d")``), read as ``X[t]`` in the loop. Each line is read by the
     engine's shape rule (:mod:`derivlib.engine.shapes`), which names it ``line 2``; a
     numbered dimension is at most :data:`MAX_DIM` here.
 
@@ -76,10 +80,19 @@ def parse_declarations(text: str) -> tuple:
             where = f"line {number} (an index vector: `{name.strip()}: index n, k`)"
             indices[check_name(name.strip(), where, {**shapes, **indices})] = check_shape(rest, where, largest=MAX_DIM)
             continue
+        if sequences and len(dims.split(",")) == 3:  # a sequence (T, n, d), read as X[t] in the loop
+            shapes[check_name(name.strip(), where, {**shapes, **indices})] = _sequence(dims, where)
+            continue
         shapes[check_name(name.strip(), where, {**shapes, **indices})] = check_shape(dims, where, largest=MAX_DIM)
     if not shapes:
         raise ValueError("no shapes given: write one variable per line as `name: rows, columns`")
     return shapes, indices
+
+
+def _sequence(dims: str, where: str) -> tuple:
+    """``T, n, d`` as a sequence's shape ``(T, n, d)`` (in a program with a loop)."""
+    length, rest = dims.split(",", 1)
+    return (check_shape(f"{length}, 1", where, largest=MAX_DIM)[0], *check_shape(rest, where, largest=MAX_DIM))
 
 
 def parse_wrt(text: str, shapes: dict) -> list:
@@ -107,8 +120,8 @@ def _example(e) -> dict:
             "expr": e.expr, "shapes": shapes, "wrt": ", ".join(e.wrt)}
 
 
-#: The networks offered as examples: the three source questions, then the gallery.
-EXAMPLES = [_example(e) for e in HAND + GALLERY]
+#: The networks offered as examples: the three source questions, the gallery, then its loops.
+EXAMPLES = [_example(e) for e in HAND + GALLERY + LOOPS]
 
 
 _DICT_HINT = re.compile(r"in shapes, e\.g\. shapes=\{'(\w+)': \('(\w+)', '(\w+)'\), \.\.\.\}")
@@ -154,11 +167,23 @@ def run_derive(expr: str, shapes: str, wrt: str, *, seed: int = 0) -> dict:
     input, ``{"ok": False, "field", "message"}`` with field one of ``"expr"``,
     ``"shapes"`` and ``"wrt"``, or ``"internal"`` for an error of the engine itself.
     The check's ``verdict`` is ``"right"``, ``"wrong"`` or ``"cannot tell"`` (then with
-    the reason and what to try).
+    the reason and what to try). A program with a ``for`` loop (sequences declared
+    ``X: T, n, d``) gives ``"loop": True``, the recurrence's lines as the steps (no
+    ``numpy`` line of their own) and the check's verdict per gradient (:func:`_loop_dict`).
     """
+    expr = _lines(expr)
+    loop = has_loop(expr)
     try:
-        shape_map, indices = parse_declarations(shapes)
+        shape_map, indices = parse_declarations(shapes, sequences=loop)
     except ValueError as err:
+        try:  # a program that does not parse may be a loop: its syntax error is said first, next to it
+            _syntax(expr)
+        except ValueError as syntax:
+            return _error("expr", syntax)
+        three = re.search(r"must have two dimensions .*; got '([^']*)'$", str(err))
+        if three and three.group(1).count(",") == 2:
+            err = ValueError(f"{err}: three entries declare a sequence, read as X[t] in a `for t in range(T):` "
+                             f"loop, and this expression has no loop")
         return _error("shapes", err)
     try:
         names = parse_wrt(wrt, {**shape_map, **indices})
@@ -175,6 +200,8 @@ def run_derive(expr: str, shapes: str, wrt: str, *, seed: int = 0) -> dict:
     report = d.check_pure(seed=seed)
     if report.verdict == "right":  # every displayed differential; a wrong one is the engine's error, never shown
         d.check_why(seed=seed)
+    if loop:
+        return _loop_dict(d, report)
     code = d.numpy_source()
     lines = _numpy_lines(code)
     return {
@@ -187,6 +214,47 @@ def run_derive(expr: str, shapes: str, wrt: str, *, seed: int = 0) -> dict:
                   for s in d.steps],
         "check": _check_dict(report),
     }
+
+
+def _lines(expr: str) -> str:
+    """The program's lines as the engine reads them: Windows' and old Macs' line ends as newlines."""
+    return expr.replace("\r\n", "\n").replace("\r", "\n") if isinstance(expr, str) else expr
+
+
+def _loop_dict(d, report) -> dict:
+    """:func:`run_derive`'s dict for a loop (a recurrence): its lines as the steps, no line of
+    code of their own (the generated code's loops are copied whole), the check per gradient."""
+    rows = []
+    for text_part, latex_part in zip(d._lines("text"), d._lines("latex")):
+        for t, tex in zip(text_part, latex_part):
+            if t[0] != "blocks":
+                rows.append({"name": t[0], "shape": [str(x) for x in t[2]], "text": _row_text(t),
+                             "latex": f"{tex[0]} = {tex[1]}", "numpy": None})
+    return {"ok": True, "loop": True, "latex": d.latex(), "text": d.text(), "numpy": d.numpy_source(),
+            "steps": rows, "check": _loop_check_dict(report)}
+
+
+def _row_text(row) -> str:
+    lhs, rhs, shape, why = row
+    return f"{lhs} = {rhs}" + (f"   ({why})" if why else "")
+
+
+def _loop_check_dict(report) -> dict:
+    """A loop's pure-Python check (each gradient against a central difference of the loss
+    unrolled at a small length) in the shape of :func:`_check_dict`."""
+    sizes = ", ".join(f"{k}={v}" for k, v in report.sizes.items())
+    tell = [v for v, verdict in report.verdicts.items() if verdict == "cannot tell"]
+    reason = (f"{', '.join('G_' + v for v in tell)}: the loss could not be compared at this random point "
+              f"(outside the domain of a log, sqrt or division, or not finite)") if tell else ""
+    return {"passed": report.verdict == "right", "verdict": report.verdict, "reason": reason,
+            "advice": "try smaller weights, or a loss defined everywhere" if tell else "",
+            "text": f"Each gradient of the recurrence checked against finite differences of the loss unrolled "
+                    f"at {sizes}",
+            # the pure check measures |directional derivative − central difference| over its tolerance
+            "steps": [{"symbol": f"G_{v}", "verdict": verdict, "ok": verdict == "right", "rel_error": "",
+                       "measure": f"{report.errors[v]:.0e} of the tolerance" if verdict != "cannot tell" else "",
+                       "reason": "" if verdict != "cannot tell" else "not comparable at this random point"}
+                      for v, verdict in report.verdicts.items()]}
 
 
 def _numpy_lines(code: str) -> dict:
@@ -218,6 +286,9 @@ def run_answer(expr: str, shapes: str, wrt: str, answer_wrt: str, answer_expr: s
     error as :func:`run_derive` does (field ``"answer-wrt"`` or ``"answer-expr"`` for the
     answer's own inputs).
     """
+    if has_loop(_lines(expr)):
+        return _error('answer-expr', ValueError("Checking an answer takes a network without a loop; this one has a `for` loop: "
+                                       "derive it to see the recurrence, each gradient checked"))
     try:
         shape_map, indices = parse_declarations(shapes)
     except ValueError as err:
@@ -252,6 +323,9 @@ def run_grade(expr: str, shapes: str, wrt: str, lines: str, *, seed: int = 0) ->
     first wrong line or None; or an input error as :func:`run_derive` does (field ``"steps"``
     for the lines themselves).
     """
+    if has_loop(_lines(expr)):
+        return _error('steps', ValueError("Checking steps takes a network without a loop; this one has a `for` loop: "
+                                       "derive it to see the recurrence, each gradient checked"))
     try:
         shape_map, indices = parse_declarations(shapes)
     except ValueError as err:
@@ -367,7 +441,9 @@ class _HTML:
 def examples_html():
     """The examples as a list for the page, with their data for the page's buttons."""
     items = "".join(
-        f"<li><strong>{html.escape(e['name'])}</strong>: <code>{html.escape(e['expr'])}</code></li>"
+        f"<li><strong>{html.escape(e['name'])}</strong>: "
+        + (f"<pre><code>{html.escape(e['expr'])}</code></pre>" if "\n" in e["expr"]
+           else f"<code>{html.escape(e['expr'])}</code>") + "</li>"
         for e in EXAMPLES
     )
     data = json.dumps(EXAMPLES).replace("<", "\\u003c")

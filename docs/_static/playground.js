@@ -219,18 +219,22 @@
       // the check's verdict in words: right, wrong, or cannot tell here (with the reason and what to try)
       const check = element("div", result.check.passed ? "pg-check pg-passed" : "pg-check pg-failed");
       check.dataset.verdict = result.check.verdict;
-      check.append(element("p", null, result.check.text + (result.check.passed ? ": every step is right." : ".")));
+      const all = result.loop ? ": every gradient is right." : ": every step is right.";
+      check.append(element("p", null, result.check.text + (result.check.passed ? all : ".")));
       const steps = element("ul", "pg-check-steps");
       for (const step of result.check.steps) {
         const said = step.verdict === "cannot tell" ? `? cannot tell here: ${step.reason}`
-          : `${step.ok ? "✓" : "✗ wrong,"} rel. error ${step.rel_error}`;
+          : `${step.ok ? "✓" : "✗ wrong,"} ${step.measure ? `error ${step.measure}` : `rel. error ${step.rel_error}`}`;
         const item = element("li", step.ok ? "pg-step-ok" : "pg-step-wrong", `${step.symbol}: ${said}`);
         steps.append(item);
       }
       check.append(steps);
       const details = element("details", "pg-text");
       details.append(element("summary", null, "The derivation as plain text"), element("pre", null, result.text));
-      output.replaceChildren(element("p", "pg-heading", "The derivation, each step with its shape, its differential and the identity used (wide lines scroll sideways):"), math, copyButtons(result), check, details);
+      const heading = result.loop
+        ? "The loop derived once, as a recurrence: the forward step at t, the backward loop t = T … 1, the shared weights' gradients as sums over t (wide lines scroll sideways):"
+        : "The derivation, each step with its shape, its differential and the identity used (wide lines scroll sideways):";
+      output.replaceChildren(element("p", "pg-heading", heading), math, copyButtons(result), check, details);
       if (window.MathJax && MathJax.typesetPromise) {
         if (MathJax.typesetClear) MathJax.typesetClear([output]);
         await MathJax.typesetPromise([output]);
@@ -359,6 +363,7 @@
       button.id = `example-${example.key}`;
       button.addEventListener("click", () => {
         $("derive-expr").value = example.expr;
+        $("derive-expr").rows = Math.max(2, example.expr.split("\n").length);
         $("derive-shapes").value = example.shapes;
         $("derive-shapes").rows = Math.max(4, example.shapes.split("\n").length);
         $("derive-wrt").value = example.wrt;
@@ -394,6 +399,7 @@
       if ($(id) && params.has(key)) $(id).value = params.get(key);
     }
     $("derive-shapes").rows = Math.max(4, $("derive-shapes").value.split("\n").length);
+    $("derive-expr").rows = Math.max(2, $("derive-expr").value.split("\n").length);
     return true;
   }
 
@@ -441,7 +447,7 @@
       const row = element("tr");
       row.dataset.step = step.name;
       const numpy = step.numpy === null
-        ? element("td", "pg-copy-none", "(not in the generated code)")
+        ? element("td", "pg-copy-none", result.loop ? "(inside the generated code's loops: copy it whole)" : "(not in the generated code)")
         : element("td");
       if (step.numpy !== null) numpy.append(copyButton("numpy", step.numpy, "this step's line of the generated code"));
       const latexCell = element("td");
