@@ -326,6 +326,13 @@ CATALOGUE = [
         "finite differences never blamed: a kink, curvature or rounding is reported as a wrong gradient",
     ),
     # -- the layer pack (issue 21): index vectors, max, abs, column blocks, convolution windows --
+]
+
+#: Wrong formulas planted into the layer pack's operations (index vectors, max, split, concat,
+#: abs, the convolution windows), killed by the unit tests: ``make mutate-unit`` (CI) runs them
+#: with the catalogue. They join ``CATALOGUE``, and the reliability page's table, at the next
+#: full ``make mutate``, which runs the docs half too.
+LAYER_PACK = [
     Mutant(
         "ix-take-scatter-assigns", IX,
         ("np.add.at(out, y, g)",
