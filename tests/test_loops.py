@@ -530,7 +530,25 @@ for t in range(T):
     H = tanh(X[t] @ W + H)
 k + sum(H)
 """
+# a dimension used as a number in the loop body, declared only by a variable of the read-out:
+# derive() said "unknown name 'k'" (seeds 683, 711, 917, 942)
+BODY_READS_A_DIMENSION = """
+H = H0
+for t in range(T):
+    H = tanh(X[t] @ W + H / k)
+sum(H) + sum(V)
+"""
+# a dimension of a variable of the read-out only, called Z like the body's pre-activation: the step
+# Z of numpy_source()'s loop overwrote the size Z, and V's gradient had the wrong shape (seeds 79, 90)
+BODY_STEP_NAMED_LIKE_A_DIMENSION = """
+H = H0
+for t in range(T):
+    H = tanh(X[t] @ W + H)
+sum(H) + sum(V)
+"""
 _REGRESSION_SHAPES = {
+    BODY_READS_A_DIMENSION: {"X": ("T", "n", "d"), "H0": ("n", "h"), "W": ("d", "h"), "V": ("n", "k")},
+    BODY_STEP_NAMED_LIKE_A_DIMENSION: {"X": ("T", "n", "d"), "H0": ("n", "h"), "W": ("d", "h"), "V": ("n", "Z")},
     READOUT_READS_A_DIMENSION: {"X": ("T", "n", "k"), "H0": ("n", "h"), "W": ("k", "h")},
     READOUT_ADJOINT_SHARED: {"X": ("T", "n", "d"), "H0": ("n", "h"), "W": ("d", "h"), "U": ("n", "h"),
                              "V": ("n", "h")},
@@ -585,3 +603,38 @@ def test_a_dimension_read_only_in_the_read_out_loss_equals_torch():
     d = derive(READOUT_READS_A_DIMENSION, _REGRESSION_SHAPES[READOUT_READS_A_DIMENSION])
     sizes = {"T": 3, "n": values["H0"].shape[0], "k": values["W"].shape[0], "h": values["W"].shape[1]}
     assert d.loss(values) == pytest.approx(torch_loss(READOUT_READS_A_DIMENSION, values, sizes), rel=1e-12)
+
+
+@pytest.mark.parametrize("name", ["X", "H0", "W", "V"])
+def test_a_dimension_read_only_in_the_body_gradient_equals_torch(name):
+    values = _regression_values(BODY_READS_A_DIMENSION)
+    got = derive(BODY_READS_A_DIMENSION, _REGRESSION_SHAPES[BODY_READS_A_DIMENSION]).gradients(values)
+    np.testing.assert_allclose(got[name], _torch_loop(BODY_READS_A_DIMENSION, values)[name], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["X", "H0", "W", "V"])
+def test_a_dimension_read_only_in_the_body_pure_gradient_equals_torch(name):
+    values = _regression_values(BODY_READS_A_DIMENSION)
+    got = derive(BODY_READS_A_DIMENSION, _REGRESSION_SHAPES[BODY_READS_A_DIMENSION]).gradients_pure(
+        {k: v.tolist() for k, v in values.items()})
+    np.testing.assert_allclose(np.array(got[name]), _torch_loop(BODY_READS_A_DIMENSION, values)[name], rtol=1e-10,
+                               atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["X", "H0", "W", "V"])
+def test_a_step_of_the_body_named_like_a_dimension_gradient_equals_torch(name):
+    program = BODY_STEP_NAMED_LIKE_A_DIMENSION
+    values = _regression_values(program)
+    got = derive(program, _REGRESSION_SHAPES[program]).gradients(values)
+    np.testing.assert_allclose(got[name], _torch_loop(program, values)[name], rtol=1e-10, atol=1e-12)
+
+
+def test_a_read_out_reading_a_name_never_bound_is_refused():
+    program = """
+H = H0
+for t in range(T):
+    H = tanh(X[t] @ W + H)
+sum(H) + sum(Yhat)
+"""
+    with pytest.raises(ExpressionError, match="unknown name 'Yhat'"):
+        derive(program, {"X": ("T", "n", "d"), "H0": ("n", "h"), "W": ("d", "h")})
