@@ -546,7 +546,17 @@ for t in range(T):
     H = tanh(X[t] @ W + H)
 sum(H) + sum(V)
 """
+# the read-out's adjoint of W is U.T, a view of the value of U: the sum of W's gradients started
+# as that view and grew in place (+=), so gradients() changed the caller's U (seed 2730, the
+# executed numpy_source() then off after gradients() had run on the same arrays)
+READOUT_ADJOINT_A_VIEW = """
+S = S0
+for t in range(T):
+    S = tanh(X[t] @ W + S)
+sum(S) + U @ W
+"""
 _REGRESSION_SHAPES = {
+    READOUT_ADJOINT_A_VIEW: {"X": ("T", "n", "d"), "S0": ("n", 1), "W": ("d", 1), "U": (1, "d")},
     BODY_READS_A_DIMENSION: {"X": ("T", "n", "d"), "H0": ("n", "h"), "W": ("d", "h"), "V": ("n", "k")},
     BODY_STEP_NAMED_LIKE_A_DIMENSION: {"X": ("T", "n", "d"), "H0": ("n", "h"), "W": ("d", "h"), "V": ("n", "Z")},
     READOUT_READS_A_DIMENSION: {"X": ("T", "n", "k"), "H0": ("n", "h"), "W": ("k", "h")},
@@ -638,3 +648,21 @@ sum(H) + sum(Yhat)
 """
     with pytest.raises(ExpressionError, match="unknown name 'Yhat'"):
         derive(program, {"X": ("T", "n", "d"), "H0": ("n", "h"), "W": ("d", "h")})
+
+
+def test_gradients_leave_the_values_unchanged():
+    program = READOUT_ADJOINT_A_VIEW
+    values = _regression_values(program)
+    before = {k: v.copy() for k, v in values.items()}
+    derive(program, _REGRESSION_SHAPES[program]).gradients(values)
+    assert all(np.array_equal(values[k], before[k]) for k in values)
+
+
+@pytest.mark.parametrize("name", ["X", "S0", "W", "U"])
+def test_gradients_a_second_time_on_the_same_values_equal_torch(name):
+    program = READOUT_ADJOINT_A_VIEW
+    values = _regression_values(program)
+    want = _torch_loop(program, {k: v.copy() for k, v in values.items()})[name]
+    d = derive(program, _REGRESSION_SHAPES[program])
+    d.gradients(values)
+    np.testing.assert_allclose(d.gradients(values)[name], want, rtol=1e-10, atol=1e-12)
