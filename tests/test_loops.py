@@ -530,7 +530,35 @@ for t in range(T):
     H = tanh(X[t] @ W + H)
 k + sum(H)
 """
+# a dimension used as a number in the loop body, declared only by a variable of the read-out:
+# derive() said "unknown name 'k'" (seeds 683, 711, 917, 942)
+BODY_READS_A_DIMENSION = """
+H = H0
+for t in range(T):
+    H = tanh(X[t] @ W + H / k)
+sum(H) + sum(V)
+"""
+# a dimension of a variable of the read-out only, called Z like the body's pre-activation: the step
+# Z of numpy_source()'s loop overwrote the size Z, and V's gradient had the wrong shape (seeds 79, 90)
+BODY_STEP_NAMED_LIKE_A_DIMENSION = """
+H = H0
+for t in range(T):
+    H = tanh(X[t] @ W + H)
+sum(H) + sum(V)
+"""
+# the read-out's adjoint of W is U.T, a view of the value of U: the sum of W's gradients started
+# as that view and grew in place (+=), so gradients() changed the caller's U (seed 2730, the
+# executed numpy_source() then off after gradients() had run on the same arrays)
+READOUT_ADJOINT_A_VIEW = """
+S = S0
+for t in range(T):
+    S = tanh(X[t] @ W + S)
+sum(S) + U @ W
+"""
 _REGRESSION_SHAPES = {
+    READOUT_ADJOINT_A_VIEW: {"X": ("T", "n", "d"), "S0": ("n", 1), "W": ("d", 1), "U": (1, "d")},
+    BODY_READS_A_DIMENSION: {"X": ("T", "n", "d"), "H0": ("n", "h"), "W": ("d", "h"), "V": ("n", "k")},
+    BODY_STEP_NAMED_LIKE_A_DIMENSION: {"X": ("T", "n", "d"), "H0": ("n", "h"), "W": ("d", "h"), "V": ("n", "Z")},
     READOUT_READS_A_DIMENSION: {"X": ("T", "n", "k"), "H0": ("n", "h"), "W": ("k", "h")},
     READOUT_ADJOINT_SHARED: {"X": ("T", "n", "d"), "H0": ("n", "h"), "W": ("d", "h"), "U": ("n", "h"),
                              "V": ("n", "h")},
@@ -585,3 +613,56 @@ def test_a_dimension_read_only_in_the_read_out_loss_equals_torch():
     d = derive(READOUT_READS_A_DIMENSION, _REGRESSION_SHAPES[READOUT_READS_A_DIMENSION])
     sizes = {"T": 3, "n": values["H0"].shape[0], "k": values["W"].shape[0], "h": values["W"].shape[1]}
     assert d.loss(values) == pytest.approx(torch_loss(READOUT_READS_A_DIMENSION, values, sizes), rel=1e-12)
+
+
+@pytest.mark.parametrize("name", ["X", "H0", "W", "V"])
+def test_a_dimension_read_only_in_the_body_gradient_equals_torch(name):
+    values = _regression_values(BODY_READS_A_DIMENSION)
+    got = derive(BODY_READS_A_DIMENSION, _REGRESSION_SHAPES[BODY_READS_A_DIMENSION]).gradients(values)
+    np.testing.assert_allclose(got[name], _torch_loop(BODY_READS_A_DIMENSION, values)[name], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["X", "H0", "W", "V"])
+def test_a_dimension_read_only_in_the_body_pure_gradient_equals_torch(name):
+    values = _regression_values(BODY_READS_A_DIMENSION)
+    got = derive(BODY_READS_A_DIMENSION, _REGRESSION_SHAPES[BODY_READS_A_DIMENSION]).gradients_pure(
+        {k: v.tolist() for k, v in values.items()})
+    np.testing.assert_allclose(np.array(got[name]), _torch_loop(BODY_READS_A_DIMENSION, values)[name], rtol=1e-10,
+                               atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["X", "H0", "W", "V"])
+def test_a_step_of_the_body_named_like_a_dimension_gradient_equals_torch(name):
+    program = BODY_STEP_NAMED_LIKE_A_DIMENSION
+    values = _regression_values(program)
+    got = derive(program, _REGRESSION_SHAPES[program]).gradients(values)
+    np.testing.assert_allclose(got[name], _torch_loop(program, values)[name], rtol=1e-10, atol=1e-12)
+
+
+def test_a_read_out_reading_a_name_never_bound_is_refused():
+    program = """
+H = H0
+for t in range(T):
+    H = tanh(X[t] @ W + H)
+sum(H) + sum(Yhat)
+"""
+    with pytest.raises(ExpressionError, match="unknown name 'Yhat'"):
+        derive(program, {"X": ("T", "n", "d"), "H0": ("n", "h"), "W": ("d", "h")})
+
+
+def test_gradients_leave_the_values_unchanged():
+    program = READOUT_ADJOINT_A_VIEW
+    values = _regression_values(program)
+    before = {k: v.copy() for k, v in values.items()}
+    derive(program, _REGRESSION_SHAPES[program]).gradients(values)
+    assert all(np.array_equal(values[k], before[k]) for k in values)
+
+
+@pytest.mark.parametrize("name", ["X", "S0", "W", "U"])
+def test_gradients_a_second_time_on_the_same_values_equal_torch(name):
+    program = READOUT_ADJOINT_A_VIEW
+    values = _regression_values(program)
+    want = _torch_loop(program, {k: v.copy() for k, v in values.items()})[name]
+    d = derive(program, _REGRESSION_SHAPES[program])
+    d.gradients(values)
+    np.testing.assert_allclose(d.gradients(values)[name], want, rtol=1e-10, atol=1e-12)

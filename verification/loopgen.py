@@ -167,8 +167,8 @@ class _Builder:
             g.reserved |= {n for n, _ in g.named}  # the body's intermediates: not a new variable's name
             g.named = []
             kept = {x: g.vars.pop(x) for x in sequences}
-            for _ in range(20):
-                g.statements = []
+            for _ in range(20):  # an attempt that named an intermediate is dropped, its names with it
+                g.statements, g.named = [], []
                 e = self._scalar(g)
                 if not g.statements:
                     break

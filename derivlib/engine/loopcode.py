@@ -110,8 +110,8 @@ def numpy_source(ld):
     lines.append(f"    # backward, {i} = {T}−1 … 0: {', '.join(carry.values())} is the adjoint arriving from step {i}+1")
     for s, init in p.states.items():
         lines.append(f"    {carry[s]} = {start.get(s, f'{np}.zeros_like({init})')}")
-    for v, st in grad_steps.items():  # a copy of a read-out's step: the sum grows in place (+=)
-        first = f"{start[v]}.copy()" if start.get(v, "").isidentifier() else start.get(v)
+    for v, st in grad_steps.items():  # a copy of a read-out's step (a step, or a view U.T): the sum grows in place
+        first = _copy(start[v]) if v in start else None
         lines.append(f"    {gname[v]} = {first or f'{np}.zeros_like({v})'}" if v in p.plain else
                      f"    {gname[v]} = {np}.zeros_like({v})")
     lines.append(f"    for {i} in reversed(range({T})):")
@@ -143,6 +143,12 @@ def numpy_source(ld):
             out[v] = start[v]
     lines.append("    return {" + ", ".join(f"{v!r}: {g}" for v, g in out.items()) + "}")
     return "\n".join(lines) + "\n"
+
+
+def _copy(src):
+    """``src.copy()``, parenthesized when ``src`` is not an atom (``U.T.copy()``, ``(a + b).copy()``)."""
+    atom = isinstance(ast.parse(src, mode="eval").body, (ast.Name, ast.Attribute, ast.Subscript, ast.Call))
+    return f"{src}.copy()" if atom else f"({src}).copy()"
 
 
 def _bind_dims(ld, params, ns):

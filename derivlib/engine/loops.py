@@ -212,6 +212,10 @@ class LoopDerivation:
         p = self.program
         shapes = {v: p.plain[v] for v in p.plain if v in p.reads}
         shapes.update({x: p.sequences[x][1:] for x in p.sequences if x in p.reads})
+        # the other variables too, unread: they declare the dimensions the body uses as numbers (H / k),
+        # and no step of the body is named after one (a step Z would overwrite the size Z in numpy_source())
+        shapes.update({v: p.plain[v] for v in p.plain if v not in shapes})
+        shapes.update({x: p.sequences[x][1:] for x in p.sequences if x not in shapes})
         for s, init in p.states.items():
             shapes[p.prev[s]] = p.plain[init]
             shapes[p.arriving[s]] = p.plain[init]
