@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 import pytest
 
 from derivlib.engine import ExpressionError, derive
@@ -45,3 +47,10 @@ def test_a_finite_constant_is_accepted(expr):
 def test_a_number_renders_as_written(expr, text, latex):
     step = derive(expr, XP).backward_steps[-1]
     assert (step.expression, step.expression_latex) == (text, latex)
+
+
+def test_a_row_made_of_numbers_is_not_folded_into_one_number():
+    # found by the random loop programs (seeds 4381, 4408): concat(1.5, 2) is a 1×2 row, not a number
+    d = derive("A, B = split(concat(1.5, 2), 2); sum(W * B) + sum(W) * A", {"W": ("n", "m")})
+    W = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_allclose(d.gradients({"W": W})["W"], np.full((2, 3), 2.0 + 1.5))

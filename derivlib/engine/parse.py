@@ -336,7 +336,8 @@ class _Parser:
         node = Node(op, args, shape, attr, src)
         if op == "div" and self._number(args[1]) == 0.0:
             raise ExpressionError(f"{src}: a division by zero")
-        if args and all(self._number(a) is not None for a in args):  # numbers only: the value must be a number
+        if shape == (1, 1) and args and all(self._number(a) is not None for a in args):
+            # numbers only, and a number (concat(1.5, 2) is a 1×2 row): the value must be finite
             self.numbers[id(node)] = (node, _constant_value(op, attr, [self._number(a) for a in args], src))
         depth = 1 + max((self.depth.get(id(a), 0) for a in args), default=0)
         self.operations += 1
