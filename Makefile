@@ -97,7 +97,7 @@ mutate-unit: $(STAMP)
 ## differential: the engine against PyTorch on 5,000 random expressions (make test runs 300);
 ## a failure prints its seed: DERIVLIB_DIFFERENTIAL_SEED=<seed> replays it
 differential: $(STAMP)
-	DERIVLIB_DIFFERENTIAL_N=5000 $(BIN)/python -W error -m pytest tests/test_differential.py
+	DERIVLIB_DIFFERENTIAL_N=5000 $(BIN)/python -W error -m pytest tests/test_differential.py tests/test_differential_loops.py
 
 ## bench: benchmarks on all the cores (the headline) and on one; JSON and plots under
 ## _build/benchmarks/, published to docs/_generated/benchmarks/. OPENBLAS_CORETYPE and
