@@ -666,3 +666,13 @@ def test_gradients_a_second_time_on_the_same_values_equal_torch(name):
     d = derive(program, _REGRESSION_SHAPES[program])
     d.gradients(values)
     np.testing.assert_allclose(d.gradients(values)[name], want, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("key", ["rnn_every_step", "rnn_last_step", "lstm_over_time", "sigmoid_stack"])
+def test_the_latex_writes_no_name_as_plain_text(key):
+    # a subscripted name inside \text{...} shows its underscores (G_H_D) instead of G_{H_D}
+    from derivlib.playground.gallery import LOOPS
+
+    e = next(x for x in LOOPS if x.key == key)
+    latex = derive(e.expr, e.shapes, list(e.wrt)).latex()
+    assert not [t for t in re.findall(r"\\text\{([^}]*)\}", latex) if "_" in t]

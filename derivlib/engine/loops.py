@@ -336,8 +336,9 @@ class LoopDerivation:
                 state = next(k for k, a in p.arriving.items() if a == e.attr.ident)
                 seed = (self.readout is not None and state in self.readout._adjoint_step)
                 last = (f"the read-out's G_{state}_{p.length}" if seed else "0")
+                last_latex = (rf"\text{{the read-out's }} G_{{{state}_{{{p.length}}}}}" if seed else "0")
                 why = (f"from step {i}+1 ({last} at {i} = {p.length})" if text
-                       else rf"\text{{from step }} {i}+1 \text{{ ({last} at }} {i} = {p.length})")
+                       else rf"\text{{from step }} {i}+1 \text{{ (}}{last_latex}\text{{ at }} {i} = {p.length}\text{{)}}")
                 rhs = self.arriving_bare.get(e.attr.ident, (render(e), render(e)))[0 if text else 1]
             else:
                 rhs = render(e)

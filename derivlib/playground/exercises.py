@@ -19,6 +19,7 @@ from typing import NamedTuple
 from ..engine import derive, dims
 from ..engine.indexing import SCATTER
 from ..engine.naming import topo
+from ..engine.rules import RULES
 from .gallery import GALLERY, HAND, Example
 from .grade import grade
 
@@ -54,7 +55,8 @@ class Untypeable(ValueError):
 # -- a step as a line the learner could type ------------------------------------------------------
 
 ADD, MUL, NEG, POW, ATOM = 1, 2, 3, 4, 5
-FUNCTIONS = ("sigmoid", "tanh", "relu", "exp", "log", "sqrt", "softplus", "abs", "softmax", "log_softmax")
+#: The functions of one matrix, written f(A): from the rule rows (a new row is typed as it is written).
+FUNCTIONS = tuple(op for op, r in RULES.items() if r.text and r.call is None)
 
 
 def _ones(node) -> bool:
