@@ -676,3 +676,65 @@ def test_the_latex_writes_no_name_as_plain_text(key):
     e = next(x for x in LOOPS if x.key == key)
     latex = derive(e.expr, e.shapes, list(e.wrt)).latex()
     assert not [t for t in re.findall(r"\\text\{([^}]*)\}", latex) if "_" in t]
+
+
+# -- a variable that starts a state and is read elsewhere too (found by an adversarial read) ------
+
+_H0_SHAPES = {"X": ("T", "n", "h"), "H0": ("n", "h"), "W": ("h", "h")}
+_H0_PROGRAMS = {
+    "read-in-the-body": ("H = H0\nfor t in range(T):\n    H = tanh(H @ W + X[t] + H0)\nsum(H)",
+                         lambda H0, W, X: _h0_run(H0, W, X, lambda H, x: torch_tanh(H @ W + x + H0)).sum()),
+    "read-in-the-read-out": ("H = H0\nfor t in range(T):\n    H = tanh(H @ W + X[t])\nsum(H * H0)",
+                             lambda H0, W, X: (_h0_run(H0, W, X, lambda H, x: torch_tanh(H @ W + x)) * H0).sum()),
+}
+
+
+def torch_tanh(a):
+    import torch
+
+    return torch.tanh(a)
+
+
+def _h0_run(H0, W, X, step):
+    H = H0
+    for t in range(X.shape[0]):
+        H = step(H, X[t])
+    return H
+
+
+@pytest.mark.parametrize("how", ["gradients", "numpy_source", "pure"])
+@pytest.mark.parametrize("key", list(_H0_PROGRAMS))
+def test_a_variable_starting_the_state_and_read_elsewhere_gets_every_path(key, how):
+    torch = pytest.importorskip("torch")
+    program, loss = _H0_PROGRAMS[key]
+    d = derive(program, _H0_SHAPES)
+    rng = _rng(11)
+    v = {"X": rng.normal(size=(3, 2, 4)), "H0": rng.normal(size=(2, 4)), "W": rng.normal(size=(4, 4)) / 2}
+    t = {k: torch.tensor(x, requires_grad=True) for k, x in v.items()}
+    loss(t["H0"], t["W"], t["X"]).backward()
+    if how == "gradients":
+        got = d.gradients(v)
+    elif how == "numpy_source":
+        scope = {}
+        exec(d.numpy_source(), scope)
+        got = scope["backward"](**v)
+    else:
+        got = {k: np.array(g) for k, g in d.gradients_pure({k: x.tolist() for k, x in v.items()}).items()}
+    for name in ("H0", "W", "X"):
+        np.testing.assert_allclose(got[name], t[name].grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("key", list(_H0_PROGRAMS))
+def test_the_text_adds_the_paths_of_a_variable_reached_two_ways(key):
+    gradients = derive(_H0_PROGRAMS[key][0], _H0_SHAPES).text().split("\ngradients\n")[1]
+    assert "G_H₀ = G_H₀⁽¹⁾ + G_H₀⁽²⁾" in gradients and gradients.count("G_H₀ =") == 1
+
+
+@pytest.mark.parametrize("program, words", [
+    ("H = H0\nfor t in range(T):\n    H = tanh(H @ W + X[t])\nsum(X * H)", "X is a sequence"),
+    ("H = H0\nL = 0\nfor t in range(T):\n    H = tanh(H @ W + X[t])\n    L = L + H\nL", "not a number"),
+    ("H = H0\nL = 0\nfor t in range(T):\n    H = tanh(H @ W + X[t])\n    L = L + sum(H)\nL - 1", "a constant"),
+], ids=["a-sequence-after-the-loop", "a-matrix-added-to-the-loss", "a-constant-read-out"])
+def test_a_program_the_loop_cannot_mean_is_refused_at_derive(program, words):
+    with pytest.raises(ExpressionError, match=words):
+        derive(program, _H0_SHAPES)

@@ -121,7 +121,10 @@ class _Builder:
             name = g._fresh_name()
             g.reserved.add(name)
             init = g._fresh_name()
-            g.reserved.add(init)
+            if r.random() < 0.3:  # the initial state read elsewhere too (the body, the read-out)
+                g.vars[init] = (shape, False)
+            else:
+                g.reserved.add(init)
             states[name] = (shape, init)
         first = next(iter(states))
         rows, cols = states[first][0]

@@ -133,14 +133,13 @@ def numpy_source(ld):
             st = carry_names[s.name]
             lines.append(f"        {carry[st]} = {_rename(src, mapping)}  # {fmt_shape(s.shape)}, to step {i}−1")
     out = {}
-    for v in ld.wrt:
-        state = next((s for s, init in p.states.items() if init == v), None)
-        if state is not None and v not in grad_steps:
-            out[v] = carry[state]
-        elif v in grad_steps:
-            out[v] = gname[v]
-        else:  # read by the read-out only
-            out[v] = start[v]
+    for v in ld.wrt:  # every way v reaches the loss: each state it starts, the steps, the read-out
+        terms = [carry[s] for s, init in p.states.items() if init == v]
+        if v in grad_steps:
+            terms.append(gname[v])  # (it starts from the read-out's term, if any)
+        elif v in start:
+            terms.append(start[v])
+        out[v] = " + ".join(terms)
     lines.append("    return {" + ", ".join(f"{v!r}: {g}" for v, g in out.items()) + "}")
     return "\n".join(lines) + "\n"
 

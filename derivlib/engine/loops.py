@@ -30,7 +30,7 @@ import re
 from .columns import forward_lines
 from .derivation import Derivation, _forward_text, _pad
 from .loopsyntax import LoopProgram, has_loop
-from .nodes import ExpressionError, Sym, fmt_shape
+from .nodes import ExpressionError, Sym, fmt_shape, superscript
 from .parse import parse
 from .render import latex as render_latex
 from .render import text as render_text
@@ -224,6 +224,11 @@ class LoopDerivation:
             if tuple(shape) != tuple(p.plain[init]):
                 raise ExpressionError(f"the state {s} changes shape: {init} is {fmt_shape(p.plain[init])} but the "
                                       f"loop body makes {s} {fmt_shape(shape)}")
+        for t in p.terms:  # each step adds a number to the accumulator
+            shape = parse("\n".join(p.body + [t]), shapes).shape
+            if tuple(shape) != (1, 1):
+                raise ExpressionError(f"the term {t!r} added to {p.accumulator} at every step is "
+                                      f"{fmt_shape(shape)}, not a number: add sum(...) or mean(...) of it")
         carry = " + ".join(f"sum({p.arriving[s]} * {s})" for s in p.states)
         loss = " + ".join(f"({t})" for t in p.terms)
         final = f"({loss}) + ({carry})" if loss else carry
@@ -251,6 +256,9 @@ class LoopDerivation:
         kinds = {v: ("shared", v) for v in p.plain}
         kinds.update({s: ("final", s) for s in p.states})
         wrt = [s for s in p.states if s in used] + [v for v in self.wrt if v in used]
+        if not wrt:
+            raise ExpressionError(f"the final expression's {p.readout!r} after the loop reads no state and no "
+                                  f"variable differentiated: a constant changes no gradient, leave it out")
         self.readout = _Spelled(p.readout, shapes, wrt, kinds, p.index, default="plain", length=p.length,
                                 reserved=self._reserved())
         if self.readout.root.shape != (1, 1):
@@ -359,8 +367,8 @@ class LoopDerivation:
         for v in self.wrt:
             if v in out_grads and v not in shared_steps:
                 st = out_grads[v]
-                sums.append((sym(st.node.name), render(st.node.args[0]), st.shape, "read-out only" if text
-                             else r"\text{read-out only}"))
+                sums.append((sym(st.node.name), render(st.node.args[0]), st.shape, "through the read-out" if text
+                             else r"\text{through the read-out}"))
         for s, init in p.states.items():
             if init not in self.wrt:
                 continue
@@ -372,7 +380,7 @@ class LoopDerivation:
             rhs = self._render(step.node.args[0], ("", 1), render)
             sums.append((lhs, rhs, p.plain[init], f"the adjoint of {Sym(s).text}₀ at {i} = 1" if text
                          else rf"\text{{the adjoint of }} {s}_0 \text{{ at }} {i} = 1"))
-        return forward, backward, sums
+        return forward, backward, _add_paths(sums, text)
 
     # -- renderings --------------------------------------------------------------------------------
     def text(self):
@@ -511,3 +519,24 @@ def derive_loop(expr, shapes, wrt=None, indices=None):
     if indices:
         raise ExpressionError("index vectors are not supported in a loop program yet")
     return LoopDerivation(expr, shapes, wrt)
+
+
+def _add_paths(sums, text):
+    """The gradient lines with a variable reached more than one way (read by the steps and
+    starting a state, say) written as its paths G⁽¹⁾, G⁽²⁾, … and their sum."""
+    count = {}
+    for lhs, *_ in sums:
+        count[lhs] = count.get(lhs, 0) + 1
+    out, seen = [], {}
+    for lhs, rhs, shape, why in sums:
+        if count[lhs] == 1:
+            out.append((lhs, rhs, shape, why))
+            continue
+        k = seen[lhs] = seen.get(lhs, 0) + 1
+        path = f"{lhs}⁽{superscript(k)}⁾" if text else f"{lhs}^{{({k})}}"
+        out.append((path, rhs, shape, why))
+        if k == count[lhs]:
+            parts = [f"{lhs}⁽{superscript(j)}⁾" if text else f"{lhs}^{{({j})}}" for j in range(1, k + 1)]
+            out.append((lhs, " + ".join(parts), shape, f"reached {k} ways: add the paths" if text
+                        else rf"\text{{reached {k} ways: add the paths}}"))
+    return out

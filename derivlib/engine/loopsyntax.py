@@ -231,6 +231,11 @@ class LoopProgram:
                                                or node.id == self.index):
                 raise ExpressionError(f"after the loop, read a state or a declared variable; {node.id!r} is an "
                                       f"intermediate of the loop body")
+            if isinstance(node, ast.Name) and node.id in self.sequences:
+                raise ExpressionError(f"after the loop, {node.id} is a sequence of {self.sequences[node.id][0]} "
+                                      f"matrices, read only as {node.id}[{self.index}] inside the loop; to use "
+                                      f"one matrix after the loop, declare it apart (e.g. {node.id}_last with "
+                                      f"shape {self.sequences[node.id][1:]})")
         self.readout = ast.unparse(body)
 
 
