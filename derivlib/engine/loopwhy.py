@@ -51,18 +51,10 @@ class LoopDifferentialReport(NamedTuple):
     def checked(self):
         return self.body.checked + (self.readout.checked if self.readout is not None else ())
 
-    @property
-    def max_adjoint_error(self):
-        return max((c.adjoint_error for c in self.checked), default=0.0)
-
-    @property
-    def max_derivative_error(self):
-        return max((c.derivative_error for c in self.checked), default=0.0)
-
-    @property
-    def skipped(self):
-        """The differentials checked as adjoints only (no central differences at a kink)."""
-        return [c for c in self.checked if c.skipped]
+    # measured over ``checked`` as for any derivation's report
+    max_adjoint_error = DifferentialReport.max_adjoint_error
+    max_derivative_error = DifferentialReport.max_derivative_error
+    skipped = DifferentialReport.skipped
 
     def __str__(self):
         lines = [f"the loop body: {self.body}"]

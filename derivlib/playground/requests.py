@@ -133,6 +133,12 @@ def _error(field: str, err: Exception) -> dict:
     return {"ok": False, "field": field, "message": message}
 
 
+def _loop_refused(field: str, what: str) -> dict:
+    """The message for a request that takes a network without a loop, given one with a loop."""
+    return _error(field, ValueError(f"{what} takes a network without a loop; this one has a `for` loop: "
+                                    "derive it to see the recurrence, each gradient checked"))
+
+
 def _internal(err: Exception, inputs: dict) -> dict:
     """An unexpected error as a plain message that quotes the input and asks to report it."""
     said = "; ".join(f"{k}: {v!r:.200}" for k, v in inputs.items())
@@ -287,8 +293,7 @@ def run_answer(expr: str, shapes: str, wrt: str, answer_wrt: str, answer_expr: s
     answer's own inputs).
     """
     if has_loop(_lines(expr)):
-        return _error('answer-expr', ValueError("Checking an answer takes a network without a loop; this one has a `for` loop: "
-                                       "derive it to see the recurrence, each gradient checked"))
+        return _loop_refused("answer-expr", "Checking an answer")
     try:
         shape_map, indices = parse_declarations(shapes)
     except ValueError as err:
@@ -324,8 +329,7 @@ def run_grade(expr: str, shapes: str, wrt: str, lines: str, *, seed: int = 0) ->
     for the lines themselves).
     """
     if has_loop(_lines(expr)):
-        return _error('steps', ValueError("Checking steps takes a network without a loop; this one has a `for` loop: "
-                                       "derive it to see the recurrence, each gradient checked"))
+        return _loop_refused("steps", "Checking steps")
     try:
         shape_map, indices = parse_declarations(shapes)
     except ValueError as err:
